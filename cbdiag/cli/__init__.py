@@ -1,0 +1,37 @@
+"""Command-line interface: ``cbdiag`` (a thin typer layer over the core)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from .app import app
+
+__all__ = ["app", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: every usage error becomes ``error: <one line>``, exit 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rv = app(args=args, prog_name="cbdiag", standalone_mode=False)
+    except Exception as exc:
+        fmt = getattr(exc, "format_message", None)
+        code = getattr(exc, "exit_code", 2)
+        if type(exc).__name__ == "NoArgsIsHelpError" and callable(fmt):
+            sys.stdout.write(fmt() + "\n")
+            sys.exit(0)
+        if callable(fmt) and isinstance(code, int):  # click / typer usage errors
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            sys.stderr.write(f"error: {' '.join(str(fmt()).split())}{where}\n")
+            sys.exit(2 if code == 2 or code == 1 else code)
+        if type(exc).__name__ == "Abort":
+            sys.stderr.write("error: aborted\n")
+            sys.exit(130)
+        if os.environ.get("CBDIAG_DEBUG"):
+            raise
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)

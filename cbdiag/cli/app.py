@@ -1,0 +1,48 @@
+"""The root ``cbdiag`` command: one sub-command per capability."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .._version import __version__
+from . import overlap as overlap_cmd
+
+app = typer.Typer(
+    name="cbdiag",
+    help=(
+        "Diagnose checkerboard artifacts of transposed convolutions and other strided "
+        "upsamplers: before training (from the architecture), after (from the images) and in CI."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cbdiag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool | None,
+        typer.Option(
+            "--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = None,
+) -> None:
+    """Diagnose checkerboard artifacts of transposed convolutions and strided upsamplers."""
+
+
+app.command(
+    "overlap",
+    help=overlap_cmd.HELP,
+    short_help="Exact overlap (path-count) maps of a layer or a whole generator.",
+    no_args_is_help=True,
+)(overlap_cmd.overlap)

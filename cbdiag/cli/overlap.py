@@ -1,0 +1,235 @@
+"""``cbdiag overlap``: exact overlap maps from layer parameters, presets or a layer list."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from ..images import check_writable, save_png
+from ..layers import PRESETS, Layer, deconv, parse_layers, parse_pair, preset
+from ..overlap import OverlapResult, overlap_map
+from ..report import dumps
+from ..report.overlap import overlap_json
+from ._common import Format, handle_errors, out_console, write_stdout
+
+HELP = """Exact overlap (path-count) map of a transposed convolution or a whole stack.
+
+Counts, for every output pixel, the input taps (paths) that reach it, with exact PyTorch or
+TensorFlow semantics; shows the interior pattern, its period and max/min ratio, holes, the
+border, and how to fix it.
+
+One layer: --kernel 3 --stride 2 [--padding 1 --output-padding 1 --dilation 1]; per-axis
+values as HxW (--kernel 3x4). A stack: --layers "2x deconv k3 s2 p1 op1, conv k7 p3 reflect"
+or --preset NAME (dcgan, cyclegan, pix2pixhd, resize-conv, subpixel, stylegan2).
+
+Layer syntax: layers separated by commas; an optional "Nx" prefix repeats one.
+deconv/conv take kN sN pN opN dN (N or HxW), "same"/"valid" for the TensorFlow rule, and
+zeros/reflect/replicate/circular padding modes (conv); nearest/bilinear/shuffle take a factor
+"x2"; blur N (binomial, N taps) and box N are fixed filters with same-size output.
+
+Exit codes: 0 ran (with --check: even), 1 with --check and an uneven or holed interior,
+2 bad input."""
+
+
+class Framework(str, Enum):
+    torch = "torch"
+    tf = "tf"
+
+
+class TfPadding(str, Enum):
+    same = "same"
+    valid = "valid"
+
+
+def _single_layer(
+    kernel: str,
+    stride: str | None,
+    padding: str | None,
+    output_padding: str | None,
+    dilation: str | None,
+    framework: Framework | None,
+    tf_padding: TfPadding | None,
+    gradient: bool,
+) -> Layer:
+    if framework == Framework.torch and tf_padding is not None:
+        raise UsageError("--tf-padding needs --framework tf")
+    tf = framework == Framework.tf or tf_padding is not None
+    if tf and (padding is not None or output_padding is not None):
+        raise UsageError(
+            "--padding/--output-padding are PyTorch options; with --framework tf use "
+            "--tf-padding same|valid"
+        )
+    if gradient and output_padding is not None:
+        raise UsageError("--output-padding applies to transposed convolutions, not --gradient")
+    return deconv(
+        parse_pair(kernel, "--kernel"),
+        parse_pair(stride or "1", "--stride"),
+        padding=parse_pair(padding or "0", "--padding"),
+        output_padding=parse_pair(output_padding or "0", "--output-padding"),
+        dilation=parse_pair(dilation or "1", "--dilation"),
+        tf_padding=(tf_padding.value if tf_padding else "same") if tf else None,
+        kind="conv" if gradient else "deconv",
+    )
+
+
+def build_layers(
+    *,
+    kernel: str | None = None,
+    stride: str | None = None,
+    padding: str | None = None,
+    output_padding: str | None = None,
+    dilation: str | None = None,
+    framework: Framework | None = None,
+    tf_padding: TfPadding | None = None,
+    layers: str | None = None,
+    preset_name: str | None = None,
+    gradient: bool = False,
+) -> list[Layer]:
+    """Turn the command's options into a layer list (exactly one way of giving layers)."""
+    single = [
+        ("--kernel", kernel),
+        ("--stride", stride),
+        ("--padding", padding),
+        ("--output-padding", output_padding),
+        ("--dilation", dilation),
+        ("--framework", framework),
+        ("--tf-padding", tf_padding),
+    ]
+    given_single = [name for name, v in single if v is not None]
+    ways = sum(1 for v in (layers, preset_name) if v is not None) + (1 if given_single else 0)
+    if ways > 1:
+        named = [n for n, v in (("--layers", layers), ("--preset", preset_name)) if v is not None]
+        raise UsageError(
+            "give one layer description: --kernel/--stride..., --layers or --preset "
+            f"(got {', '.join(given_single + named)})"
+        )
+    if layers is not None:
+        return parse_layers(layers)
+    if preset_name is not None:
+        return preset(preset_name)
+    if kernel is None:
+        if given_single:
+            raise UsageError(f"{given_single[0]} needs --kernel")
+        raise UsageError('give --kernel K --stride S, --layers "..." or --preset NAME')
+    return [
+        _single_layer(
+            kernel, stride, padding, output_padding, dilation, framework, tf_padding, gradient
+        )
+    ]
+
+
+def overlap(
+    kernel: Annotated[
+        str | None,
+        typer.Option("--kernel", "-k", help="Kernel size, N or HxW.", show_default=False),
+    ] = None,
+    stride: Annotated[
+        str | None, typer.Option("--stride", "-s", help="Stride, N or HxW (default 1).")
+    ] = None,
+    padding: Annotated[
+        str | None, typer.Option("--padding", "-p", help="PyTorch padding, N or HxW (default 0).")
+    ] = None,
+    output_padding: Annotated[
+        str | None,
+        typer.Option("--output-padding", help="PyTorch output_padding, N or HxW (default 0)."),
+    ] = None,
+    dilation: Annotated[
+        str | None, typer.Option("--dilation", "-d", help="Dilation, N or HxW (default 1).")
+    ] = None,
+    framework: Annotated[
+        Framework | None,
+        typer.Option("--framework", help="Padding semantics: torch (default) or tf (Keras)."),
+    ] = None,
+    tf_padding: Annotated[
+        TfPadding | None,
+        typer.Option(
+            "--tf-padding", help="TensorFlow/Keras padding rule (implies --framework tf)."
+        ),
+    ] = None,
+    layers: Annotated[
+        str | None,
+        typer.Option(
+            "--layers", "-l", help='A layer stack, e.g. "2x deconv k3 s2 p1 op1, conv k7 p3".'
+        ),
+    ] = None,
+    preset_name: Annotated[
+        str | None,
+        typer.Option("--preset", help=f"A named generator: {', '.join(PRESETS)}."),
+    ] = None,
+    input_size: Annotated[
+        str | None,
+        typer.Option(
+            "--input-size",
+            "-i",
+            help="Input size N or HxW (default: enough to show both borders and the interior).",
+        ),
+    ] = None,
+    gradient: Annotated[
+        bool,
+        typer.Option(
+            "--gradient",
+            help="Map the gradient of strided convolutions instead (their backward pass is a "
+            "transposed convolution): --kernel/--stride then describe a Conv layer.",
+        ),
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Also write a labelled heatmap PNG to this file.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing --png file.")
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 1 when the interior is uneven or has holes (for CI)."),
+    ] = False,
+    list_presets: Annotated[
+        bool, typer.Option("--list-presets", help="List the presets and exit.")
+    ] = False,
+) -> None:
+    with handle_errors():
+        if list_presets:
+            for name, (spec, desc) in PRESETS.items():
+                write_stdout(f"{name:12s} {spec:45s} {desc}")
+            return
+        stack = build_layers(
+            kernel=kernel,
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+            dilation=dilation,
+            framework=framework,
+            tf_padding=tf_padding,
+            layers=layers,
+            preset_name=preset_name,
+            gradient=gradient,
+        )
+        if png is not None:
+            check_writable(png, force=force)
+        size = parse_pair(input_size, "--input-size") if input_size is not None else None
+        result = overlap_map(stack, size, gradient=gradient)
+        png_path = None
+        if png is not None:
+            from ..render.overlap_png import render_png
+
+            png_path = str(save_png(render_png(result), png, force=force))
+        _emit(result, fmt, png_path)
+        if check and (not result.even or result.holes):
+            raise typer.Exit(1)
+
+
+def _emit(result: OverlapResult, fmt: Format, png_path: str | None) -> None:
+    if fmt == Format.json:
+        write_stdout(dumps(overlap_json(result, png=png_path)))
+        return
+    from ..render.overlap_text import render
+
+    console = out_console()
+    color = console.is_terminal and not console.no_color and console.color_system is not None
+    console.print(render(result, width=console.width, color=color))
+    if png_path:
+        console.print(f"wrote {png_path}", style="dim")

@@ -1,0 +1,615 @@
+"""Exact overlap (path-count) maps of transposed convolutions and whole upsampling stacks.
+
+The overlap map of a stack is the response of the stack to an all-ones input when every
+(transposed) convolution has an all-ones kernel and resize / filter layers keep their real
+weights: for (transposed) convolutions it counts the input-to-output paths that reach each
+output pixel (Odena et al., Distill 2016). It is computed per axis with exact framework
+semantics and combined as an outer product, ``C(y, x) = C_y(y) * C_x(x)``.
+
+Besides the values, each axis tracks which outputs are touched by a border (a tap outside the
+input, zero padding, a crop, a clamp or a reflection anywhere in the stack). The remaining
+*interior* is periodic with period ``prod(up factors)`` (reduced by strided convolutions); its
+one-period pattern, max/min ratio and holes are what "uneven overlap" means.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import LayerSpecError, SizeError
+from .layers import AxisOp, Layer
+
+__all__ = ["AxisResult", "OverlapResult", "Stage", "default_input_size", "overlap_map"]
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+#: Largest 1-D length handled per axis, and largest 2-D map materialised.
+MAX_AXIS = 1 << 22
+MAX_INPUT = 1 << 20
+MAX_CELLS = 1 << 26
+_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class AxisResult:
+    """Interior statistics of a 1-D overlap map.
+
+    Attributes
+    ----------
+    period : int
+        Smallest period of the interior (1 when it is flat).
+    structural_period : int
+        The period the layer geometry implies (product of upsampling factors, reduced by
+        strided convolutions); ``period`` divides it.
+    pattern : tuple of float
+        One interior period, phase-aligned to the image origin: ``pattern[r]`` is the value at
+        every interior position ``i`` with ``i % period == r``.
+    min, max : float
+        Interior extremes. ``ratio`` is ``max / min`` (``inf`` when the interior has holes).
+    holes : bool
+        Some interior positions receive no path at all.
+    spectrum : tuple of (int, float)
+        ``(q, |X_q| / |X_0|)`` of the DFT of the pattern at frequency ``q / period`` cycles per
+        pixel, for ``q = 1 .. period // 2`` with non-zero amplitude.
+    """
+
+    period: int
+    structural_period: int
+    pattern: tuple[float, ...]
+    min: float
+    max: float
+    ratio: float
+    even: bool
+    holes: bool
+    spectrum: tuple[tuple[int, float], ...]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Statistics of the map after one layer (forward) or at one layer's input (gradient)."""
+
+    layer: Layer
+    size: tuple[int, int]
+    y: AxisResult
+    x: AxisResult
+
+    @property
+    def ratio_2d(self) -> float:
+        return self.y.ratio * self.x.ratio
+
+
+@dataclass
+class OverlapResult:
+    """The overlap map of a layer stack and its interior statistics (see :func:`overlap_map`)."""
+
+    layers: tuple[Layer, ...]
+    gradient: bool
+    input_size: tuple[int, int]
+    values_y: FloatArray
+    values_x: FloatArray
+    interior_y: BoolArray
+    interior_x: BoolArray
+    y: AxisResult
+    x: AxisResult
+    stages: tuple[Stage, ...]
+    notes: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.values_y), len(self.values_x))
+
+    @property
+    def period(self) -> tuple[int, int]:
+        return (self.y.period, self.x.period)
+
+    @property
+    def min(self) -> float:
+        return self.y.min * self.x.min
+
+    @property
+    def max(self) -> float:
+        return self.y.max * self.x.max
+
+    @property
+    def ratio_2d(self) -> float:
+        return self.y.ratio * self.x.ratio
+
+    @property
+    def even(self) -> bool:
+        return self.y.even and self.x.even
+
+    @property
+    def holes(self) -> bool:
+        return self.y.holes or self.x.holes
+
+    @property
+    def border(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Width of the border region ``((top, bottom), (left, right))`` of the shown map."""
+        return (_border_widths(self.interior_y), _border_widths(self.interior_x))
+
+    def to_array(self) -> FloatArray:
+        """The 2-D map, ``values_y[:, None] * values_x[None, :]``."""
+        h, w = self.shape
+        if h * w > MAX_CELLS:
+            raise SizeError(f"a {h}x{w} map is too large to materialise (max {MAX_CELLS} cells)")
+        return np.outer(self.values_y, self.values_x)
+
+    def interior_mask(self) -> BoolArray:
+        """2-D boolean mask of the interior (outer product of the per-axis masks)."""
+        return np.outer(self.interior_y, self.interior_x)
+
+
+def _border_widths(interior: BoolArray) -> tuple[int, int]:
+    idx = np.flatnonzero(interior)
+    if len(idx) == 0:
+        return (len(interior), 0)
+    return (int(idx[0]), int(len(interior) - 1 - idx[-1]))
+
+
+# ---------------------------------------------------------------------------------------------
+# 1-D propagation
+# ---------------------------------------------------------------------------------------------
+
+
+def _forward(op: AxisOp, x: FloatArray, dirty: BoolArray) -> tuple[FloatArray, BoolArray]:
+    n = len(x)
+    out = op.output_size(n)
+    r, c, w = op.operator(n)
+    y = np.asarray(np.bincount(r, weights=w * x[c], minlength=out)[:out], dtype=np.float64)
+    tr, tc, _ = op.taps(np.arange(out, dtype=np.int64), n)
+    bad = (tc < 0) | (tc >= n)
+    bad |= dirty[np.clip(tc, 0, n - 1)]
+    d = np.bincount(tr, weights=bad.astype(np.float64), minlength=out)[:out] > 0
+    return y, d
+
+
+def _backward(op: AxisOp, n: int, g: FloatArray, dirty: BoolArray) -> tuple[FloatArray, BoolArray]:
+    """Transpose of the layer applied to ``g`` (gradient w.r.t. the layer's input of length n)."""
+    out = len(g)
+    r, c, w = op.operator(n)
+    gi = np.asarray(np.bincount(c, weights=w * g[r], minlength=n)[:n], dtype=np.float64)
+    reach = op.reach()
+    rows = np.arange(-reach, out + reach, dtype=np.int64)
+    tr, tc, _ = op.taps(rows, n)
+    keep = (tc >= 0) & (tc < n)
+    tr, tc = tr[keep], tc[keep]
+    bad = (tr < 0) | (tr >= out)
+    bad |= dirty[np.clip(tr, 0, out - 1)]
+    d = np.bincount(tc, weights=bad.astype(np.float64), minlength=n)[:n] > 0
+    return gi, d
+
+
+def _sizes(ops: list[AxisOp], n: int, layers: tuple[Layer, ...], axis: str) -> list[int]:
+    sizes = [n]
+    for i, op in enumerate(ops):
+        m = op.output_size(sizes[-1])
+        if m <= 0:
+            raise SizeError(
+                f"the {axis} size shrinks to nothing at layer {i + 1} "
+                f"('{layers[i].spec}'): {sizes[-1]} -> {m}"
+            )
+        if m > MAX_AXIS:
+            raise SizeError(
+                f"the {axis} size grows to {m} at layer {i + 1} ('{layers[i].spec}'), "
+                f"absurdly large (max {MAX_AXIS})"
+            )
+        if op.padding_mode == "reflect" and op.kind in ("conv", "blur", "box"):
+            before, after = op._conv_pads(sizes[-1])
+            if max(before, after) >= sizes[-1]:
+                raise SizeError(
+                    f"reflect padding {max(before, after)} needs an input larger than "
+                    f"{sizes[-1]} at layer {i + 1} ('{layers[i].spec}')"
+                )
+        sizes.append(m)
+    return sizes
+
+
+def _run_axis(
+    ops: list[AxisOp], n: int, gradient: bool, layers: tuple[Layer, ...], axis: str
+) -> tuple[list[FloatArray], list[BoolArray], list[int]]:
+    """Values and dirty masks of every stage along one axis.
+
+    Forward: stage ``i`` is the output of layer ``i``. Gradient: stage ``i`` is the gradient at
+    the input of layer ``i`` (the result is stage 0).
+    """
+    sizes = _sizes(ops, n, layers, axis)
+    vals: list[FloatArray] = []
+    dirts: list[BoolArray] = []
+    if not gradient:
+        v = np.ones(n)
+        d = np.zeros(n, dtype=bool)
+        for op in ops:
+            v, d = _forward(op, v, d)
+            vals.append(v)
+            dirts.append(d)
+        return vals, dirts, sizes
+    g = np.ones(sizes[-1])
+    d = np.zeros(sizes[-1], dtype=bool)
+    rev_v: list[FloatArray] = []
+    rev_d: list[BoolArray] = []
+    for i in range(len(ops) - 1, -1, -1):
+        g, d = _backward(ops[i], sizes[i], g, d)
+        rev_v.append(g)
+        rev_d.append(d)
+    return rev_v[::-1], rev_d[::-1], sizes
+
+
+def _structural_periods(ops: list[AxisOp], gradient: bool) -> list[int]:
+    """Per-stage period implied by the geometry (see :class:`AxisResult`)."""
+    periods: list[int] = []
+    p = 1
+    if not gradient:
+        for op in ops:
+            p = p * op.up if op.up > 1 else p // math.gcd(p, op.down)
+            periods.append(p)
+        return periods
+    rev: list[int] = []
+    for op in reversed(ops):
+        p = p * op.down if op.down > 1 else p // math.gcd(p, op.up)
+        rev.append(p)
+    return rev[::-1]
+
+
+def _close(a: FloatArray, b: float | FloatArray) -> NDArray[np.bool_]:
+    scale = max(float(np.max(np.abs(a))) if a.size else 0.0, 1.0)
+    return np.abs(a - b) <= _RTOL * scale
+
+
+def _axis_stats(values: FloatArray, interior: BoolArray, period: int) -> AxisResult | None:
+    """Interior pattern and statistics, or ``None`` if the interior is shorter than 2 periods."""
+    idx = np.flatnonzero(interior)
+    if len(idx) < 2 * period:
+        return None
+    vals = values[idx]
+    pattern = np.empty(period)
+    for r in range(period):
+        sel = vals[idx % period == r]
+        if not np.all(_close(sel, sel[0])):
+            raise RuntimeError("interior of an overlap map is not periodic (internal error)")
+        pattern[r] = sel[0]
+    p = period
+    for cand in range(1, period + 1):
+        if period % cand == 0 and np.all(_close(pattern, np.resize(pattern[:cand], period))):
+            p = cand
+            break
+    pat = pattern[:p]
+    lo, hi = float(pat.min()), float(pat.max())
+    holes = bool(lo <= _RTOL * max(hi, 1.0))
+    ratio = math.inf if holes else hi / lo
+    even = bool(np.all(_close(pat, pat[0])))
+    spec: list[tuple[int, float]] = []
+    if p > 1 and not holes:
+        amp = np.abs(np.fft.fft(pat)) / abs(float(pat.sum()))
+        for q in range(1, p // 2 + 1):
+            if amp[q] > 1e-9:
+                spec.append((q, float(amp[q])))
+    elif holes:
+        amp = np.abs(np.fft.fft(pat))
+        dc = float(amp[0]) if amp[0] > 0 else 1.0
+        spec = [(q, float(amp[q] / dc)) for q in range(1, p // 2 + 1) if amp[q] > 1e-9 * dc]
+    return AxisResult(
+        period=p,
+        structural_period=period,
+        pattern=tuple(_clean(v) for v in pat),
+        min=_clean(lo),
+        max=_clean(hi),
+        ratio=1.0 if even and not holes else ratio,
+        even=even and not holes,
+        holes=holes,
+        spectrum=tuple(spec),
+    )
+
+
+def _clean(v: float) -> float:
+    r = round(v)
+    return float(r) if abs(v - r) <= _RTOL * max(abs(v), 1.0) else float(v)
+
+
+def _analyse_axis(
+    ops: list[AxisOp], n: int, gradient: bool, layers: tuple[Layer, ...], axis: str
+) -> list[AxisResult]:
+    """Per-stage interior statistics along one axis, from a run long enough to show them.
+
+    The input is lengthened by multiples of the product of all strides, which keeps every
+    layer's phase (TensorFlow ``same`` padding depends on the size modulo the stride) while
+    the interior grows past two structural periods at every stage.
+    """
+    periods = _structural_periods(ops, gradient)
+    q = 1
+    for op in ops:
+        q = q * op.stride // math.gcd(q, op.stride)
+    m = 0
+    step = 1
+    while True:
+        size = n + m * q
+        if size > MAX_INPUT:
+            raise SizeError(
+                f"the {axis} axis needs an input over {MAX_INPUT} samples to show its interior "
+                "pattern; the stack is too deep to analyse"
+            )
+        vals, dirts, _ = _run_axis(ops, size, gradient, layers, axis)
+        stats = [_axis_stats(v, ~d, p) for v, d, p in zip(vals, dirts, periods, strict=True)]
+        if all(s is not None for s in stats):
+            return [s for s in stats if s is not None]
+        m += step
+        step *= 2
+
+
+def _axis_ops(layers: tuple[Layer, ...], a: int) -> list[AxisOp]:
+    return [layer.axis(a) for layer in layers]
+
+
+def default_input_size(
+    layers: list[Layer] | tuple[Layer, ...], *, gradient: bool = False
+) -> tuple[int, int]:
+    """An input size whose map shows both borders and a few interior periods.
+
+    Per axis: the smallest input whose interior spans at least three periods of the final
+    pattern (two when the period exceeds 8).
+    """
+    layers = tuple(layers)
+    if not layers:
+        raise LayerSpecError("no layers given")
+    out: list[int] = []
+    for a, name in ((0, "y"), (1, "x")):
+        ops = _axis_ops(layers, a)
+        n0 = _first_valid(ops, 1, layers, name)
+        stats = _analyse_axis(ops, n0, gradient, layers, name)
+        p = stats[0].period if gradient else stats[-1].period
+        target = max(3 * p if p <= 8 else 2 * p, 4)
+        n = n0
+        while True:
+            _, dirts, _ = _run_axis(ops, n, gradient, layers, name)
+            final = dirts[0] if gradient else dirts[-1]
+            if int(np.count_nonzero(~final)) >= target or n >= 4096:
+                break
+            n += 1
+        out.append(n)
+    return (out[0], out[1])
+
+
+def _first_valid(ops: list[AxisOp], n: int, layers: tuple[Layer, ...], axis: str) -> int:
+    for cand in range(n, n + 4096):
+        try:
+            _sizes(ops, cand, layers, axis)
+            return cand
+        except SizeError:
+            continue
+    raise SizeError(f"no input size makes the {axis} axis valid for this stack")
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def overlap_map(
+    layers: list[Layer] | tuple[Layer, ...],
+    input_size: int | tuple[int, int] | None = None,
+    *,
+    gradient: bool = False,
+) -> OverlapResult:
+    """Exact overlap (path-count) map of a layer stack.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        The stack, first layer first (see :func:`cbdiag.layers.parse_layers`).
+    input_size : int or (int, int), optional
+        Spatial size ``(H, W)`` of the stack's input. Default: :func:`default_input_size`.
+    gradient : bool
+        Instead of the forward map, the gradient map: the transpose of the stack applied to an
+        all-ones upstream gradient, i.e. how many paths lead from the output back to each input
+        pixel. This is the checkerboard a strided convolution paints into its gradient.
+
+    Returns
+    -------
+    OverlapResult
+        Per-axis values (``values_y``, ``values_x``; the 2-D map is their outer product), the
+        interior masks, per-axis statistics, per-stage statistics, notes and suggested fixes.
+
+    Notes
+    -----
+    For a single transposed convolution (dilation 1) the interior count at phase ``r`` is
+    ``ceil((k - r) / s)``, so the interior max/min is ``ceil(k/s) / floor(k/s)`` per axis and
+    its square in 2-D; ``n`` stacked ``k3 s2`` layers give Fibonacci ratios ``F(n+2)``.
+
+    Examples
+    --------
+    >>> from cbdiag.layers import deconv
+    >>> r = overlap_map([deconv(3, 2)])
+    >>> r.y.pattern, r.ratio_2d
+    ((2.0, 1.0), 4.0)
+    """
+    layers = tuple(layers)
+    if not layers:
+        raise LayerSpecError("no layers given")
+    if input_size is None:
+        size = default_input_size(layers, gradient=gradient)
+    elif isinstance(input_size, int):
+        size = (input_size, input_size)
+    else:
+        size = (int(input_size[0]), int(input_size[1]))
+    for s in size:
+        if s < 1:
+            raise SizeError(f"input size must be >= 1, got {s}")
+        if s > MAX_INPUT:
+            raise SizeError(f"input size {s} is absurdly large (max {MAX_INPUT})")
+    per_axis: list[tuple[FloatArray, BoolArray, list[AxisResult], list[int]]] = []
+    for a, name in ((0, "y"), (1, "x")):
+        ops = _axis_ops(layers, a)
+        vals, dirts, sizes = _run_axis(ops, size[a], gradient, layers, name)
+        stats = _analyse_axis(ops, size[a], gradient, layers, name)
+        final = 0 if gradient else -1
+        per_axis.append((vals[final], ~dirts[final], stats, sizes))
+    (vy, iy, sy, zy), (vx, ix, sx, zx) = per_axis
+    stages = tuple(
+        Stage(
+            layer=layers[i],
+            size=(zy[i] if gradient else zy[i + 1], zx[i] if gradient else zx[i + 1]),
+            y=sy[i],
+            x=sx[i],
+        )
+        for i in range(len(layers))
+    )
+    final = 0 if gradient else -1
+    result = OverlapResult(
+        layers=layers,
+        gradient=gradient,
+        input_size=size,
+        values_y=vy,
+        values_x=vx,
+        interior_y=iy,
+        interior_x=ix,
+        y=sy[final],
+        x=sx[final],
+        stages=stages,
+    )
+    result.notes.extend(_notes(result))
+    result.suggestions.extend(_suggestions(result))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnosis and advice
+# ---------------------------------------------------------------------------------------------
+
+
+def _own_ratio(op: AxisOp) -> Fraction | None:
+    """Interior max/min of one strided (de)convolution on its own (None = holes)."""
+    k, s, d = op.kernel, op.stride, op.dilation
+    counts = [0] * s
+    for j in range(k):
+        counts[(d * j) % s] += 1
+    lo, hi = min(counts), max(counts)
+    return None if lo == 0 else Fraction(hi, lo)
+
+
+def _strided(layer: Layer, gradient: bool) -> bool:
+    want = "conv" if gradient else "deconv"
+    return layer.kind == want and (layer.y.stride > 1 or layer.x.stride > 1)
+
+
+def _notes(r: OverlapResult) -> list[str]:
+    notes: list[str] = []
+    for i, layer in enumerate(r.layers):
+        if not _strided(layer, r.gradient):
+            continue
+        for op, axis in ((layer.y, "y"), (layer.x, "x")):
+            if op.stride == 1:
+                continue
+            k, s, d = op.kernel, op.stride, op.dilation
+            own = _own_ratio(op)
+            where = f"layer {i + 1} ('{layer.spec}'), {axis} axis"
+            if own is None:
+                if k < s:
+                    notes.append(f"{where}: kernel {k} < stride {s} leaves holes (zero taps)")
+                else:
+                    notes.append(
+                        f"{where}: dilation {d} shares the factor {math.gcd(d, s)} with stride "
+                        f"{s}, so whole rows/columns get zero taps"
+                    )
+            elif own != 1:
+                notes.append(
+                    f"{where}: kernel {k} is not divisible by stride {s} "
+                    f"(own max/min {_fmt_frac(own)})"
+                )
+            if layer.y == layer.x:
+                break
+    zeros_y = int(np.count_nonzero(r.values_y == 0))
+    zeros_x = int(np.count_nonzero(r.values_x == 0))
+    if not r.holes and (zeros_y or zeros_x):
+        notes.append(
+            f"the border has zero-coverage rows/columns ({zeros_y} rows, {zeros_x} columns) "
+            "that no tap reaches (e.g. output padding larger than padding, or a strided conv "
+            "whose last window stops short of the input's end)"
+        )
+    if len(r.layers) > 1 and r.even:
+        uneven = [i + 1 for i, st in enumerate(r.stages) if not (st.y.even and st.x.even)]
+        if uneven and not r.gradient:
+            notes.append(
+                f"the map is even overall although it is uneven after layer(s) "
+                f"{', '.join(map(str, uneven))}: later layers average it out"
+            )
+    if r.even and not r.gradient and any(layer.kind in ("deconv", "shuffle") for layer in r.layers):
+        notes.append(
+            "even overlap removes the structural checkerboard only: learned or random weights "
+            "with unequal per-phase sums still paint one (resize-conv, ICNR, or a blur/box "
+            "filter after the upsampler make a constant input give a constant output)"
+        )
+    return notes
+
+
+def _fmt_frac(f: Fraction) -> str:
+    return str(f.numerator) if f.denominator == 1 else f"{float(f):.4g}"
+
+
+def _deconv_alternatives(op: AxisOp) -> list[tuple[int, int, int]]:
+    """Kernels divisible by the stride that keep the output size: (k, padding, output_padding)."""
+    s, d = op.stride, op.dilation
+    c = -2 * op.padding + d * (op.kernel - 1) + op.output_padding  # size = (n-1)s + c + 1
+    out: list[tuple[int, int, int]] = []
+    lo = (op.kernel // s) * s
+    for k in sorted({lo, lo + s} - {0}):
+        need = (k - 1) - c  # 2p - op must equal this
+        p = max(math.ceil(need / 2), 0)
+        opad = 2 * p - need
+        if 0 <= opad < s and opad <= p:  # op > p would leave a zero-coverage last row
+            out.append((k, p, opad))
+    return out
+
+
+def _suggestions(r: OverlapResult) -> list[str]:
+    if r.even:
+        return []
+    out: list[str] = []
+    for i, layer in enumerate(r.layers):
+        if not _strided(layer, r.gradient):
+            continue
+        ops = [layer.y] if layer.y == layer.x else [layer.y, layer.x]
+        if all(_own_ratio(op) == 1 for op in ops):
+            continue
+        y = layer.y
+        s = y.stride
+        if r.gradient:
+            k_lo = (y.kernel // s) * s
+            ks = sorted({k_lo, k_lo + s} - {0})
+            out.append(
+                f"layer {i + 1} ('{layer.spec}'): use a kernel divisible by the stride "
+                f"({' or '.join(f'k{k}' for k in ks)}), or blur before the strided conv "
+                f"('box {s}, {layer.spec}', anti-aliased downsampling)"
+            )
+            continue
+        if y.tf_padding:
+            k_lo = (y.kernel // s) * s
+            ks = sorted({k_lo, k_lo + s} - {0})
+            alts = [f"deconv k{k} s{s} {y.tf_padding}" for k in ks]
+        else:
+            alts = [
+                f"deconv k{k} s{s}" + (f" p{p}" if p else "") + (f" op{op}" if op else "")
+                for k, p, op in _deconv_alternatives(y)
+            ]
+        kk = y.kernel if y.kernel % 2 else y.kernel + 1
+        resize = f"nearest x{s}, conv k{kk} p{kk // 2}"
+        text = f"layer {i + 1} ('{layer.spec}'): "
+        if alts:
+            text += f"same output size with an even kernel: {' or '.join(repr(a) for a in alts)}; "
+        text += f"or resize-conv: '{resize}'"
+        if s == 2:
+            text += "; or keep it and add 'blur 2' after it"
+        else:
+            text += f"; or keep it and add 'box {s}' after it"
+        out.append(text)
+    if not out and not r.gradient:
+        out.append(
+            "no single layer is uneven on its own: the stack's combination is; a stride-1 conv "
+            f"whose kernel is a multiple of the period {max(r.period)} flattens it"
+        )
+    return out

@@ -1,0 +1,1 @@
+"""Terminal views (rich) and pictures (Pillow) of cbdiag results."""

@@ -186,6 +186,10 @@ def _backward(op: AxisOp, n: int, g: FloatArray, dirty: BoolArray) -> tuple[Floa
     return gi, d
 
 
+class _TooLarge(SizeError):
+    """A size that only gets worse with a larger input."""
+
+
 def _sizes(ops: list[AxisOp], n: int, layers: tuple[Layer, ...], axis: str) -> list[int]:
     sizes = [n]
     for i, op in enumerate(ops):
@@ -196,16 +200,18 @@ def _sizes(ops: list[AxisOp], n: int, layers: tuple[Layer, ...], axis: str) -> l
                 f"('{layers[i].spec}'): {sizes[-1]} -> {m}"
             )
         if m > MAX_AXIS:
-            raise SizeError(
+            raise _TooLarge(
                 f"the {axis} size grows to {m} at layer {i + 1} ('{layers[i].spec}'), "
                 f"absurdly large (max {MAX_AXIS})"
             )
-        if op.padding_mode == "reflect" and op.kind in ("conv", "blur", "box"):
-            before, after = op._conv_pads(sizes[-1])
-            if max(before, after) >= sizes[-1]:
+        if op.padding_mode in ("reflect", "circular") and op.kind in ("conv", "blur", "box"):
+            pad = max(op._conv_pads(sizes[-1]))
+            limit = sizes[-1] - (1 if op.padding_mode == "reflect" else 0)
+            if pad > limit:
                 raise SizeError(
-                    f"reflect padding {max(before, after)} needs an input larger than "
-                    f"{sizes[-1]} at layer {i + 1} ('{layers[i].spec}')"
+                    f"{op.padding_mode} padding {pad} needs an input of at least "
+                    f"{pad + sizes[-1] - limit} at layer {i + 1} ('{layers[i].spec}'), "
+                    f"got {sizes[-1]}"
                 )
         sizes.append(m)
     return sizes
@@ -255,6 +261,23 @@ def _structural_periods(ops: list[AxisOp], gradient: bool) -> list[int]:
         p = p * op.down if op.down > 1 else p // math.gcd(p, op.up)
         rev.append(p)
     return rev[::-1]
+
+
+def _interior(dirty: BoolArray) -> BoolArray:
+    """The interior: the longest contiguous run of positions no border reaches.
+
+    Clean positions can also occur inside the border band (e.g. zero-tap phases of a dilated
+    kernel); they are left to the border so that the interior is one contiguous span.
+    """
+    clean = ~dirty
+    out = np.zeros(len(dirty), dtype=bool)
+    if not clean.any():
+        return out
+    edges = np.diff(np.concatenate([[0], clean.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    best = int(np.argmax(ends - starts))
+    out[starts[best] : ends[best]] = True
+    return out
 
 
 def _close(a: FloatArray, b: float | FloatArray) -> NDArray[np.bool_]:
@@ -313,13 +336,19 @@ def _clean(v: float) -> float:
 
 
 def _analyse_axis(
-    ops: list[AxisOp], n: int, gradient: bool, layers: tuple[Layer, ...], axis: str
+    ops: list[AxisOp],
+    n: int,
+    gradient: bool,
+    layers: tuple[Layer, ...],
+    axis: str,
+    first: tuple[list[FloatArray], list[BoolArray]] | None = None,
 ) -> list[AxisResult]:
     """Per-stage interior statistics along one axis, from a run long enough to show them.
 
     The input is lengthened by multiples of the product of all strides, which keeps every
     layer's phase (TensorFlow ``same`` padding depends on the size modulo the stride) while
-    the interior grows past two structural periods at every stage.
+    the interior grows past two structural periods at every stage. ``first`` is the run at
+    length ``n`` when the caller already has it.
     """
     periods = _structural_periods(ops, gradient)
     q = 1
@@ -334,8 +363,13 @@ def _analyse_axis(
                 f"the {axis} axis needs an input over {MAX_INPUT} samples to show its interior "
                 "pattern; the stack is too deep to analyse"
             )
-        vals, dirts, _ = _run_axis(ops, size, gradient, layers, axis)
-        stats = [_axis_stats(v, ~d, p) for v, d, p in zip(vals, dirts, periods, strict=True)]
+        if m == 0 and first is not None:
+            vals, dirts = first
+        else:
+            vals, dirts, _ = _run_axis(ops, size, gradient, layers, axis)
+        stats = [
+            _axis_stats(v, _interior(d), p) for v, d, p in zip(vals, dirts, periods, strict=True)
+        ]
         if all(s is not None for s in stats):
             return [s for s in stats if s is not None]
         m += step
@@ -368,7 +402,7 @@ def default_input_size(
         while True:
             _, dirts, _ = _run_axis(ops, n, gradient, layers, name)
             final = dirts[0] if gradient else dirts[-1]
-            if int(np.count_nonzero(~final)) >= target or n >= 4096:
+            if int(np.count_nonzero(_interior(final))) >= target or n >= 4096:
                 break
             n += 1
         out.append(n)
@@ -376,13 +410,18 @@ def default_input_size(
 
 
 def _first_valid(ops: list[AxisOp], n: int, layers: tuple[Layer, ...], axis: str) -> int:
+    """The smallest input length from ``n`` up for which no stage is empty."""
+    first: SizeError | None = None
     for cand in range(n, n + 4096):
         try:
             _sizes(ops, cand, layers, axis)
             return cand
-        except SizeError:
-            continue
-    raise SizeError(f"no input size makes the {axis} axis valid for this stack")
+        except _TooLarge:
+            raise
+        except SizeError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,10 +484,13 @@ def overlap_map(
     per_axis: list[tuple[FloatArray, BoolArray, list[AxisResult], list[int]]] = []
     for a, name in ((0, "y"), (1, "x")):
         ops = _axis_ops(layers, a)
+        if a == 1 and size[1] == size[0] and all(layer.x == layer.y for layer in layers):
+            per_axis.append(per_axis[0])  # square input, same parameters: the same axis
+            continue
         vals, dirts, sizes = _run_axis(ops, size[a], gradient, layers, name)
-        stats = _analyse_axis(ops, size[a], gradient, layers, name)
+        stats = _analyse_axis(ops, size[a], gradient, layers, name, first=(vals, dirts))
         final = 0 if gradient else -1
-        per_axis.append((vals[final], ~dirts[final], stats, sizes))
+        per_axis.append((vals[final], _interior(dirts[final]), stats, sizes))
     (vy, iy, sy, zy), (vx, ix, sx, zx) = per_axis
     stages = tuple(
         Stage(

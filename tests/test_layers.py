@@ -1,0 +1,145 @@
+"""The layer syntax: parsing, presets, canonical text, and every refusal."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cbdiag.errors import LayerSpecError
+from cbdiag.layers import PRESETS, deconv, parse_layers, parse_pair, preset, stack_label
+
+
+def test_parse_single_and_repeat() -> None:
+    layers = parse_layers("2x deconv k3 s2 p1 op1, conv k7 p3 reflect")
+    assert [layer.spec for layer in layers] == [
+        "deconv k3 s2 p1 op1",
+        "deconv k3 s2 p1 op1",
+        "conv k7 p3 reflect",
+    ]
+    y = layers[0].y
+    assert (y.kernel, y.stride, y.padding, y.output_padding, y.dilation) == (3, 2, 1, 1, 1)
+    assert layers[2].y.padding_mode == "reflect"
+
+
+def test_per_axis_values_are_y_then_x() -> None:
+    (layer,) = parse_layers("deconv k3x4 s2x1 p1x0")
+    assert (layer.y.kernel, layer.x.kernel) == (3, 4)
+    assert (layer.y.stride, layer.x.stride) == (2, 1)
+    assert (layer.y.padding, layer.x.padding) == (1, 0)
+    assert layer.spec == "deconv k3x4 s2x1 p1x0"
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("ConvTranspose k4 s2 p1", "deconv k4 s2 p1"),
+        ("conv_transpose kernel=4 stride=2 padding=1", "deconv k4 s2 p1"),
+        ("upsample 2", "nearest x2"),
+        ("resize-bilinear x3", "bilinear x3"),
+        ("pixelshuffle r2", "shuffle x2"),
+        ("subpixel 2", "shuffle x2"),
+        ("blur 4", "blur 4"),
+        ("box 3 replicate", "box 3 replicate"),
+        ("deconv k3 s2 same", "deconv k3 s2 same"),
+        ("conv k3 s2 valid", "conv k3 s2 valid"),
+        ("4*deconv k4 s2 p1", "deconv k4 s2 p1"),
+        ("3xdeconv k4 s2 p1", "deconv k4 s2 p1"),
+        ("deconv k3 s2 d2", "deconv k3 s2 d2"),
+    ],
+)
+def test_aliases_and_canonical_text(text: str, spec: str) -> None:
+    assert parse_layers(text)[0].spec == spec
+
+
+def test_semicolons_and_whitespace() -> None:
+    assert len(parse_layers("  deconv k3 s2 ;deconv k3 s2 ,  ")) == 2
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_parses_and_can_be_mixed(name: str) -> None:
+    layers = preset(name)
+    assert layers
+    assert parse_layers(f"{name}, blur 2")[:-1] == layers
+
+
+def test_preset_case_insensitive() -> None:
+    assert preset("CycleGAN") == preset("cyclegan")
+
+
+@given(
+    kind=st.sampled_from(["deconv", "conv"]),
+    k=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+    s=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    p=st.tuples(st.integers(0, 4), st.integers(0, 4)),
+    d=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+)
+def test_canonical_text_round_trips(
+    kind: str,
+    k: tuple[int, int],
+    s: tuple[int, int],
+    p: tuple[int, int],
+    d: tuple[int, int],
+) -> None:
+    layer = deconv(k, s, padding=p, dilation=d, kind=kind)
+    (again,) = parse_layers(layer.spec)
+    assert again == layer
+
+
+def test_stack_label_groups_runs() -> None:
+    layers = parse_layers("pix2pixhd")
+    assert stack_label(layers) == "4x deconv k3 s2 p1 op1, conv k7 p3 reflect"
+    assert parse_layers(stack_label(layers)) == layers
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("deconv k0 s2", "kernel must be >= 1"),
+        ("deconv k3 s0", "stride must be >= 1"),
+        ("deconv k-3 s2", "kernel must be >= 1"),
+        ("deconv k3 s-2", "stride must be >= 1"),
+        ("deconv k3 s2 d0", "dilation must be >= 1"),
+        ("deconv k3 s2 p-1", "padding must be >= 0"),
+        ("deconv k3 s2 op2", "output padding 2 must be smaller"),
+        ("deconv k3 s1 op1", "output padding 1 must be smaller"),
+        ("conv k3 s2 op1", "cannot read"),
+        ("deconv s2", "needs a kernel size"),
+        ("nearest", "needs a factor"),
+        ("nearest x0", "scale factor must be >= 1"),
+        ("frobnicate k3", "unknown layer kind"),
+        ("deconv k3 s2 wibble", "cannot read 'wibble'"),
+        ("deconv k3 s2 k5", "kernel given twice"),
+        ("deconv k3 s2 p1 same", "either pN/opN"),
+        ("deconv k5000 s2", "absurdly large"),
+        ("deconv k3 s5000", "absurdly large"),
+        ("100x deconv k4 s2", "repeat count"),
+        ("40x deconv k4 s2, 40x deconv k4 s2", "absurdly many"),
+        ("", "no layers"),
+        (" , ", "no layers"),
+        ("blur 0", "blur needs"),
+    ],
+)
+def test_bad_layers_are_refused_with_a_reason(text: str, fragment: str) -> None:
+    with pytest.raises(LayerSpecError, match=fragment):
+        parse_layers(text)
+
+
+def test_unknown_preset() -> None:
+    with pytest.raises(LayerSpecError, match="unknown preset 'stylegan9'"):
+        preset("stylegan9")
+
+
+@pytest.mark.parametrize("text", ["", "3x", "axb", "3.5", "3x4x5"])
+def test_parse_pair_refuses(text: str) -> None:
+    with pytest.raises(LayerSpecError):
+        parse_pair(text, "--kernel")
+
+
+def test_errors_are_one_line() -> None:
+    try:
+        parse_layers("deconv k3\n s2 wibble\n")
+    except LayerSpecError as exc:
+        assert "\n" not in str(exc)
+    else:  # pragma: no cover
+        pytest.fail("no error")

@@ -35,6 +35,9 @@ def save_png(image: Image.Image, path: str | os.PathLike[str], *, force: bool = 
             image.save(fh, format="PNG", optimize=True)
         if p.exists() and not force:  # appeared while we were writing
             raise OutputExistsError(f"{p} exists; pass --force to overwrite it")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, p)
     except OSError as exc:
         raise OutputError(f"cannot write {p}: {exc.strerror or exc}") from exc

@@ -549,7 +549,9 @@ def _notes(r: OverlapResult) -> list[str]:
                 continue
             k, s, d = op.kernel, op.stride, op.dilation
             own = _own_ratio(op)
-            where = f"layer {i + 1} ('{layer.spec}'), {axis} axis"
+            where = f"layer {i + 1} ('{layer.spec}')" + (
+                "" if layer.y == layer.x else f", {axis} axis"
+            )
             if own is None:
                 if k < s:
                     notes.append(f"{where}: kernel {k} < stride {s} leaves holes (zero taps)")

@@ -11,7 +11,7 @@ from ..layers import stack_label
 from ..overlap import OverlapResult
 from .colormap import greys, normalise, text_on, viridis
 from .fonts import font
-from .overlap_text import fmt, interior_range
+from .overlap_text import fmt, interior_range, strongest, window
 
 
 def _pat(pattern: tuple[float, ...], limit: int = 8) -> str:
@@ -37,9 +37,12 @@ def render_png(result: OverlapResult, *, title: str | None = None) -> Image.Imag
     cell values are written in when the cells are large enough, and a colour bar gives the scale.
     """
     vy, vx = result.values_y, result.values_x
-    rows, cols = min(len(vy), MAX_CELLS_SHOWN), min(len(vx), MAX_CELLS_SHOWN)
-    vals = np.outer(vy[:rows], vx[:cols])
-    inside = np.outer(result.interior_y[:rows], result.interior_x[:cols])
+    r0, rows = window(result.interior_y, MAX_CELLS_SHOWN, lead=8)
+    c0, cols = window(result.interior_x, MAX_CELLS_SHOWN, lead=8)
+    iy_w = result.interior_y[r0 : r0 + rows]
+    ix_w = result.interior_x[c0 : c0 + cols]
+    vals = np.outer(vy[r0 : r0 + rows], vx[c0 : c0 + cols])
+    inside = np.outer(iy_w, ix_w)
     vmax = float(vy.max() * vx.max())
     lo, hi = interior_range(result)
     t_in = np.clip((vals - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.full(vals.shape, 0.5)
@@ -71,8 +74,8 @@ def render_png(result: OverlapResult, *, title: str | None = None) -> Image.Imag
                 draw.text((x0, y0), label, fill=text_on(rgb[r, c]), font=f_cell)
 
     # interior outline
-    iy = np.flatnonzero(result.interior_y[:rows])
-    ix = np.flatnonzero(result.interior_x[:cols])
+    iy = np.flatnonzero(iy_w)
+    ix = np.flatnonzero(ix_w)
     if len(iy) and len(ix):
         box = (
             margin + ix[0] * cell,
@@ -100,7 +103,11 @@ def render_png(result: OverlapResult, *, title: str | None = None) -> Image.Imag
         (margin, 10), _fit(draw, label, f_title, width - 2 * margin), fill=(0, 0, 0), font=f_title
     )
     h, w = result.shape
-    shown = "" if (rows, cols) == (h, w) else f" (top-left {rows}x{cols} shown)"
+    shown = (
+        ""
+        if (rows, cols) == (h, w)
+        else f" (rows {r0}-{r0 + rows - 1}, columns {c0}-{c0 + cols - 1} shown)"
+    )
     draw.text(
         (margin, 36),
         f"input {result.input_size[0]}x{result.input_size[1]} -> map {h}x{w}{shown}",
@@ -108,7 +115,9 @@ def render_png(result: OverlapResult, *, title: str | None = None) -> Image.Imag
         font=f_text,
     )
     if result.holes:
-        verdict = "HOLES: interior pixels with no input"
+        verdict = "HOLES: interior pixels with " + (
+            "zero gradient" if result.gradient else "no input"
+        )
     elif result.even:
         verdict = "EVEN: flat interior"
     else:
@@ -124,11 +133,11 @@ def render_png(result: OverlapResult, *, title: str | None = None) -> Image.Imag
         fill=(60, 60, 60),
         font=f_text,
     )
-    freq = ", ".join(f"{Fraction(q, result.y.period)}" for q, _ in result.y.spectrum[:6])
+    freq = ", ".join(f"{Fraction(q, result.y.period)}" for q, _ in strongest(result.y, 5))
     draw.text(
         (margin, y0 + 46),
         "grey = border, outlined = interior"
-        + (f"; artifact frequencies (y): {freq}" if freq else ""),
+        + (f"; strongest frequencies (y): {freq}" if freq else ""),
         fill=(90, 90, 90),
         font=f_text,
     )

@@ -36,28 +36,43 @@ def _colour(v: float, inside: bool, lo: float, hi: float, vmax: float) -> np.nda
     return greys(float(normalise(np.array(v), vmax)))
 
 
+def window(interior: np.ndarray, limit: int, lead: int = 4) -> tuple[int, int]:
+    """(start, count) of the cells to show along one axis: everything if it fits, else a
+    window that starts ``lead`` cells before the interior, so the border edge and the
+    interior pattern are both visible."""
+    n = len(interior)
+    limit = max(limit, 1)
+    if n <= limit:
+        return 0, n
+    idx = np.flatnonzero(interior)
+    start = max(0, int(idx[0]) - lead) if len(idx) else 0
+    start = min(start, n - limit)
+    return start, limit
+
+
 def heatmap(result: OverlapResult, width: int, color: bool) -> Text:
     """The map as a grid of numbers (or shade blocks when the numbers would not fit).
 
     Interior cells are coloured with viridis, border cells in grey; without colour the border
-    cells are bracketed by ``·`` so the distinction survives ``NO_COLOR`` and pipes.
+    cells are marked with ``·`` so the distinction survives ``NO_COLOR`` and pipes.
     """
     vy, vx = result.values_y, result.values_x
     iy, ix = result.interior_y, result.interior_x
     vmax = float(vy.max() * vx.max())
     lo, hi = interior_range(result)
-    cell = max(len(fmt(float(v))) for v in np.outer(vy[:MAX_ROWS], vx[: width // 2]).ravel()) + 1
-    (_, _), (left, _) = result.border
-    need = min(len(vx), left + 2 * result.x.period + 1)
+    r0, rows = window(iy, MAX_ROWS)
+    c0, _ = window(ix, width // 2)
+    sample = np.outer(vy[r0 : r0 + rows], vx[c0 : c0 + width // 2])
+    cell = max(len(fmt(float(v))) for v in sample.ravel()) + 1
+    need = min(len(vx), 4 + 2 * result.x.period + 1)
     numeric = cell * need <= width
+    c0, cols = window(ix, width // cell if numeric else width)
     text = Text()
-    if numeric:
-        cols = min(len(vx), max(width // cell, 1))
-        rows = min(len(vy), max(MAX_ROWS, 1))
-        for r in range(rows):
-            for c in range(cols):
-                v = float(vy[r] * vx[c])
-                inside = bool(iy[r] and ix[c])
+    for r in range(r0, r0 + rows):
+        for c in range(c0, c0 + cols):
+            v = float(vy[r] * vx[c])
+            inside = bool(iy[r] and ix[c])
+            if numeric:
                 label = fmt(v).rjust(cell - 1)
                 if color:
                     bg = _colour(v, inside, lo, hi, vmax)
@@ -65,26 +80,20 @@ def heatmap(result: OverlapResult, width: int, color: bool) -> Text:
                     text.append(" " + label, style=style if inside else style + " dim")
                 else:
                     text.append(("·" if not inside else " ") + label)
-            text.append("\n")
-    else:
-        cols = min(len(vx), max(width, 1))
-        rows = min(len(vy), max(MAX_ROWS, 1))
-        for r in range(rows):
-            for c in range(cols):
-                v = float(vy[r] * vx[c])
-                inside = bool(iy[r] and ix[c])
+            elif color:
+                text.append(" ", style=f"on {hex_color(_colour(v, inside, lo, hi, vmax))}")
+            else:
                 t = (v - lo) / (hi - lo) if inside and hi > lo else v / vmax if vmax else 0.0
                 t = min(max(t, 0.0), 1.0)
-                if color:
-                    bg = _colour(v, inside, lo, hi, vmax)
-                    text.append(" ", style=f"on {hex_color(bg)}")
-                else:
-                    ch = SHADES[min(int(t * (len(SHADES) - 1) + 0.5), len(SHADES) - 1)]
-                    text.append(ch if inside else "·")
-            text.append("\n")
+                ch = SHADES[min(int(t * (len(SHADES) - 1) + 0.5), len(SHADES) - 1)]
+                text.append(ch if inside else "·")
+        text.append("\n")
     h, w = result.shape
     if rows < h or cols < w:
-        text.append(f"(showing rows 0-{rows - 1} of {h}, columns 0-{cols - 1} of {w})\n", "dim")
+        text.append(
+            f"(showing rows {r0}-{r0 + rows - 1} of {h}, columns {c0}-{c0 + cols - 1} of {w})\n",
+            "dim",
+        )
     return text
 
 
@@ -92,10 +101,17 @@ def _pattern(a: AxisResult) -> str:
     return "[" + ", ".join(fmt(v) for v in a.pattern) + "]"
 
 
+def strongest(a: AxisResult, n: int = 6) -> list[tuple[int, float]]:
+    """The ``n`` strongest spectral lines of the pattern, strongest first."""
+    return sorted(a.spectrum, key=lambda qa: -qa[1])[:n]
+
+
 def _spectrum(a: AxisResult) -> str:
     if not a.spectrum:
         return "flat"
-    return ", ".join(f"{Fraction(q, a.period)}: {amp:.3g}" for q, amp in a.spectrum)
+    top = ", ".join(f"{Fraction(q, a.period)}: {amp:.3g}" for q, amp in strongest(a))
+    more = len(a.spectrum) - min(len(a.spectrum), 6)
+    return top + (f" (+{more} weaker)" if more else "")
 
 
 def summary_table(result: OverlapResult) -> Table:
@@ -156,7 +172,11 @@ def render(result: OverlapResult, *, width: int, color: bool) -> RenderableType:
     verdict = Text()
     if result.holes:
         verdict.append("HOLES", style="bold red")
-        verdict.append(": some interior pixels receive no input at all\n")
+        verdict.append(
+            ": some interior pixels get no gradient at all\n"
+            if result.gradient
+            else ": some interior pixels receive no input at all\n"
+        )
     elif result.even:
         verdict.append("EVEN", style="bold green")
         verdict.append(": every interior pixel receives the same number of paths\n")

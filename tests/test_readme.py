@@ -1,0 +1,64 @@
+"""The README's promises: two set-up commands, the CI calls the test one, shown output is real."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _setup_commands() -> list[str]:
+    section = README.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)
+
+
+def test_exactly_two_setup_commands() -> None:
+    cmds = _setup_commands()
+    assert len(cmds) == 2
+    run, test = cmds
+    assert "\n" not in run and "\n" not in test
+    assert run.startswith("python3 -m venv") and "pip install ." in run
+    assert run.endswith("cbdiag overlap --kernel 3 --stride 2")
+    assert "'.[test,torch]'" in test and test.endswith("python -m pytest")
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    test_cmd = _setup_commands()[1]
+    assert test_cmd in ci.splitlines()
+    assert "CBDIAG_REQUIRE_TORCH=1" in ci
+    for step in ("ruff check .", "ruff format --check .", "mypy cbdiag"):
+        assert step in ci
+
+
+@pytest.mark.parametrize(
+    ("comment", "block"),
+    re.findall(r"<!-- output: (.*?) -->\n```text\n(.*?)```", README, flags=re.S),
+)
+def test_shown_output_is_what_the_command_prints(comment: str, block: str) -> None:
+    args = comment.split()
+    assert args[0] == "cbdiag"
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
+    p = subprocess.run(
+        [sys.executable, "-m", "cbdiag", *args[1:]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert p.returncode in (0, 1)
+    got = [line.rstrip() for line in p.stdout.rstrip().splitlines()]
+    want = [line.rstrip() for line in block.rstrip().splitlines()]
+    assert got == want
+
+
+def test_readme_pictures_exist() -> None:
+    for path in re.findall(r"\]\((samples/[^)]+\.png)\)", README):
+        assert (ROOT / path).is_file(), path

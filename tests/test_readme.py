@@ -62,3 +62,15 @@ def test_shown_output_is_what_the_command_prints(comment: str, block: str) -> No
 def test_readme_pictures_exist() -> None:
     for path in re.findall(r"\]\((samples/[^)]+\.png)\)", README):
         assert (ROOT / path).is_file(), path
+
+
+def test_python_api_example_runs_and_says_what_it_prints() -> None:
+    block = README.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    r = scope["r"]
+    claimed = re.search(r"r\.y\.pattern, r\.ratio_2d\s+# (.*)", block)
+    assert claimed is not None
+    assert repr((r.y.pattern, r.ratio_2d)) == claimed.group(1).strip()  # type: ignore[attr-defined]
+    assert scope["m"].shape == r.shape  # type: ignore[attr-defined]
+    assert scope["g"].ratio_2d == 4  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
+from . import generate as generate_cmd
 from . import overlap as overlap_cmd
 
 app = typer.Typer(
@@ -46,3 +47,9 @@ app.command(
     short_help="Exact overlap (path-count) maps of a layer or a whole generator.",
     no_args_is_help=True,
 )(overlap_cmd.overlap)
+
+app.command(
+    "generate",
+    help=generate_cmd.HELP,
+    short_help="Outputs of untrained generators with different upsamplers (PNG grid, panel).",
+)(generate_cmd.generate)

@@ -1,0 +1,381 @@
+"""``cbdiag generate``: outputs of untrained generators with different upsamplers."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..errors import OutputError, OutputExistsError, UsageError
+from ..generator import Generator, GeneratorConfig, compare_configs, phase_contrast
+from ..images import check_writable, save_png
+from ..render.panel import auto_scale, compare_panel, grid, to_uint8
+from ..report import dumps, envelope, num
+from ._common import Format, err_console, handle_errors, out_console, write_stdout
+
+HELP = """Generate images with an untrained DCGAN-style generator, to see what its upsampler
+paints before any training.
+
+A latent goes through a k4 s1 projection to 4x4, then upsampling stages (each x stride, batch
+norm + ReLU, tanh at the end) up to --size. --upsample picks the stage: deconv (with --kernel,
+--stride, --padding), resize-nearest or resize-bilinear (+ conv 3x3), subpixel or
+subpixel-icnr (conv 3x3 + pixel shuffle). --source smooth|constant upsamples a fixed smooth
+feature map of size --base instead of a latent: the pure geometry.
+
+--compare writes one panel with a column per upsampler (deconv k3s2, deconv k4s2,
+resize-nearest, resize-bilinear, subpixel, subpixel-ICNR), same seed and width, each captioned
+with its phase contrast (0 = no checkerboard).
+
+Weights and inputs come from --seed (numpy PCG64: the same on every machine); batch norm uses
+the statistics of each --batch-size batch, as an untrained GAN in training mode does. Existing
+files are never overwritten without --force."""
+
+
+class Upsample(str, Enum):
+    deconv = "deconv"
+    resize_nearest = "resize-nearest"
+    resize_bilinear = "resize-bilinear"
+    subpixel = "subpixel"
+    subpixel_icnr = "subpixel-icnr"
+
+
+class Norm(str, Enum):
+    batch = "batch"
+    none = "none"
+
+
+class Init(str, Enum):
+    torch = "torch"
+    dcgan = "dcgan"
+    he = "he"
+
+
+class Source(str, Enum):
+    latent = "latent"
+    smooth = "smooth"
+    constant = "constant"
+
+
+class Normalize(str, Enum):
+    stretch = "stretch"
+    range = "range"
+
+
+def _progress(enabled: bool) -> Progress:
+    console = err_console()
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not (enabled and console.is_terminal),
+    )
+
+
+def _sample_paths(out_dir: Path, count: int) -> list[Path]:
+    return [out_dir / f"sample_{i:05d}.png" for i in range(count)]
+
+
+def _check_outputs(
+    out: Path | None, out_dir: Path | None, npy: Path | None, count: int, force: bool
+) -> None:
+    """Refuse before any work: existing files without --force, missing or unwritable places."""
+    if out is not None:
+        check_writable(out, force=force)
+    if npy is not None:
+        check_writable(npy, force=force)
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise OutputError(f"{out_dir} exists and is not a directory")
+        if out_dir.is_dir():
+            if not os.access(out_dir, os.W_OK):
+                raise OutputError(f"directory {out_dir} is not writable")
+            if not force:
+                clash = next((p for p in _sample_paths(out_dir, count) if p.exists()), None)
+                if clash is not None:
+                    raise OutputExistsError(f"{clash} exists; pass --force to overwrite it")
+        elif not out_dir.parent.is_dir():
+            raise OutputError(f"cannot create {out_dir}: {out_dir.parent} does not exist")
+
+
+def generate(
+    size: Annotated[int, typer.Option("--size", help="Output size (4 * stride**depth).")] = 64,
+    upsample: Annotated[
+        Upsample, typer.Option("--upsample", "-u", help="The upsampling stage.")
+    ] = Upsample.deconv,
+    kernel: Annotated[
+        int | None, typer.Option("--kernel", "-k", help="deconv kernel size (default 4).")
+    ] = None,
+    stride: Annotated[int, typer.Option("--stride", "-s", help="Upsampling factor per stage.")] = 2,
+    padding: Annotated[
+        int | None,
+        typer.Option("--padding", "-p", help="deconv padding (default: exact x stride)."),
+    ] = None,
+    width: Annotated[int, typer.Option("--width", help="Channels of the last hidden stage.")] = 64,
+    max_width: Annotated[
+        int, typer.Option("--max-width", help="Channel cap of early stages.")
+    ] = 512,
+    latent: Annotated[int, typer.Option("--latent", help="Latent size.")] = 100,
+    channels: Annotated[int, typer.Option("--channels", help="Output channels, 1 or 3.")] = 3,
+    norm: Annotated[
+        Norm, typer.Option("--norm", help="Normalisation between stages.")
+    ] = Norm.batch,
+    init: Annotated[Init, typer.Option("--init", help="Weight initialisation.")] = Init.torch,
+    source: Annotated[
+        Source, typer.Option("--source", help="latent, or a fixed smooth/constant feature map.")
+    ] = Source.latent,
+    base: Annotated[
+        int, typer.Option("--base", help="Feature-map size for --source smooth|constant.")
+    ] = 16,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of weights and inputs.")] = 0,
+    count: Annotated[
+        int | None,
+        typer.Option("--count", "-n", help="Samples (default 16; rows of --compare, default 4)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Samples per batch.")] = 16,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="PNG grid (default generated.png, compare.png)."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="Also write each sample as its own PNG here.")
+    ] = None,
+    npy: Annotated[
+        Path | None,
+        typer.Option("--npy", help="Also write the raw float32 array (N, H, W, C) to this .npy."),
+    ] = None,
+    normalize: Annotated[
+        Normalize,
+        typer.Option("--normalize", help="PNG levels: per-image stretch, or the [-1, 1] range."),
+    ] = Normalize.stretch,
+    grid_max: Annotated[int, typer.Option("--grid-max", help="Most samples in the grid.")] = 64,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="One panel, a column per upsampler.")
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr (a TTY).")
+    ] = True,
+) -> None:
+    with handle_errors():
+        if upsample != Upsample.deconv and (kernel is not None or padding is not None):
+            raise UsageError("--kernel/--padding apply to --upsample deconv only")
+        n = count if count is not None else (4 if compare else 16)
+        if n < 1:
+            raise UsageError(f"--count must be >= 1, got {n}")
+        if batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
+        if grid_max < 1:
+            raise UsageError(f"--grid-max must be >= 1, got {grid_max}")
+        cfg = GeneratorConfig(
+            size=size,
+            upsample=upsample.value,
+            kernel=kernel if kernel is not None else 4,
+            stride=stride,
+            padding=padding,
+            width=width,
+            max_width=max_width,
+            latent=latent,
+            channels=channels,
+            norm=norm.value,
+            init=init.value,
+            source=source.value,
+            base=base,
+        )
+        if compare:
+            if upsample != Upsample.deconv or out_dir is not None or npy is not None:
+                raise UsageError("--compare makes its own columns: drop --upsample/--out-dir/--npy")
+            target = out or Path("compare.png")
+            check_writable(target, force=force)
+            _compare(cfg, n, seed, batch_size, target, normalize.value, fmt, force, progress)
+            return
+        target = out or Path("generated.png")
+        _check_outputs(target, out_dir, npy, n, force)
+        _single(
+            cfg,
+            n,
+            seed,
+            batch_size,
+            target,
+            out_dir,
+            npy,
+            normalize.value,
+            grid_max,
+            fmt,
+            force,
+            progress,
+        )
+
+
+def _single(
+    cfg: GeneratorConfig,
+    count: int,
+    seed: int,
+    batch_size: int,
+    target: Path,
+    out_dir: Path | None,
+    npy: Path | None,
+    normalize: str,
+    grid_max: int,
+    fmt: Format,
+    force: bool,
+    progress: bool,
+) -> None:
+    t0 = time.perf_counter()
+    gen = Generator.build(cfg, seed)
+    shape = (count, cfg.size, cfg.size, cfg.channels)
+    mm = tmp_npy = None
+    if npy is not None:
+        fd, tmp_npy = tempfile.mkstemp(prefix=".cbdiag-", suffix=".npy", dir=npy.parent or ".")
+        os.close(fd)
+        mm = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.float32, shape=shape)
+    if out_dir is not None:
+        out_dir.mkdir(exist_ok=True)
+    keep: list[np.ndarray] = []
+    contrast_sum, contrast_n = 0.0, 0
+    measurable = cfg.size > 4 * cfg.stride + cfg.stride
+    try:
+        with _progress(progress and count > batch_size) as bar:
+            task = bar.add_task("generating", total=count)
+            for off, imgs in gen.batches(count, batch_size):
+                u8 = to_uint8(imgs, normalize)
+                if out_dir is not None:
+                    from PIL import Image
+
+                    for i, path in enumerate(_sample_paths(out_dir, count)[off : off + len(imgs)]):
+                        img = u8[i, :, :, 0] if cfg.channels == 1 else u8[i]
+                        save_png(Image.fromarray(np.ascontiguousarray(img)), path, force=force)
+                if mm is not None:
+                    mm[off : off + len(imgs)] = imgs
+                if sum(len(k) for k in keep) < grid_max:
+                    keep.append(u8[: grid_max - sum(len(k) for k in keep)])
+                if measurable:
+                    contrast_sum += phase_contrast(imgs, cfg.stride) * len(imgs)
+                    contrast_n += len(imgs)
+                bar.advance(task, len(imgs))
+        if mm is not None and npy is not None and tmp_npy is not None:
+            mm.flush()
+            del mm
+            os.replace(tmp_npy, npy)
+            tmp_npy = None
+    finally:
+        if tmp_npy is not None and os.path.exists(tmp_npy):
+            os.unlink(tmp_npy)
+    shown = np.concatenate(keep)
+    save_png(grid(shown, scale=auto_scale(cfg.size, 96)), target, force=force)
+    contrast = contrast_sum / contrast_n if contrast_n else None
+    elapsed = time.perf_counter() - t0
+    files: dict[str, Any] = {
+        "grid": str(target),
+        "out_dir": None if out_dir is None else str(out_dir),
+        "npy": None if npy is None else str(npy),
+    }
+    if fmt == Format.json:
+        write_stdout(
+            dumps(
+                envelope(
+                    "generate",
+                    config=cfg.as_dict(),
+                    seed=seed,
+                    count=count,
+                    batch_size=batch_size,
+                    normalize=normalize,
+                    phase_contrast=None if contrast is None else num(contrast),
+                    files=files,
+                    seconds=round(elapsed, 3),
+                )
+            )
+        )
+        return
+    console = out_console()
+    console.print(
+        f"[bold]{count}[/bold] samples of an untrained {cfg.size}x{cfg.size} generator "
+        f"({cfg.describe()}, {cfg.depth} stages, width {cfg.width}, init {cfg.init}, "
+        f"norm {cfg.norm}, source {cfg.source}, seed {seed}) in {elapsed:.2f} s"
+    )
+    if contrast is not None:
+        console.print(
+            f"phase contrast (period {cfg.stride}): {contrast:.4f}  (0 = no checkerboard)"
+        )
+    console.print(
+        f"wrote {target}"
+        + (f", {count} PNGs in {out_dir}" if out_dir else "")
+        + (f", {npy}" if npy else "")
+    )
+
+
+def _compare(
+    base: GeneratorConfig,
+    rows: int,
+    seed: int,
+    batch_size: int,
+    target: Path,
+    normalize: str,
+    fmt: Format,
+    force: bool,
+    progress: bool,
+) -> None:
+    t0 = time.perf_counter()
+    cols = []
+    results = []
+    configs = compare_configs(base)
+    with _progress(progress) as bar:
+        task = bar.add_task("upsamplers", total=len(configs))
+        for name, cfg in configs:
+            gen = Generator.build(cfg, seed)
+            imgs = np.concatenate([b for _, b in gen.batches(rows, batch_size)])
+            contrast = phase_contrast(imgs, cfg.stride) if cfg.size > 5 * cfg.stride else None
+            sub = "phase contrast " + ("n/a" if contrast is None else f"{contrast:.3f}")
+            cols.append((name, sub, to_uint8(imgs, normalize)))
+            results.append(
+                {
+                    "upsampler": name,
+                    "config": cfg.as_dict(),
+                    "phase_contrast": None if contrast is None else num(contrast),
+                }
+            )
+            bar.advance(task)
+    title = (
+        f"untrained {base.size}x{base.size} generators, seed {seed}, width {base.width}, "
+        f"init {base.init}, norm {base.norm}, source {base.source}"
+    )
+    save_png(compare_panel(cols, title=title, scale=auto_scale(base.size)), target, force=force)
+    elapsed = time.perf_counter() - t0
+    if fmt == Format.json:
+        write_stdout(
+            dumps(
+                envelope(
+                    "generate",
+                    mode="compare",
+                    seed=seed,
+                    rows=rows,
+                    batch_size=batch_size,
+                    normalize=normalize,
+                    columns=results,
+                    files={"panel": str(target)},
+                    seconds=round(elapsed, 3),
+                )
+            )
+        )
+        return
+    table = Table(box=None, header_style="bold")
+    table.add_column("upsampler")
+    table.add_column("phase contrast", justify="right")
+    for r in results:
+        pc = r["phase_contrast"]
+        table.add_row(str(r["upsampler"]), "n/a" if pc is None else f"{pc:.4f}")
+    console = out_console()
+    console.print(title)
+    console.print(table)
+    console.print(f"wrote {target} in {elapsed:.2f} s")

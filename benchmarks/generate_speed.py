@@ -1,39 +1,92 @@
 """Speed of the numpy generator against PyTorch CPU on the same architecture.
 
-Same weights, same inputs, same batch, same number of threads (PyTorch is set to the number
-of threads numpy's BLAS uses); outputs are checked to agree before timing. Prints the median
-time per batch of each and the ratio numpy / torch for every upsampler.
+Same weights (built from the same seed), same inputs, same batch, same number of threads
+(PyTorch is set to the number of threads numpy's BLAS uses). Each side runs in its own
+process, so one library's idle worker threads do not steal the cores of the other; the two
+processes alternate for ``--rounds`` rounds and the best time of each is kept. Outputs are
+checked to agree first. Prints the time per batch and the ratio numpy / torch per upsampler.
 
 Needs the ``bench`` extra (threadpoolctl) and torch:  pip install '.[bench,torch]'
-Usage: python benchmarks/generate_speed.py [--size 64] [--width 64] [--batch 64] [--repeat 5]
+Usage: python benchmarks/generate_speed.py [--size 64] [--width 64] [--batch 64]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from threadpoolctl import threadpool_info
 
-from cbdiag.generator import UPSAMPLERS, Generator, GeneratorConfig
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.test_generator import torch_forward  # the same network, in torch
+from cbdiag.generator import UPSAMPLERS, Generator, GeneratorConfig  # noqa: E402
 
 
-def median_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    fn()  # warm-up
+def _blas_threads() -> tuple[int, str]:
+    from threadpoolctl import threadpool_info
+
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not blas:
+        return 1, "unknown BLAS"
+    return int(
+        blas[0]["num_threads"]
+    ), f"{blas[0].get('internal_api')} ({blas[0].get('architecture')})"
+
+
+def worker(side: str, size: int, width: int, batch: int, repeat: int) -> None:
+    """Time every upsampler on one side; print a JSON object of best times (seconds)."""
+    threads, _ = _blas_threads()
+    out: dict[str, float] = {}
+    if side == "numpy":
+        from cbdiag._malloc import keep_freed_memory
+
+        keep_freed_memory()  # as `cbdiag generate` does
+    if side == "torch":
+        import torch
+
+        from tests.test_generator import torch_forward  # the same network, in torch
+
+        torch.set_num_threads(threads)
+    for up in UPSAMPLERS:
+        gen = Generator.build(GeneratorConfig(size=size, width=width, upsample=up), seed=0)
+        x = gen.inputs(batch)
+        if side == "torch":
+            with torch.no_grad():
+                best = _best(lambda g=gen, x=x: torch_forward(torch, g, x), repeat)
+        else:
+            best = _best(lambda g=gen, x=x: g.forward(x), repeat)
+        out[up] = best
+    print(json.dumps(out))
+
+
+def _best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    """Best of ``repeat`` timed runs after one warm-up run."""
+    fn()
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return min(times)
+
+
+def check_agreement(size: int, width: int, batch: int) -> None:
+    import torch
+
+    from tests.test_generator import torch_forward
+
+    for up in UPSAMPLERS:
+        gen = Generator.build(GeneratorConfig(size=size, width=width, upsample=up), seed=0)
+        x = gen.inputs(min(batch, 8))
+        with torch.no_grad():
+            np.testing.assert_allclose(
+                gen.forward(x), torch_forward(torch, gen, x), atol=5e-4, rtol=1e-3
+            )
 
 
 def main() -> None:
@@ -41,27 +94,44 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs per round")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--worker", choices=["numpy", "torch"], help=argparse.SUPPRESS)
     args = ap.parse_args()
-    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    threads = int(blas[0]["num_threads"]) if blas else 1
-    torch.set_num_threads(threads)
-    print(
-        f"numpy BLAS: {blas[0].get('internal_api') if blas else '?'} "
-        f"({blas[0].get('architecture') if blas else '?'}), {threads} threads; "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
-    )
+    if args.worker:
+        worker(args.worker, args.size, args.width, args.batch, args.repeat)
+        return
+    import torch
+
+    threads, blas = _blas_threads()
+    check_agreement(args.size, args.width, args.batch)
+    print(f"numpy BLAS: {blas}, {threads} threads; torch {torch.__version__}, {threads} threads")
     print(f"DCGAN-style generator {args.size}x{args.size}, width {args.width}, batch {args.batch}")
+    best: dict[str, dict[str, float]] = {"numpy": {}, "torch": {}}
+    for _ in range(args.rounds):
+        for side in ("numpy", "torch"):
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                side,
+                "--size",
+                str(args.size),
+                "--width",
+                str(args.width),
+                "--batch",
+                str(args.batch),
+                "--repeat",
+                str(args.repeat),
+            ]
+            res = json.loads(
+                subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+            )
+            for up, t in res.items():
+                best[side][up] = min(t, best[side].get(up, float("inf")))
     ratios = []
     for up in UPSAMPLERS:
-        cfg = GeneratorConfig(size=args.size, width=args.width, upsample=up)
-        gen = Generator.build(cfg, seed=0)
-        x = gen.inputs(args.batch)
-        ours, ref = gen.forward(x), torch_forward(torch, gen, x)
-        np.testing.assert_allclose(ours, ref, atol=5e-4, rtol=1e-3)
-        with torch.no_grad():
-            t_np = median_time(lambda g=gen, x=x: g.forward(x), args.repeat)
-            t_t = median_time(lambda g=gen, x=x: torch_forward(torch, g, x), args.repeat)
+        t_np, t_t = best["numpy"][up], best["torch"][up]
         ratios.append(t_np / t_t)
         print(
             f"  {up:16s} numpy {t_np * 1e3:8.1f} ms   torch {t_t * 1e3:8.1f} ms   "

@@ -288,7 +288,7 @@ class Generator:
         if last:
             return nn.tanh(x)
         if self.config.norm == "batch":
-            x = nn.batch_norm(x)
+            return nn.batch_norm(x, relu=True)
         return nn.relu(x)
 
     def batches(self, count: int, batch_size: int) -> Iterator[tuple[int, Array]]:

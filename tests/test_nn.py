@@ -63,8 +63,8 @@ def conv_case(draw: st.DrawFn, transposed: bool) -> dict:
 
 
 @SETTINGS
-@given(case=conv_case(transposed=False))
-def test_conv2d_matches_torch(torch: ModuleType, case: dict) -> None:
+@given(case=conv_case(transposed=False), algorithm=st.sampled_from(["auto", "scatter", "im2col"]))
+def test_conv2d_matches_torch(torch: ModuleType, case: dict, algorithm: str) -> None:
     c = case
     assume(c["h"] + 2 * c["p"][0] - c["d"][0] * (c["k"][0] - 1) - 1 >= 0)
     assume(c["w"] + 2 * c["p"][1] - c["d"][1] * (c["k"][1] - 1) - 1 >= 0)
@@ -72,7 +72,16 @@ def test_conv2d_matches_torch(torch: ModuleType, case: dict) -> None:
     x = rng.standard_normal((c["n"], c["h"], c["w"], c["cin"])).astype(np.float32)
     wt = rng.standard_normal((c["cout"], c["cin"] // c["groups"], *c["k"])).astype(np.float32)
     b = rng.standard_normal(c["cout"]).astype(np.float32) if c["bias"] else None
-    ours = nn.conv2d(x, wt, b, stride=c["s"], padding=c["p"], dilation=c["d"], groups=c["groups"])
+    ours = nn.conv2d(
+        x,
+        wt,
+        b,
+        stride=c["s"],
+        padding=c["p"],
+        dilation=c["d"],
+        groups=c["groups"],
+        algorithm=algorithm,
+    )
     ref = torch.nn.functional.conv2d(
         torch.from_numpy(nchw(x)),
         torch.from_numpy(wt),
@@ -84,6 +93,37 @@ def test_conv2d_matches_torch(torch: ModuleType, case: dict) -> None:
     )
     assert ours.dtype == np.float32
     close(ours, nhwc(ref.numpy()))
+
+
+@SETTINGS
+@given(
+    n=st.integers(1, 3),
+    h=st.integers(1, 11),
+    w=st.integers(1, 11),
+    cin=st.integers(1, 40),
+    cout=st.integers(1, 40),
+    p=st.integers(0, 2),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_winograd_conv_matches_torch(
+    torch: ModuleType, n: int, h: int, w: int, cin: int, cout: int, p: int, seed: int
+) -> None:
+    assume(h + 2 * p >= 3 and w + 2 * p >= 3)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, h, w, cin)).astype(np.float32)
+    wt = rng.standard_normal((cout, cin, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32)
+    ours = nn.conv2d(x, wt, b, padding=p, algorithm="winograd")
+    ref = torch.nn.functional.conv2d(
+        torch.from_numpy(nchw(x)), torch.from_numpy(wt), torch.from_numpy(b), padding=p
+    )
+    close(ours, nhwc(ref.numpy()))
+
+
+def test_winograd_refuses_other_shapes() -> None:
+    x = np.ones((1, 6, 6, 2), np.float32)
+    with pytest.raises(nn.ShapeError, match="winograd"):
+        nn.conv2d(x, np.ones((2, 2, 3, 3), np.float32), stride=2, algorithm="winograd")
 
 
 @SETTINGS

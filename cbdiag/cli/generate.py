@@ -14,6 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .._malloc import keep_freed_memory
 from ..errors import OutputError, OutputExistsError, UsageError
 from ..generator import Generator, GeneratorConfig, compare_configs, phase_contrast
 from ..images import check_writable, save_png
@@ -233,6 +234,7 @@ def _single(
     progress: bool,
 ) -> None:
     t0 = time.perf_counter()
+    keep_freed_memory()
     gen = Generator.build(cfg, seed)
     shape = (count, cfg.size, cfg.size, cfg.channels)
     mm = tmp_npy = None
@@ -327,6 +329,7 @@ def _compare(
     progress: bool,
 ) -> None:
     t0 = time.perf_counter()
+    keep_freed_memory()
     cols = []
     results = []
     configs = compare_configs(base)

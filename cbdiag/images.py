@@ -1,14 +1,19 @@
-"""Image output: PNG writing that never overwrites unless asked, atomically."""
+"""Image I/O: safe decoding (Pillow with its bomb guard) and PNG writing that never
+overwrites unless asked."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, UnidentifiedImageError
 
-from .errors import OutputError, OutputExistsError
+from .errors import CbdiagError, OutputError, OutputExistsError
 
 
 def check_writable(path: str | os.PathLike[str], *, force: bool) -> Path:
@@ -45,3 +50,200 @@ def save_png(image: Image.Image, path: str | os.PathLike[str], *, force: bool = 
         if os.path.exists(tmp):
             os.unlink(tmp)
     return p
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe loading
+# ---------------------------------------------------------------------------------------------
+
+
+#: Images with more pixels than this are refused (Pillow's decompression-bomb guard).
+MAX_PIXELS = 1 << 27  # 134 M pixels: 8192 x 16384
+MIN_SIZE = 32
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif")
+
+
+class ImageReadError(CbdiagError):
+    """A file that is not a readable image (truncated, empty, not an image, too large/small)."""
+
+
+@dataclass
+class LoadedImage:
+    """A decoded image: ``rgb`` is ``(H, W, 3)`` (or ``(H, W, 1)``) in its native integer or
+    float type, ``max_value`` the value of full white (255, 65535 or 1.0)."""
+
+    pixels: NDArray[np.generic]
+    max_value: float
+    mode: str
+    format: str | None
+    jpeg_quality: int | None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.pixels.shape[0]), int(self.pixels.shape[1]))
+
+
+_IJG_LUMA = np.array(
+    [
+        16,
+        11,
+        10,
+        16,
+        24,
+        40,
+        51,
+        61,
+        12,
+        12,
+        14,
+        19,
+        26,
+        58,
+        60,
+        55,
+        14,
+        13,
+        16,
+        24,
+        40,
+        57,
+        69,
+        56,
+        14,
+        17,
+        22,
+        29,
+        51,
+        87,
+        80,
+        62,
+        18,
+        22,
+        37,
+        56,
+        68,
+        109,
+        103,
+        77,
+        24,
+        35,
+        55,
+        64,
+        81,
+        104,
+        113,
+        92,
+        49,
+        64,
+        78,
+        87,
+        103,
+        121,
+        120,
+        101,
+        72,
+        92,
+        95,
+        98,
+        112,
+        100,
+        103,
+        99,
+    ],
+    dtype=np.float64,
+)
+
+
+def jpeg_quality(table: list[int] | tuple[int, ...]) -> int:
+    """Estimate the IJG quality (1..100) that produced a luminance quantisation table.
+
+    Inverts libjpeg's scaling ``q = (T * s + 50) // 100`` with ``s = 5000/Q`` (Q < 50) or
+    ``200 - 2Q``, choosing the quality whose table is closest.
+    """
+    t = np.asarray(table, dtype=np.float64)
+    best, err = 50, float("inf")
+    for q in range(1, 101):
+        s = 5000 / q if q < 50 else 200 - 2 * q
+        cand = np.clip(np.floor((_IJG_LUMA * s + 50) / 100), 1, 255)
+        e = float(np.abs(np.sort(cand) - np.sort(t)).sum())
+        if e < err:
+            best, err = q, e
+    return best
+
+
+def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
+    """Decode an image file safely (Pillow, decompression-bomb guard on, no partial files).
+
+    8/16-bit grey, grey+alpha, RGB, RGBA, palette, CMYK; PNG, JPEG, TIFF, WebP, BMP, GIF (first
+    frame). Alpha is ignored; palette images are expanded to RGB.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise ImageReadError(f"{p}: is a directory")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise ImageReadError(f"{p}: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise ImageReadError(f"{p}: empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise ImageReadError(
+                        f"{p}: {w}x{h} is {w * h} pixels, over the limit of {max_pixels}"
+                    )
+                img.load()
+                fmt = img.format
+                quality = None
+                q = getattr(img, "quantization", None)
+                if fmt == "JPEG" and q:
+                    quality = jpeg_quality(q[0])
+                return _to_array(img, fmt, quality, p)
+    except ImageReadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{p}: refused as a decompression bomb ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"{p}: not an image Pillow can read") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{p}: cannot decode ({exc})") from exc
+
+
+def _to_array(img: Image.Image, fmt: str | None, quality: int | None, p: Path) -> LoadedImage:
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        arr = np.asarray(img, dtype=np.uint16)[..., None]
+        return LoadedImage(arr, 65535.0, mode, fmt, quality)
+    if mode == "I":
+        arr = np.asarray(img, dtype=np.int32)
+        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        return LoadedImage(arr[..., None], top, mode, fmt, quality)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float32)[..., None]
+        top = float(max(arr.max(initial=0.0), 1.0))
+        return LoadedImage(arr, top, mode, fmt, quality)
+    if mode in ("1", "L", "LA"):
+        arr = np.asarray(img.convert("L"))[..., None]
+        return LoadedImage(arr, 255.0, mode, fmt, quality)
+    if mode != "RGB":
+        img = img.convert("RGBA" if mode in ("P", "PA") else "RGB").convert("RGB")
+    return LoadedImage(np.asarray(img), 255.0, mode, fmt, quality)
+
+
+def luminance(pixels: NDArray[np.generic], max_value: float = 255.0) -> NDArray[np.float32]:
+    """Luma ``Y = 0.299 R + 0.587 G + 0.114 B`` (Rec. 601) scaled to ``[0, 1]``; grey as is."""
+    x = np.asarray(pixels)
+    if x.ndim == 2:
+        return (x.astype(np.float32) / np.float32(max_value)).astype(np.float32)
+    if x.shape[-1] == 1:
+        return (x[..., 0].astype(np.float32) / np.float32(max_value)).astype(np.float32)
+    y = (
+        x[..., 0].astype(np.float32) * np.float32(0.299)
+        + x[..., 1].astype(np.float32) * np.float32(0.587)
+        + x[..., 2].astype(np.float32) * np.float32(0.114)
+    )
+    y *= np.float32(1.0 / max_value)
+    return y

@@ -201,7 +201,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
                 q = getattr(img, "quantization", None)
                 if fmt == "JPEG" and q:
                     quality = jpeg_quality(q[0])
-                return _to_array(img, fmt, quality, p)
+                return _to_array(img, fmt, quality)
     except ImageReadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -212,22 +212,21 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
         raise ImageReadError(f"{p}: cannot decode ({exc})") from exc
 
 
-def _to_array(img: Image.Image, fmt: str | None, quality: int | None, p: Path) -> LoadedImage:
+def _to_array(img: Image.Image, fmt: str | None, quality: int | None) -> LoadedImage:
     mode = img.mode
+    pixels: NDArray[np.generic]
     if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        arr = np.asarray(img, dtype=np.uint16)[..., None]
-        return LoadedImage(arr, 65535.0, mode, fmt, quality)
+        pixels = np.asarray(img, dtype=np.uint16)[..., None]
+        return LoadedImage(pixels, 65535.0, mode, fmt, quality)
     if mode == "I":
-        arr = np.asarray(img, dtype=np.int32)
-        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
-        return LoadedImage(arr[..., None], top, mode, fmt, quality)
+        pixels = np.asarray(img, dtype=np.int32)[..., None]
+        top = 65535.0 if pixels.max(initial=0) > 255 else 255.0
+        return LoadedImage(pixels, top, mode, fmt, quality)
     if mode == "F":
-        arr = np.asarray(img, dtype=np.float32)[..., None]
-        top = float(max(arr.max(initial=0.0), 1.0))
-        return LoadedImage(arr, top, mode, fmt, quality)
+        pixels = np.asarray(img, dtype=np.float32)[..., None]
+        return LoadedImage(pixels, float(max(pixels.max(initial=0.0), 1.0)), mode, fmt, quality)
     if mode in ("1", "L", "LA"):
-        arr = np.asarray(img.convert("L"))[..., None]
-        return LoadedImage(arr, 255.0, mode, fmt, quality)
+        return LoadedImage(np.asarray(img.convert("L"))[..., None], 255.0, mode, fmt, quality)
     if mode != "RGB":
         img = img.convert("RGBA" if mode in ("P", "PA") else "RGB").convert("RGB")
     return LoadedImage(np.asarray(img), 255.0, mode, fmt, quality)

@@ -351,8 +351,10 @@ def _ratios(
                 lr = math.log10(peak / bg)
                 if peak < gate:
                     lr = min(lr, 0.0)
-                weak = amp is not None and min_amplitude is not None and (
-                    math.sqrt(max(peak - bg, 0.0)) * amp[ky, kx] < min_amplitude
+                weak = (
+                    amp is not None
+                    and min_amplitude is not None
+                    and (math.sqrt(max(peak - bg, 0.0)) * amp[ky, kx] < min_amplitude)
                 )
                 if weak:
                     lr = min(lr, 0.0)

@@ -8,6 +8,8 @@ parse_layers, preset, deconv
     Build layer stacks from text, presets or parameters.
 generate, GeneratorConfig
     Images of untrained generators (numpy), one upsampler at a time.
+score_image
+    Checkerboard energy of one image (array or path), with diagnostics.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .errors import CbdiagError
 from .generator import GenerateResult, GeneratorConfig, generate
 from .layers import Layer, deconv, parse_layers, preset
 from .overlap import OverlapResult, overlap_map
+from .spectrum import ScoreResult, score_image
 
 __all__ = [
     "CbdiagError",
@@ -24,10 +27,12 @@ __all__ = [
     "GeneratorConfig",
     "Layer",
     "OverlapResult",
+    "ScoreResult",
     "__version__",
     "deconv",
     "generate",
     "overlap_map",
     "parse_layers",
     "preset",
+    "score_image",
 ]

@@ -40,6 +40,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -207,14 +208,14 @@ def welch(
     *,
     tile: int,
     step: int,
-    rectified_tiles: int = 64,
+    rectified_tiles: int = 32,
     keep_tiles: bool = False,
 ) -> tuple[F64, F64, int, F64 | None]:
     """Welch spectra of the linear and the rectified Laplacian residual of the luminance.
 
     Works band by band (one row of tiles at a time), so memory stays bounded by the decoded
     image plus a band. Returns ``(P, P_abs, tiles, per_tile)`` with ``P`` of shape
-    ``(tile, tile // 2 + 1)`` (``rfft2`` layout); ``P_abs`` uses at most ``rectified_tiles``
+    ``(tile, tile // 2 + 1)`` (``rfft2`` layout); ``P_abs`` uses about ``rectified_tiles``
     tiles spread over the image; ``per_tile`` (when asked) is ``(rows, cols, tile, tile//2+1)``.
     """
     h, w = pixels.shape[:2]
@@ -274,28 +275,44 @@ def _full(p: F64) -> F64:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Geometry:
-    """Bin offsets of the 3x3 neighbourhood, the gate ring (distance 2) and background ring."""
-
-    t: int
-    near: NDArray[np.int64] = field(init=False)
-    gate: NDArray[np.int64] = field(init=False)
-    ring: NDArray[np.int64] = field(init=False)
-    row: NDArray[np.int64] = field(init=False)
-    col: NDArray[np.int64] = field(init=False)
-
-    def __post_init__(self) -> None:
-        d = np.array([(i, j) for i in range(-5, 6) for j in range(-5, 6)])
-        cheb = np.abs(d).max(axis=1)
-        self.near, self.gate, self.ring = d[cheb <= 1], d[cheb == 2], d[(cheb >= 3) & (cheb <= 5)]
-        self.row = self.ring[self.ring[:, 0] == 0]
-        self.col = self.ring[self.ring[:, 1] == 0]
+_NEAR_OFFSETS = np.array([(i, j) for i in range(-5, 6) for j in range(-5, 6)], dtype=np.int64)
+_CHEB = np.abs(_NEAR_OFFSETS).max(axis=1)
+_RING = _NEAR_OFFSETS[(_CHEB >= 3) & (_CHEB <= 5)]
+#: Offsets of the background estimates: the ring at distance 3..5, its bins in the same row and
+#: the same column, and the ring at distance 2 (also the gate).
+_BACKGROUNDS = (_RING, _RING[_RING[:, 0] == 0], _RING[_RING[:, 1] == 0], _NEAR_OFFSETS[_CHEB == 2])
 
 
 def _bins(t: int, s: int) -> list[tuple[int, int, int, int]]:
     """(ky, kx, a, b) bins of the candidates of period ``s`` on a ``t``-point grid."""
     return [(a * t // s, b * t // s, a, b) for a, b in candidates(s)]
+
+
+@lru_cache(maxsize=64)
+def _plan(
+    t: int, periods: tuple[int, ...]
+) -> dict[int, tuple[NDArray[np.int64], NDArray[np.int64], list[NDArray[np.int64]]]]:
+    """Per period: candidate (a, b) pairs, their flat bin indices, and for each background the
+    flat indices of its bins (``-1`` where a bin is a candidate of any period, or DC)."""
+    cand = {s: _bins(t, s) for s in periods if t % s == 0}
+    excluded = {(ky % t, kx % t) for bins in cand.values() for ky, kx, _, _ in bins}
+    excluded |= {((-ky) % t, (-kx) % t) for ky, kx in list(excluded)}
+    excluded.add((0, 0))
+    ex = np.zeros((t, t), dtype=bool)
+    for ky, kx in excluded:
+        ex[ky, kx] = True
+    plan = {}
+    for s, bins in cand.items():
+        ab = np.array([(a, b) for _, _, a, b in bins], dtype=np.int64)
+        k = np.array([(ky, kx) for ky, kx, _, _ in bins], dtype=np.int64)
+        centre = k[:, 0] * t + k[:, 1]
+        idx = []
+        for offsets in _BACKGROUNDS:
+            yy = (k[:, 0:1] + offsets[None, :, 0]) % t
+            xx = (k[:, 1:2] + offsets[None, :, 1]) % t
+            idx.append(np.where(ex[yy, xx], -1, yy * t + xx))
+        plan[s] = (ab, centre, idx)
+    return plan
 
 
 def _line_amplitude(t: int, win_sum: float) -> F64:
@@ -312,6 +329,19 @@ def _line_amplitude(t: int, win_sum: float) -> F64:
         return np.asarray(half / (win_sum * np.where(lap > 0, lap, np.inf)), dtype=np.float64)
 
 
+def _masked_median(flat: F64, sel: NDArray[np.int64]) -> F64:
+    """Row-wise median of ``flat[sel]`` over the entries with ``sel >= 0`` (0 for empty rows)."""
+    if sel.shape[1] == 0:
+        return np.zeros(sel.shape[0])
+    valid = sel >= 0
+    vals = np.where(valid, flat[np.maximum(sel, 0)], np.inf)
+    vals.sort(axis=1)
+    n = valid.sum(axis=1)
+    lo = np.take_along_axis(vals, np.maximum((n - 1) // 2, 0)[:, None], axis=1)[:, 0]
+    hi = np.take_along_axis(vals, np.maximum(n // 2, 0)[:, None], axis=1)[:, 0]
+    return np.where(n > 0, (lo + np.where(n > 0, hi, 0.0)) / 2, 0.0)
+
+
 def _ratios(
     full: F64,
     t: int,
@@ -319,47 +349,30 @@ def _ratios(
     gated: bool = True,
     min_amplitude: float | None = None,
 ) -> dict[int, list[tuple[int, int, float]]]:
-    """log10 peak ratio of every candidate of every period.
+    """log10 peak ratio of every candidate of every period (vectorised over candidates).
 
     ``min_amplitude`` (image units), when given: a line whose amplitude in the image is below
     it does not count (rounding by resamplers leaves sub-grey-level periodic patterns).
     """
-    geo = _Geometry(t)
-    amp = _line_amplitude(t, float(_hann(t).sum())) if min_amplitude is not None else None
-    cand = {s: _bins(t, s) for s in periods if t % s == 0}
-    excluded = {(ky % t, kx % t) for bins in cand.values() for ky, kx, _, _ in bins}
-    excluded |= {((-ky) % t, (-kx) % t) for ky, kx in list(excluded)}
-    excluded.add((0, 0))
+    flat = full.ravel()
+    amp = _line_amplitude(t, float(_hann(t).sum())).ravel() if min_amplitude is not None else None
     out: dict[int, list[tuple[int, int, float]]] = {}
-    for s, bins in cand.items():
-        vals = []
-        for ky, kx, a, b in bins:
-            bg = 0.0
-            for offsets in (geo.ring, geo.row, geo.col, geo.gate):
-                ring = [
-                    full[(ky + dy) % t, (kx + dx) % t]
-                    for dy, dx in offsets
-                    if ((ky + dy) % t, (kx + dx) % t) not in excluded
-                ]
-                if ring:
-                    bg = max(bg, float(np.median(ring)))
-            peak = full[ky, kx]
-            gate = max(full[(ky + dy) % t, (kx + dx) % t] for dy, dx in geo.gate) if gated else -1.0
-            if bg <= 0 or peak <= 0:
-                lr = 0.0
-            else:
-                lr = math.log10(peak / bg)
-                if peak < gate:
-                    lr = min(lr, 0.0)
-                weak = (
-                    amp is not None
-                    and min_amplitude is not None
-                    and (math.sqrt(max(peak - bg, 0.0)) * amp[ky, kx] < min_amplitude)
-                )
-                if weak:
-                    lr = min(lr, 0.0)
-            vals.append((a, b, lr))
-        out[s] = vals
+    for s, (ab, centre, idx) in _plan(t, tuple(periods)).items():
+        bg = np.zeros(len(centre))
+        for sel in idx:
+            bg = np.maximum(bg, _masked_median(flat, sel))
+        peak = flat[centre]
+        ok = (bg > 0) & (peak > 0)
+        lr = np.zeros(len(centre))
+        lr[ok] = np.log10(peak[ok] / bg[ok])
+        if gated:
+            gate_idx = idx[3]
+            gate = np.max(np.where(gate_idx >= 0, flat[np.maximum(gate_idx, 0)], -np.inf), axis=1)
+            lr = np.where(ok & (peak < gate), np.minimum(lr, 0.0), lr)
+        if amp is not None and min_amplitude is not None:
+            weak = np.sqrt(np.maximum(peak - bg, 0.0)) * amp[centre] < min_amplitude
+            lr = np.where(ok & weak, np.minimum(lr, 0.0), lr)
+        out[s] = [(int(a), int(b), float(v)) for (a, b), v in zip(ab, lr, strict=True)]
     return out
 
 
@@ -414,10 +427,10 @@ def _notches(full: F64, t: int) -> dict[str, Any]:
 
 def _off_grid(full: F64, t: int, periods: tuple[int, ...]) -> dict[str, Any]:
     """The strongest peak away from every ``k/s`` bin (a resized checkerboard moves there)."""
-    shifted = np.fft.fftshift(full)
-    bg = ndimage.median_filter(shifted, size=7, mode="wrap")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.log10(np.where(bg > 0, shifted / bg, 1.0))
+    shifted = np.log10(np.maximum(np.fft.fftshift(full), 1e-300))
+    # background: the mean log power of the 7x7 neighbourhood without the bin itself
+    box = ndimage.uniform_filter(shifted, size=7, mode="wrap")
+    ratio = shifted - (box * 49 - shifted) / 48
     f = (np.arange(t) - t // 2) / t
     fy, fx = np.meshgrid(f, f, indexing="ij")
     mask = np.hypot(fy, fx) > 0.1

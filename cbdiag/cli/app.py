@@ -9,6 +9,7 @@ import typer
 from .._version import __version__
 from . import generate as generate_cmd
 from . import overlap as overlap_cmd
+from . import score as score_cmd
 
 app = typer.Typer(
     name="cbdiag",
@@ -53,3 +54,9 @@ app.command(
     help=generate_cmd.HELP,
     short_help="Outputs of untrained generators with different upsamplers (PNG grid, panel).",
 )(generate_cmd.generate)
+
+app.command(
+    "score",
+    help=score_cmd.HELP,
+    short_help="Checkerboard energy of images (FFT peaks at the stride frequencies); a CI gate.",
+)(score_cmd.score)

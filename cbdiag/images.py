@@ -57,8 +57,9 @@ def save_png(image: Image.Image, path: str | os.PathLike[str], *, force: bool = 
 # ---------------------------------------------------------------------------------------------
 
 
-#: Images with more pixels than this are refused (Pillow's decompression-bomb guard).
-MAX_PIXELS = 1 << 27  # 134 M pixels: 8192 x 16384
+#: Images with more pixels than this are refused: Pillow's decompression-bomb limit
+#: (89 M pixels; an 8192 x 8192 image passes).
+MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
 MIN_SIZE = 32
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif")
 

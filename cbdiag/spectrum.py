@@ -543,7 +543,10 @@ def score_image(
     scored = {s: v for s, v in per_period.items() if v is not None}
     score = max(scored.values()) if scored else 0.0
     score = max(score, 0.0)
-    period = max(scored, key=lambda s: scored[s]) if scored and score > 0.05 else None
+    # the pattern's period: the largest period whose lines are strong (a period-4 pattern
+    # also has lines at the period-2 frequencies, its harmonics)
+    strong = [s for s, v in scored.items() if v >= 0.5 * score and v > 0.05]
+    period = max(strong) if strong else None
     peaks = sorted(
         (Peak(a / s, b / s, s, lr) for s, vals in ratios.items() for a, b, lr in vals),
         key=lambda pk: -pk.log_ratio,

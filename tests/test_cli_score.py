@@ -1,0 +1,195 @@
+"""``cbdiag score`` end to end: batches, formats, the CI gate, pictures, bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+DATA = Path(__file__).parent / "data"
+
+
+def cli(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}
+    return subprocess.run(
+        [sys.executable, "-m", "cbdiag", "score", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def planted(path: Path, amp: float = 0.15) -> Path:
+    rng = np.random.default_rng(0)
+    tile = rng.standard_normal((2, 2))
+    tile -= tile.mean()
+    base = rng.random((256, 256)) * 0.6 + 0.2 + amp * np.tile(tile / np.abs(tile).max(), (128, 128))
+    Image.fromarray(np.round(np.clip(base, 0, 1) * 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "sub").mkdir()
+    planted(tmp_path / "sub" / "fake.png")
+    Image.open(DATA / "coffee_256.png").save(tmp_path / "real.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    return tmp_path
+
+
+def test_json_contract_and_exit_1_when_flagged(folder: Path) -> None:
+    p = cli(str(folder), "--format", "json")
+    assert p.returncode == 1, p.stderr
+    d = json.loads(p.stdout)
+    assert (d["tool"], d["command"], d["threshold"]) == ("cbdiag", "score", 0.5)
+    by = {Path(r["path"]).name: r for r in d["results"]}
+    assert set(by) == {"fake.png", "real.png"}  # the .txt is not an image extension
+    fake, real = by["fake.png"], by["real.png"]
+    for r in (fake, real):
+        for key in (
+            "path",
+            "score",
+            "flagged",
+            "period",
+            "per_period",
+            "peaks",
+            "diagnostics",
+            "error",
+        ):
+            assert key in r
+        assert r["error"] is None
+        assert set(r["per_period"]) == {"2", "3", "4", "8", "16"}
+    assert fake["flagged"] and fake["period"] == 2 and fake["score"] > 0.5
+    assert not real["flagged"]
+    assert fake["peaks"][0]["period"] == 2
+    assert p.stderr.strip() == "scored 2, flagged 1, unreadable 0"
+
+
+def test_clean_batch_exits_0(folder: Path) -> None:
+    p = cli(str(folder / "real.png"))
+    assert p.returncode == 0 and "real.png" in p.stdout and "ok" in p.stdout
+
+
+def test_threshold_and_fail_above(folder: Path) -> None:
+    fake = str(folder / "sub" / "fake.png")
+    assert cli(fake, "--fail-above", "100").returncode == 0
+    assert cli(fake, "--threshold", "0.1").returncode == 1
+    p = cli(fake, "--threshold", "0.1", "--fail-above", "0.2")
+    assert p.returncode == 2 and "disagree" in p.stderr
+
+
+def test_batch_goes_on_past_bad_files_and_exits_2(folder: Path) -> None:
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "bad.png").write_text("nope")
+    missing = folder / "missing.png"
+    p = cli(str(folder), str(missing), "--format", "json")
+    assert p.returncode == 2
+    d = json.loads(p.stdout)
+    errors = {Path(r["path"]).name: r["error"] for r in d["results"] if r["error"]}
+    assert set(errors) == {"empty.png", "bad.png", "missing.png"}
+    assert all("\n" not in e for e in errors.values())
+    scored = [r for r in d["results"] if not r["error"]]
+    assert len(scored) == 2 and any(r["flagged"] for r in scored)
+    assert "scored 2, flagged 1, unreadable 3" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_glob_and_recursion(folder: Path) -> None:
+    d = json.loads(cli(str(folder), "--glob", "fake*", "--format", "json").stdout)
+    assert [Path(r["path"]).name for r in d["results"]] == ["fake.png"]
+
+
+def test_stdin_list(folder: Path) -> None:
+    names = f"{folder / 'real.png'}\n{folder / 'sub' / 'fake.png'}\n"
+    p = cli("-", "--format", "json", stdin=names)
+    assert [Path(r["path"]).name for r in json.loads(p.stdout)["results"]] == [
+        "real.png",
+        "fake.png",
+    ]
+
+
+def test_directory_without_images(tmp_path: Path) -> None:
+    p = cli(str(tmp_path))
+    assert p.returncode == 2 and "no images found" in p.stdout + p.stderr
+
+
+def test_csv(folder: Path) -> None:
+    p = cli(str(folder), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    assert [Path(r["path"]).name for r in rows] == ["real.png", "fake.png"]
+    fake = rows[1]
+    assert fake["flagged"] == "True" and fake["period"] == "2" and fake["peak_frequency"]
+    assert float(fake["score"]) == pytest.approx(float(fake["period_2"]), abs=1e-3)
+
+
+def test_jobs_give_the_same_results(folder: Path) -> None:
+    for i in range(3):
+        planted(folder / f"more{i}.png", amp=0.05 * i)
+    one = json.loads(cli(str(folder), "--format", "json").stdout)["results"]
+    two = json.loads(cli(str(folder), "--format", "json", "--jobs", "2").stdout)["results"]
+    assert one == two
+
+
+def test_pictures(folder: Path) -> None:
+    fake = folder / "sub" / "fake.png"
+    spec, mp = folder / "spec.png", folder / "map.png"
+    p = cli(str(fake), "--spectrum", str(spec), "--map", str(mp))
+    assert p.returncode == 1, p.stderr
+    assert Image.open(spec).size[0] > 300 and Image.open(mp).size[0] >= 256
+    before = spec.read_bytes()
+    p = cli(str(fake), "--spectrum", str(spec))
+    assert p.returncode == 2 and "exists" in p.stderr and spec.read_bytes() == before
+    assert cli(str(fake), "--spectrum", str(spec), "--force").returncode == 1
+    p = cli(str(folder), "--spectrum", str(folder / "x.png"))
+    assert p.returncode == 2 and "exactly one image" in p.stderr
+
+
+def test_map_shows_where_the_artifact_is(tmp_path: Path) -> None:
+    """Left half planted, right half clean: the map is brighter (higher score) on the left."""
+    rng = np.random.default_rng(3)
+    img = rng.random((384, 384)) * 0.6 + 0.2
+    img[:, :192] += 0.2 * np.tile([[1, -1], [-1, 1]], (192, 96))
+    from cbdiag.spectrum import score_image
+
+    r = score_image(np.clip(img, 0, 1).astype(np.float32), keep_tiles=True)
+    ts = r.tile_scores
+    assert ts is not None
+    half = ts.shape[1] // 2
+    assert ts[:, : half - 1].mean() > ts[:, half + 1 :].mean() + 0.5
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ([], "give image files"),
+        (["x.png", "--jobs", "0"], "--jobs must be >= 1"),
+        (["x.png", "--stride", "1"], "--stride must be >= 2"),
+        (["x.png", "--format", "xml"], "xml"),
+    ],
+)
+def test_usage_errors(args: list[str], fragment: str) -> None:
+    p = cli(*args)
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+
+
+def test_python_api_returns_a_dataclass() -> None:
+    import cbdiag
+
+    r = cbdiag.score_image(DATA / "camera_256.png")
+    assert isinstance(r, cbdiag.ScoreResult)
+    assert r.as_dict()["path"].endswith("camera_256.png") and not r.flagged

@@ -17,9 +17,10 @@ from rich.table import Table
 from .._malloc import keep_freed_memory
 from ..errors import OutputError, OutputExistsError, UsageError
 from ..generator import Generator, GeneratorConfig, compare_configs, phase_contrast
-from ..images import check_writable, save_png
+from ..images import MIN_SIZE, check_writable, save_png
 from ..render.panel import auto_scale, compare_panel, grid, to_uint8
 from ..report import dumps, envelope, num
+from ..spectrum import score_image
 from ._common import Format, err_console, handle_errors, out_console, write_stdout
 
 HELP = """Generate images with an untrained DCGAN-style generator, to see what its upsampler
@@ -33,7 +34,7 @@ feature map of size --base instead of a latent: the pure geometry.
 
 --compare writes one panel with a column per upsampler (deconv k3s2, deconv k4s2,
 resize-nearest, resize-bilinear, subpixel, subpixel-ICNR), same seed and width, each captioned
-with its phase contrast (0 = no checkerboard).
+with the median `cbdiag score` of its samples and its phase contrast (0 = no checkerboard).
 
 Weights and inputs come from --seed (numpy PCG64: the same on every machine); batch norm uses
 the statistics of each --batch-size batch, as an untrained GAN in training mode does. Existing
@@ -317,6 +318,11 @@ def _single(
     )
 
 
+def _median_score(images: np.ndarray) -> float:
+    """Median ``cbdiag score`` of generated images (``[-1, 1]`` mapped to ``[0, 1]``)."""
+    return float(np.median([score_image((img + 1.0) / 2.0).score for img in images]))
+
+
 def _compare(
     base: GeneratorConfig,
     rows: int,
@@ -339,12 +345,16 @@ def _compare(
             gen = Generator.build(cfg, seed)
             imgs = np.concatenate([b for _, b in gen.batches(rows, batch_size)])
             contrast = phase_contrast(imgs, cfg.stride) if cfg.size > 5 * cfg.stride else None
-            sub = "phase contrast " + ("n/a" if contrast is None else f"{contrast:.3f}")
+            score = _median_score(imgs) if cfg.size >= MIN_SIZE else None
+            score_text = "score n/a" if score is None else f"score {score:.2f}"
+            phase_text = "phase n/a" if contrast is None else f"phase {contrast:.2f}"
+            sub = f"{score_text} · {phase_text}"
             cols.append((name, sub, to_uint8(imgs, normalize)))
             results.append(
                 {
                     "upsampler": name,
                     "config": cfg.as_dict(),
+                    "score": None if score is None else num(round(score, 4)),
                     "phase_contrast": None if contrast is None else num(contrast),
                 }
             )
@@ -374,10 +384,15 @@ def _compare(
         return
     table = Table(box=None, header_style="bold")
     table.add_column("upsampler")
+    table.add_column("median score", justify="right")
     table.add_column("phase contrast", justify="right")
     for r in results:
-        pc = r["phase_contrast"]
-        table.add_row(str(r["upsampler"]), "n/a" if pc is None else f"{pc:.4f}")
+        pc, sc = r["phase_contrast"], r["score"]
+        table.add_row(
+            str(r["upsampler"]),
+            "n/a" if sc is None else f"{sc:.3f}",
+            "n/a" if pc is None else f"{pc:.4f}",
+        )
     console = out_console()
     console.print(title)
     console.print(table)

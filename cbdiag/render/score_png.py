@@ -97,9 +97,10 @@ def map_png(
     if result.tile_scores is None:
         raise ValueError("score the image with keep_tiles=True")
     h, w = grey.shape
-    scale = min(1.0, max_side / max(h, w))
+    scale = min(4.0, max_side / max(h, w))  # shrink large images, magnify small ones
     base = Image.fromarray(np.clip(grey * 255, 0, 255).astype(np.uint8), "L").convert("RGB")
-    base = base.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
+    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST
+    base = base.resize((max(1, round(w * scale)), max(1, round(h * scale))), method)
     overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
     draw_o = ImageDraw.Draw(overlay)
     ts = result.tile_scores

@@ -239,15 +239,12 @@ def _emit(results: list[dict[str, Any]], fmt: ScoreFormat, thr: float) -> None:
         sys.stdout.write(buf.getvalue())
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col, just in (
-        ("path", "left"),
-        ("score", "right"),
-        ("flag", "left"),
-        ("period", "right"),
-        ("strongest peak", "left"),
-        ("notes", "left"),
-    ):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    table.add_column("path", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("flag", no_wrap=True)
+    table.add_column("period", justify="right", no_wrap=True)
+    table.add_column("strongest peak", no_wrap=True)
+    table.add_column("notes", overflow="fold")
     for r in results:
         if r["error"]:
             table.add_row(r["path"], "-", Text("error", style="bold red"), "-", "", r["error"])

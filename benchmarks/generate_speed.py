@@ -16,13 +16,15 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import best_of  # noqa: E402
 
 from cbdiag.generator import UPSAMPLERS, Generator, GeneratorConfig  # noqa: E402
 
@@ -57,22 +59,11 @@ def worker(side: str, size: int, width: int, batch: int, repeat: int) -> None:
         x = gen.inputs(batch)
         if side == "torch":
             with torch.no_grad():
-                best = _best(lambda g=gen, x=x: torch_forward(torch, g, x), repeat)
+                best = best_of(lambda g=gen, x=x: torch_forward(torch, g, x), repeat)
         else:
-            best = _best(lambda g=gen, x=x: g.forward(x), repeat)
+            best = best_of(lambda g=gen, x=x: g.forward(x), repeat)
         out[up] = best
     print(json.dumps(out))
-
-
-def _best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    """Best of ``repeat`` timed runs after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def check_agreement(size: int, width: int, batch: int) -> None:

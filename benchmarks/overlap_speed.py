@@ -14,12 +14,15 @@ Usage: python benchmarks/overlap_speed.py [--repeat N]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
+import sys
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import best_of
 
 from cbdiag import overlap_map, parse_layers
 from cbdiag.layers import Layer
@@ -51,15 +54,6 @@ def naive_2d(layers: list[Layer], n: int) -> np.ndarray:
     return x
 
 
-def timeit(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -75,16 +69,16 @@ def main() -> None:
     np.testing.assert_array_equal(m, ref)  # same map, or the comparison means nothing
 
     v = np.ones(4096)
-    t_floor = timeit(lambda: np.outer(v, v), args.repeat)
-    t_ours = timeit(ours, args.repeat)
-    t_naive = timeit(lambda: naive_2d(layers, INPUT), max(1, args.repeat // 2))
+    t_floor = best_of(lambda: np.outer(v, v), args.repeat)
+    t_ours = best_of(ours, args.repeat)
+    t_naive = best_of(lambda: naive_2d(layers, INPUT), max(1, args.repeat // 2))
     print(f"stack: {STACK}  (input {INPUT}x{INPUT} -> map {m.shape[0]}x{m.shape[1]})")
     print(f"  cbdiag overlap_map + 4096^2 map : {t_ours * 1e3:8.1f} ms")
     print(f"  floor: 4096^2 outer product     : {t_floor * 1e3:8.1f} ms")
     print(f"  naive 2-D brute force           : {t_naive * 1e3:8.1f} ms")
     print(f"ratio cbdiag / floor : {t_ours / t_floor:6.2f}x")
     print(f"ratio naive / cbdiag : {t_naive / t_ours:6.2f}x faster than 2-D brute force")
-    t_stats = timeit(lambda: overlap_map(layers, INPUT), args.repeat)
+    t_stats = best_of(lambda: overlap_map(layers, INPUT), args.repeat)
     print(f"ratio statistics only (no 2-D map) / floor : {t_stats / t_floor:6.2f}x")
 
 

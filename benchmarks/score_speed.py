@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -23,6 +22,9 @@ import scipy.fft
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import best_of
 
 from cbdiag.images import luminance
 from cbdiag.spectrum import score_image
@@ -49,16 +51,6 @@ def floor(path: Path) -> None:
     scipy.fft.rfft2(y, workers=-1)
 
 
-def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -69,8 +61,8 @@ def main() -> None:
             path = Path(tmp) / f"img{n}.png"
             Image.fromarray(pink_rgb(n)).save(path, compress_level=1)
             rep = max(1, args.repeat if n < 4096 else 2)
-            t_floor = best(lambda p=path: floor(p), rep)
-            t_score = best(lambda p=path: score_image(p), rep)
+            t_floor = best_of(lambda p=path: floor(p), rep)
+            t_score = best_of(lambda p=path: score_image(p), rep)
             print(
                 f"{n:5d}^2  score {t_score * 1e3:8.1f} ms   floor {t_floor * 1e3:8.1f} ms   "
                 f"ratio {t_score / t_floor:5.2f}x"

@@ -53,6 +53,11 @@ def _pair(v: Pair) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
+def _span(start: int, count: int, step: int) -> slice:
+    """The slice of ``count`` samples from ``start`` every ``step``."""
+    return slice(start, start + (count - 1) * step + 1, step)
+
+
 def _chunks(n: int, per_item_bytes: int) -> list[slice]:
     step = max(1, min(n, CHUNK_BYTES // max(per_item_bytes, 1)))
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
@@ -167,9 +172,7 @@ def _conv_scatter(
             for a in range(kh):
                 for b in range(kw):
                     r0, c0 = a * dh, b * dw
-                    acc += z[
-                        :, r0 : r0 + (ho - 1) * sh + 1 : sh, c0 : c0 + (wo - 1) * sw + 1 : sw, a, b
-                    ]
+                    acc += z[:, _span(r0, ho, sh), _span(c0, wo, sw), a, b]
             out[sl, :, :, g * cout_g : (g + 1) * cout_g] = acc
     return out
 
@@ -199,10 +202,7 @@ def _conv_im2col(
                 for b in range(kw):
                     r0, c0 = a * dh, b * dw
                     cols[:, :, :, a, b, :] = xp[
-                        sl,
-                        r0 : r0 + (ho - 1) * sh + 1 : sh,
-                        c0 : c0 + (wo - 1) * sw + 1 : sw,
-                        g * cin_g : (g + 1) * cin_g,
+                        sl, _span(r0, ho, sh), _span(c0, wo, sw), g * cin_g : (g + 1) * cin_g
                     ]
             res = cols.reshape(-1, kh * kw * cin_g) @ wm
             out[sl, :, :, g * cout_g : (g + 1) * cout_g] = res.reshape(-1, ho, wo, cout_g)

@@ -1,0 +1,663 @@
+"""Checkpoint readers and the per-phase (polyphase) DC-gain analysis of upsampling kernels.
+
+A stride-``s`` transposed convolution answers a constant input with a pattern of period ``s``:
+output phase ``r`` (``r = (ry, rx)``) receives the sum of the taps ``w[m*s + r]`` (its DC gain
+``P_r``), plus the bias. Whatever the kernel size, the output is a checkerboard unless all
+``P_r`` are equal (Sugawara et al.; theory.md section 3.5): a kernel size divisible by the stride
+only makes the *number* of taps even, not their sums. With random zero-mean weights the
+checkerboard energy of the constant-input response is ``S - 1`` times its mean energy
+(``S = sy * sx`` phases).
+
+Readers parse ``.npz`` / ``.npy`` (no pickle), ``.safetensors`` (header and buffer parsed here,
+bounds-checked, nothing executed) and PyTorch ``.pt``/``.pth`` only when asked
+(``allow_pickle=True``, through ``torch.load(weights_only=True)``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import CbdiagError
+
+__all__ = [
+    "LAYOUTS",
+    "InspectResult",
+    "LayerReport",
+    "equalize_phases",
+    "inspect_weights",
+    "load_checkpoint",
+    "phase_gains",
+]
+
+F64 = NDArray[np.float64]
+LAYOUTS = ("auto", "torch", "keras", "flax", "subpixel")
+MAX_HEADER = 100 * 1024 * 1024
+
+_ST_DTYPES: dict[str, np.dtype[Any]] = {
+    "F64": np.dtype("<f8"),
+    "F32": np.dtype("<f4"),
+    "F16": np.dtype("<f2"),
+    "BF16": np.dtype("<u2"),  # converted below
+    "I64": np.dtype("<i8"),
+    "I32": np.dtype("<i4"),
+    "I16": np.dtype("<i2"),
+    "I8": np.dtype("i1"),
+    "U8": np.dtype("u1"),
+    "BOOL": np.dtype("?"),
+}
+
+
+class CheckpointError(CbdiagError):
+    """A checkpoint that cannot be read safely."""
+
+
+# ---------------------------------------------------------------------------------------------
+# readers
+# ---------------------------------------------------------------------------------------------
+
+
+def read_safetensors(path: str | os.PathLike[str]) -> dict[str, NDArray[Any]]:
+    """Parse a ``.safetensors`` file: an 8-byte little-endian header length, a JSON header
+    ``{name: {dtype, shape, data_offsets: [begin, end]}}`` and a raw little-endian buffer.
+
+    Every field is checked before any data is touched: the header length against the file
+    size, dtypes against the known set, shapes and offsets for type and sign, each tensor's
+    byte span against its shape and dtype and the buffer size, and spans for overlap.
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise CheckpointError(f"{p}: truncated safetensors file (no header length)")
+        (n,) = struct.unpack("<Q", head)
+        if n == 0 or n > min(MAX_HEADER, size - 8):
+            raise CheckpointError(f"{p}: safetensors header length {n} does not fit the file")
+        raw = fh.read(n)
+        data = fh.read()
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{p}: safetensors header is not valid JSON ({exc})") from exc
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{p}: safetensors header is not a JSON object")
+    spans = []
+    out: dict[str, NDArray[Any]] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(info, dict):
+            raise CheckpointError(f"{p}: entry {name!r} is not an object")
+        dtype = _ST_DTYPES.get(str(info.get("dtype")))
+        if dtype is None:
+            raise CheckpointError(f"{p}: {name!r} has unsupported dtype {info.get('dtype')!r}")
+        shape = info.get("shape")
+        offsets = info.get("data_offsets")
+        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
+            raise CheckpointError(f"{p}: {name!r} has an invalid shape {shape!r}")
+        if not (
+            isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
+        ):
+            raise CheckpointError(f"{p}: {name!r} has invalid data_offsets {offsets!r}")
+        begin, end = offsets
+        count = math.prod(shape)
+        if begin < 0 or end < begin or end > len(data):
+            raise CheckpointError(
+                f"{p}: {name!r} spans bytes {begin}..{end} outside the {len(data)}-byte buffer"
+            )
+        if end - begin != count * dtype.itemsize:
+            raise CheckpointError(
+                f"{p}: {name!r} spans {end - begin} bytes but shape {shape} of {info['dtype']} "
+                f"needs {count * dtype.itemsize}"
+            )
+        spans.append((begin, end, name))
+        arr = np.frombuffer(data, dtype=dtype, count=count, offset=begin).reshape(shape)
+        if info["dtype"] == "BF16":
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        out[name] = arr
+    spans.sort()
+    for (_b0, e0, n0), (b1, _e1, n1) in itertools.pairwise(spans):
+        if b1 < e0:
+            raise CheckpointError(f"{p}: tensors {n0!r} and {n1!r} overlap in the buffer")
+    return out
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, NDArray[Any]]:
+    out: dict[str, NDArray[Any]] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif hasattr(obj, "detach") and hasattr(obj, "numpy"):
+        out[prefix] = obj.detach().cpu().float().numpy()
+    elif isinstance(obj, np.ndarray):
+        out[prefix] = obj
+    return out
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], *, allow_pickle: bool = False
+) -> dict[str, NDArray[Any]]:
+    """Read every array of a checkpoint: ``{name: array}``.
+
+    ``.npz`` and ``.npy`` are read with ``allow_pickle=False``; ``.safetensors`` is parsed
+    here; ``.pt``, ``.pth``, ``.ckpt`` and ``.bin`` need ``allow_pickle=True`` and torch.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: no such file")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".safetensors":
+            return read_safetensors(p)
+        if suffix == ".npy":
+            return {p.stem: np.load(p, allow_pickle=False)}
+        if suffix == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+    except CheckpointError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        msg = " ".join(str(exc).split())
+        if "allow_pickle" in msg or "pickle" in msg.lower():
+            msg = "contains pickled objects, which cbdiag never loads from .npy/.npz"
+        raise CheckpointError(f"{p}: cannot read ({msg})") from exc
+    if suffix in (".pt", ".pth", ".ckpt", ".bin"):
+        if not allow_pickle:
+            raise CheckpointError(
+                f"{p}: PyTorch checkpoints are pickles; pass --allow-pickle to load it with "
+                "torch.load(weights_only=True), or convert it to .safetensors"
+            )
+        try:
+            import torch
+        except ImportError as exc:
+            raise CheckpointError(
+                f"{p}: reading PyTorch checkpoints needs torch (pip install torch)"
+            ) from exc
+        try:
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise CheckpointError(f"{p}: torch.load refused it ({type(exc).__name__})") from exc
+        flat = _flatten(obj)
+        if not flat:
+            raise CheckpointError(f"{p}: no tensors found")
+        return flat
+    raise CheckpointError(
+        f"{p}: unknown checkpoint type {suffix!r} (known: .npz, .npy, .safetensors, .pt/.pth)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# analysis
+# ---------------------------------------------------------------------------------------------
+
+
+def phase_gains(
+    weight: NDArray[Any], stride: tuple[int, int], bias: NDArray[Any] | None = None
+) -> F64:
+    """Constant-input response per output channel and phase of a transposed convolution.
+
+    Parameters
+    ----------
+    weight : (C_in, C_out, kH, kW)
+        PyTorch ``ConvTranspose2d`` layout (one group).
+    stride : (sy, sx)
+    bias : (C_out,), optional
+
+    Returns
+    -------
+    (C_out, sy, sx) array: ``R[c, ry, rx] = sum_{c_in, m, n} w[c_in, c, m*sy + ry, n*sx + rx]
+    + b[c]``, the value every interior output pixel of phase ``(ry, rx)`` takes when every input
+    channel is 1. Phases are counted from the full (uncropped) output; padding only rotates them.
+
+    Examples
+    --------
+    >>> w = np.ones((1, 1, 3, 3))
+    >>> phase_gains(w, (2, 2))[0]
+    array([[4., 2.],
+           [2., 1.]])
+    """
+    w = np.asarray(weight, dtype=np.float64)
+    sy, sx = stride
+    summed = w.sum(axis=0)  # (C_out, kH, kW)
+    out = np.zeros((w.shape[1], sy, sx))
+    for ry in range(sy):
+        for rx in range(sx):
+            out[:, ry, rx] = summed[:, ry::sy, rx::sx].sum(axis=(1, 2))
+    if bias is not None:
+        out += np.asarray(bias, dtype=np.float64)[:, None, None]
+    return out
+
+
+def _imbalance(resp: F64) -> tuple[F64, F64, F64]:
+    """Per channel: checkerboard energy, mean (DC) energy and max/min |R| of the responses."""
+    c = resp.shape[0]
+    flat = resp.reshape(c, -1)
+    mean = flat.mean(axis=1, keepdims=True)
+    cb = ((flat - mean) ** 2).sum(axis=1)
+    dc = flat.shape[1] * mean[:, 0] ** 2
+    a = np.abs(flat)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mm = np.where(a.min(axis=1) > 0, a.max(axis=1) / a.min(axis=1), np.inf)
+    return cb, dc, mm
+
+
+@dataclass
+class LayerReport:
+    """Per-phase analysis of one upsampling layer (see :func:`inspect_weights`).
+
+    ``response`` is ``(C_out, sy, sx)``: the constant-input response per channel and phase (bias
+    included). ``imbalance`` = total checkerboard energy / total mean energy of those responses
+    (0 when every channel answers a constant with a constant; about ``sy*sx - 1`` for random
+    zero-mean weights); ``imbalance_y``, ``imbalance_x`` the same along one axis (about ``s - 1``).
+    """
+
+    name: str
+    layout: str
+    shape: tuple[int, ...]
+    stride: tuple[int, int]
+    stride_assumed: bool
+    response: F64
+    imbalance: float
+    imbalance_y: float
+    imbalance_x: float
+    max_min_ratio: float
+    top_channels: list[tuple[int, float]]
+    bias: bool
+    holes: bool
+    kernel: F64 | None = field(default=None, repr=False)
+    bias_values: F64 | None = field(default=None, repr=False)
+    verdict: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.holes:
+            self.verdict = "holes"
+        elif self.imbalance < 1e-9:
+            self.verdict = "balanced"
+        elif self.imbalance < 0.01:
+            self.verdict = "nearly balanced"
+        else:
+            self.verdict = "imbalanced"
+
+    def as_dict(self) -> dict[str, Any]:
+        def num(v: float) -> float | None:
+            return None if not math.isfinite(v) else round(float(v), 6)
+
+        return {
+            "name": self.name,
+            "layout": self.layout,
+            "shape": list(self.shape),
+            "stride": list(self.stride),
+            "stride_assumed": self.stride_assumed,
+            "imbalance": num(self.imbalance),
+            "imbalance_1d": {"y": num(self.imbalance_y), "x": num(self.imbalance_x)},
+            "max_min_ratio": num(self.max_min_ratio),
+            "verdict": self.verdict,
+            "holes": self.holes,
+            "bias": self.bias,
+            "top_channels": [{"channel": c, "share": round(s, 4)} for c, s in self.top_channels],
+            "phase_gains": np.round(self.response, 6).tolist(),
+        }
+
+
+def _axis_ratio(resp: F64, axis: int) -> float:
+    marg = resp.sum(axis=2 if axis == 0 else 1)  # (C, s)
+    mean = marg.mean(axis=1, keepdims=True)
+    dc = float((marg.shape[1] * mean[:, 0] ** 2).sum())
+    cb = float(((marg - mean) ** 2).sum())
+    return cb / dc if dc > 0 else (0.0 if cb == 0 else math.inf)
+
+
+def _report(
+    name: str,
+    resp: F64,
+    stride: tuple[int, int],
+    *,
+    layout: str,
+    shape: tuple[int, ...],
+    stride_assumed: bool,
+    holes: bool,
+    bias: bool,
+    top: int,
+    kernel: F64 | None = None,
+    bias_values: F64 | None = None,
+) -> LayerReport:
+    cb, dc, mm = _imbalance(resp)
+    total_dc, total_cb = float(dc.sum()), float(cb.sum())
+    imb = total_cb / total_dc if total_dc > 0 else (0.0 if total_cb == 0 else math.inf)
+    order = np.argsort(-cb)[:top]
+    return LayerReport(
+        name=name,
+        layout=layout,
+        shape=shape,
+        stride=stride,
+        stride_assumed=stride_assumed,
+        response=resp,
+        imbalance=imb,
+        imbalance_y=_axis_ratio(resp, 0),
+        imbalance_x=_axis_ratio(resp, 1),
+        max_min_ratio=float(np.max(mm)) if len(mm) else 1.0,
+        top_channels=[(int(c), float(cb[c] / total_cb) if total_cb > 0 else 0.0) for c in order],
+        bias=bias,
+        holes=holes,
+        kernel=kernel,
+        bias_values=bias_values,
+    )
+
+
+def analyse_layer(
+    name: str,
+    weight: NDArray[Any],
+    stride: tuple[int, int],
+    *,
+    bias: NDArray[Any] | None = None,
+    layout: str = "torch",
+    shape: tuple[int, ...] | None = None,
+    stride_assumed: bool = False,
+    top: int = 3,
+) -> LayerReport:
+    """Analyse a transposed-convolution kernel in ``(C_in, C_out, kH, kW)`` layout."""
+    w = np.asarray(weight, dtype=np.float64)
+    b = None if bias is None else np.asarray(bias, dtype=np.float64)
+    return _report(
+        name,
+        phase_gains(w, stride, b),
+        stride,
+        layout=layout,
+        shape=tuple(shape or w.shape),
+        stride_assumed=stride_assumed,
+        holes=w.shape[2] < stride[0] or w.shape[3] < stride[1],
+        bias=b is not None,
+        top=top,
+        kernel=w,
+        bias_values=b,
+    )
+
+
+def analyse_subpixel(
+    name: str,
+    weight: NDArray[Any],
+    r: int,
+    *,
+    bias: NDArray[Any] | None = None,
+    stride_assumed: bool = False,
+    top: int = 3,
+) -> LayerReport:
+    """Analyse ``Conv(k)`` with ``C*r*r`` outputs followed by ``PixelShuffle(r)``: phase
+    ``(qy, qx)`` of output channel ``c`` is conv channel ``c*r*r + qy*r + qx``, so its constant
+    response is that sub-kernel's sum plus its own bias (one bias per phase channel)."""
+    w = np.asarray(weight, dtype=np.float64)
+    if w.shape[0] % (r * r):
+        raise CheckpointError(f"{name}: {w.shape[0]} channels are not a multiple of {r}^2")
+    c = w.shape[0] // (r * r)
+    resp = w.reshape(c, r, r, -1).sum(axis=3)
+    if bias is not None:
+        resp = resp + np.asarray(bias, dtype=np.float64).reshape(c, r, r)
+    return _report(
+        name,
+        resp,
+        (r, r),
+        layout="subpixel",
+        shape=w.shape,
+        stride_assumed=stride_assumed,
+        holes=False,
+        bias=bias is not None,
+        top=top,
+    )
+
+
+def subpixel_as_transposed(weight: NDArray[Any], r: int) -> NDArray[Any]:
+    """The transposed-convolution kernel equivalent to ``Conv(k) + PixelShuffle(r)``.
+
+    Sub-pixel weight ``(C*r*r, C_in, k, k)``; the equivalent stride-``r`` transposed kernel is
+    ``(C_in, C, r*k, r*k)`` with ``K[r*(k-1-m) + q] = W_sub[q, m]`` per axis (Shi et al. 2016).
+    """
+    w = np.asarray(weight)
+    cr2, cin, kh, kw = w.shape
+    if cr2 % (r * r):
+        raise CheckpointError(f"sub-pixel weight has {cr2} channels, not a multiple of {r}^2")
+    c = cr2 // (r * r)
+    sub = w.reshape(c, r, r, cin, kh, kw)  # (c, qy, qx, cin, m, n)
+    out = np.zeros((cin, c, r * kh, r * kw), dtype=np.float64)
+    for qy in range(r):
+        for qx in range(r):
+            for m in range(kh):
+                for n in range(kw):
+                    out[:, :, r * (kh - 1 - m) + qy, r * (kw - 1 - n) + qx] = sub[
+                        :, qy, qx, :, m, n
+                    ].T
+    return out
+
+
+def _to_torch_layout(arr: NDArray[Any], layout: str) -> NDArray[Any]:
+    if layout == "torch":
+        return arr
+    if layout == "keras":  # (kH, kW, C_out, C_in)
+        return arr.transpose(3, 2, 0, 1)
+    if layout == "flax":  # (kH, kW, C_in, C_out)
+        return arr.transpose(2, 3, 0, 1)
+    raise CheckpointError(f"unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
+
+
+_TRANSPOSED_HINTS = (
+    "convtranspose",
+    "conv_transpose",
+    "conv2dtranspose",
+    "conv2d_transpose",
+    "deconv",
+    "convt",
+    "upconv",
+    "transpose",
+)
+_SUBPIXEL_HINTS = ("subpixel", "sub_pixel", "pixelshuffle", "pixel_shuffle", "icnr", "espcn")
+
+
+def guess_layout(name: str, shape: tuple[int, ...]) -> str | None:
+    """The layout of a 4-D weight from its name (and shape), or ``None`` if not an upsampler."""
+    low = name.lower().replace("-", "_")
+    if len(shape) != 4:
+        return None
+    if any(h in low for h in _SUBPIXEL_HINTS):
+        return "subpixel"
+    if not any(h in low for h in _TRANSPOSED_HINTS):
+        return None
+    if "kernel" in low.rsplit(".", 1)[-1] or "kernel" in low.rsplit("/", 1)[-1]:
+        # Keras names end in "kernel" / "kernel:0"; Flax params are "<module>.kernel" too:
+        # Keras kernels keep (C_out, C_in) last, Flax (C_in, C_out).
+        return "keras" if "/" in name or ":0" in name else "flax"
+    return "torch"
+
+
+@dataclass
+class InspectResult:
+    """Per-layer reports and, where several layers chain, their combined behaviour."""
+
+    path: str | None
+    layers: list[LayerReport]
+    chain: dict[str, Any] | None
+    skipped: list[str]
+
+    def worst(self) -> float:
+        return max((r.imbalance for r in self.layers), default=0.0)
+
+
+def _bias_for(name: str, arrays: dict[str, NDArray[Any]], cout: int) -> NDArray[Any] | None:
+    for cand in (
+        name.rsplit(".", 1)[0] + ".bias",
+        name.replace("kernel", "bias"),
+        name.replace("weight", "bias"),
+    ):
+        b = arrays.get(cand)
+        if cand != name and b is not None and b.ndim == 1 and b.shape[0] == cout:
+            return b
+    return None
+
+
+def inspect_weights(
+    source: str | os.PathLike[str] | dict[str, NDArray[Any]] | NDArray[Any],
+    *,
+    stride: int | tuple[int, int] | None = None,
+    layout: str = "auto",
+    layer: str | None = None,
+    allow_pickle: bool = False,
+    top: int = 3,
+) -> InspectResult:
+    """Per-phase DC-gain analysis of every upsampling kernel in a checkpoint or array(s).
+
+    Parameters
+    ----------
+    source : path, ``{name: array}`` or a single 4-D array
+    stride : int or (sy, sx), optional
+        The layers' stride (weights do not store it; default 2, reported as assumed).
+    layout : {"auto", "torch", "keras", "flax", "subpixel"}
+        ``auto`` recognises transposed convolutions and sub-pixel convolutions by name.
+    layer : str, optional
+        Only layers whose name contains this.
+    """
+    if layout not in LAYOUTS:
+        raise CheckpointError(f"unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
+    path = None
+    if isinstance(source, (str, os.PathLike)):
+        path = str(source)
+        arrays = load_checkpoint(source, allow_pickle=allow_pickle)
+    elif isinstance(source, dict):
+        arrays = dict(source)
+    else:
+        arrays = {"weight": np.asarray(source)}
+    if stride is None:
+        s, assumed = (2, 2), True
+    elif isinstance(stride, int):
+        s, assumed = (stride, stride), False
+    else:
+        s, assumed = (int(stride[0]), int(stride[1])), False
+    if min(s) < 1:
+        raise CheckpointError(f"stride must be >= 1, got {s}")
+    reports: list[LayerReport] = []
+    skipped: list[str] = []
+    for name in sorted(arrays, key=_natural):
+        arr = np.asarray(arrays[name])
+        if layer is not None and layer not in name:
+            continue
+        if arr.ndim != 4:
+            continue
+        lay = layout if layout != "auto" else guess_layout(name, arr.shape)
+        if lay is None:
+            if layer is not None or len(arrays) == 1:
+                lay = "torch"  # asked for explicitly, or the only array there is
+            else:
+                skipped.append(name)
+                continue
+        if lay == "subpixel":
+            if s[0] != s[1]:
+                raise CheckpointError("a sub-pixel convolution has one upscale factor")
+            b = _bias_for(name, arrays, arr.shape[0])
+            reports.append(
+                analyse_subpixel(name, arr, s[0], bias=b, stride_assumed=assumed, top=top)
+            )
+            continue
+        w = _to_torch_layout(arr, lay).astype(np.float64)
+        b = _bias_for(name, arrays, w.shape[1])
+        reports.append(
+            analyse_layer(
+                name, w, s, bias=b, layout=lay, shape=arr.shape, stride_assumed=assumed, top=top
+            )
+        )
+    if not reports:
+        hint = "" if skipped else " (no 4-D arrays)"
+        raise CheckpointError(
+            f"{path or 'arrays'}: no upsampling kernel found{hint}; name it or pass --layout "
+            f"and --layer (4-D arrays seen: {', '.join(skipped[:5]) or 'none'})"
+        )
+    return InspectResult(path=path, layers=reports, chain=_chain(reports), skipped=skipped)
+
+
+def _chain(reports: list[LayerReport]) -> dict[str, Any] | None:
+    """A constant input through consecutive transposed convolutions whose channels match, in
+    file order. Linear: the activations and normalisations between them are not in the weights
+    and are left out, so this is the structure the layers paint together, not the exact image."""
+    if len(reports) < 2 or reports[0].kernel is None:
+        return None
+    names = [reports[0].name]
+    pattern = reports[0].response  # (C, Py, Px): one period of every channel
+    for rep in reports[1:]:
+        if rep.kernel is None or rep.kernel.shape[0] != pattern.shape[0]:
+            break
+        pattern = _through(pattern, rep.kernel, rep.stride, rep.bias_values)
+        names.append(rep.name)
+    if len(names) < 2:
+        return None
+    cb, dc, _ = _imbalance(pattern)
+    imb = float(cb.sum() / dc.sum()) if dc.sum() > 0 else math.inf
+    return {
+        "layers": names,
+        "period": [int(pattern.shape[1]), int(pattern.shape[2])],
+        "imbalance": None if not math.isfinite(imb) else round(imb, 6),
+    }
+
+
+def _through(pattern: F64, kernel: F64, stride: tuple[int, int], bias: F64 | None) -> F64:
+    """One period ``(C_out, Py*sy, Px*sx)`` of the output of a transposed convolution whose
+    input repeats ``pattern`` ``(C_in, Py, Px)`` forever (phases of the full output index)."""
+    _, py, px = pattern.shape
+    _, cout, kh, kw = kernel.shape
+    sy, sx = stride
+    qy, qx = py * sy, px * sx
+    # enough input periods that one output period lies wholly in the interior
+    ny = (-(-(kh - 1) // qy) * qy + qy) // sy + 2 * py + 1
+    nx = (-(-(kw - 1) // qx) * qx + qx) // sx + 2 * px + 1
+    x = np.tile(pattern, (1, -(-ny // py), -(-nx // px)))[:, :ny, :nx]
+    full = np.zeros((cout, (ny - 1) * sy + kh, (nx - 1) * sx + kw))
+    for a in range(kh):
+        for b in range(kw):
+            contrib = np.tensordot(kernel[:, :, a, b], x, axes=([0], [0]))  # (C_out, ny, nx)
+            full[:, a : a + (ny - 1) * sy + 1 : sy, b : b + (nx - 1) * sx + 1 : sx] += contrib
+    ty = -(-(kh - 1) // qy) * qy  # first interior index that is a multiple of the period
+    tx = -(-(kw - 1) // qx) * qx
+    out = full[:, ty : ty + qy, tx : tx + qx]
+    if bias is not None:
+        out = out + bias[:, None, None]
+    return np.asarray(out)
+
+
+def _natural(name: str) -> list[Any]:
+    import re
+
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def equalize_phases(weight: NDArray[Any], stride: int | tuple[int, int]) -> F64:
+    """ICNR-style fix: shift each phase's taps so every phase sums to the mean phase gain.
+
+    ``weight`` is ``(C_in, C_out, kH, kW)``. For every (input, output) channel pair and phase
+    ``r`` the difference ``P_r - mean(P)`` is removed evenly from that phase's taps, so a constant
+    input gives a constant output while the mean response (and the kernel's other frequencies
+    as far as possible) is kept. Raises if a phase has no taps (kernel smaller than stride).
+    """
+    s = (stride, stride) if isinstance(stride, int) else stride
+    w = np.array(weight, dtype=np.float64)
+    sy, sx = s
+    kh, kw = w.shape[2:]
+    if kh < sy or kw < sx:
+        raise CheckpointError("a phase has no taps (kernel smaller than stride): cannot equalise")
+    gains = np.zeros((*w.shape[:2], sy, sx))
+    for ry in range(sy):
+        for rx in range(sx):
+            gains[:, :, ry, rx] = w[:, :, ry::sy, rx::sx].sum(axis=(2, 3))
+    mean = gains.mean(axis=(2, 3), keepdims=True)
+    for ry in range(sy):
+        for rx in range(sx):
+            taps = w[:, :, ry::sy, rx::sx]
+            n = taps.shape[2] * taps.shape[3]
+            w[:, :, ry::sy, rx::sx] -= ((gains[:, :, ry, rx] - mean[:, :, 0, 0]) / n)[
+                :, :, None, None
+            ]
+    return w

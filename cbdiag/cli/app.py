@@ -8,6 +8,7 @@ import typer
 
 from .._version import __version__
 from . import generate as generate_cmd
+from . import inspect as inspect_cmd
 from . import overlap as overlap_cmd
 from . import score as score_cmd
 
@@ -60,3 +61,9 @@ app.command(
     help=score_cmd.HELP,
     short_help="Checkerboard energy of images (FFT peaks at the stride frequencies); a CI gate.",
 )(score_cmd.score)
+
+app.command(
+    "inspect",
+    help=inspect_cmd.HELP,
+    short_help="Per-phase DC gains of upsampling kernels in a checkpoint (weights' checkerboard).",
+)(inspect_cmd.inspect)

@@ -1,0 +1,151 @@
+"""``cbdiag inspect``: the checkerboard in the weights (per-phase DC gains of upsamplers)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import UsageError
+from ..images import check_writable, save_png
+from ..layers import parse_pair
+from ..report import dumps, envelope
+from ..weights import LAYOUTS, InspectResult, inspect_weights
+from ._common import Format, handle_errors, out_console, write_stdout
+
+HELP = """Find the checkerboard in the weights: per-phase DC gains of transposed convolutions and
+sub-pixel convolutions in a checkpoint.
+
+A stride-s upsampler answers a constant input with a period-s pattern unless every phase's
+taps sum to the same value, whatever the kernel size: k divisible by s only evens out the
+number of taps. For each layer: the constant-input response per output channel and phase
+(bias included), the imbalance (checkerboard energy / mean energy of that response: 0 when
+balanced, about s*s-1 for random weights), max/min, the channels that carry it, a verdict;
+and the combined pattern of consecutive layers.
+
+Reads .npz, .npy, .safetensors (parsed and bounds-checked, nothing executed) and, only with
+--allow-pickle, PyTorch .pt/.pth through torch.load(weights_only=True). Layers are found by
+name (ConvTranspose / Conv2DTranspose / deconv / pixel shuffle ...); --layout and --layer say it
+explicitly. Weights do not store the stride: --stride (default 2).
+
+Exit codes: 0 ran (with --check: nothing above --max-imbalance), 1 with --check and a layer
+above it, 2 bad input."""
+
+
+def inspect(
+    checkpoint: Annotated[Path, typer.Argument(help="A .npz, .npy, .safetensors or .pt file.")],
+    stride: Annotated[
+        str | None, typer.Option("--stride", "-s", help="Stride N or HxW (default 2, assumed).")
+    ] = None,
+    layout: Annotated[
+        str, typer.Option("--layout", help=f"Weight layout: {', '.join(LAYOUTS)}.")
+    ] = "auto",
+    layer: Annotated[
+        str | None, typer.Option("--layer", help="Only layers whose name contains this.")
+    ] = None,
+    allow_pickle: Annotated[
+        bool,
+        typer.Option("--allow-pickle", help="Allow PyTorch pickles (torch.load weights_only)."),
+    ] = False,
+    top: Annotated[int, typer.Option("--top", help="Channels to name per layer.")] = 3,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Write per-layer phase-gain heatmaps here.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the PNG.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when a layer is above --max-imbalance.")
+    ] = False,
+    max_imbalance: Annotated[
+        float, typer.Option("--max-imbalance", help="Threshold for --check.")
+    ] = 0.01,
+) -> None:
+    with handle_errors():
+        if top < 1:
+            raise UsageError(f"--top must be >= 1, got {top}")
+        if max_imbalance < 0:
+            raise UsageError(f"--max-imbalance must be >= 0, got {max_imbalance}")
+        s = parse_pair(stride, "--stride") if stride is not None else None
+        if png is not None:
+            check_writable(png, force=force)
+        result = inspect_weights(
+            checkpoint, stride=s, layout=layout, layer=layer, allow_pickle=allow_pickle, top=top
+        )
+        if png is not None:
+            from ..render.weights_png import weights_png
+
+            save_png(weights_png(result), png, force=force)
+        _emit(result, fmt, max_imbalance, None if png is None else str(png))
+        if check and any(
+            not math.isfinite(r.imbalance) or r.imbalance > max_imbalance for r in result.layers
+        ):
+            raise typer.Exit(1)
+
+
+def _fmt(v: float) -> str:
+    return "inf" if not math.isfinite(v) else f"{v:.4g}"
+
+
+def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | None) -> None:
+    if fmt == Format.json:
+        write_stdout(
+            dumps(
+                envelope(
+                    "inspect",
+                    path=result.path,
+                    max_imbalance=max_imbalance,
+                    layers=[r.as_dict() for r in result.layers],
+                    chain=result.chain,
+                    skipped=result.skipped,
+                    png=png,
+                )
+            )
+        )
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("layer", min_width=16, overflow="fold")
+    table.add_column("shape (layout)", overflow="fold")
+    table.add_column("stride", no_wrap=True)
+    table.add_column("imbalance (y / x)", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("top channels", overflow="fold")
+    for r in result.layers:
+        style = {"balanced": "green", "nearly balanced": "yellow"}.get(r.verdict, "bold red")
+        stride = f"{r.stride[0]}x{r.stride[1]}" + ("?" if r.stride_assumed else "")
+        tops = ", ".join(f"{c} ({share:.0%})" for c, share in r.top_channels)
+        table.add_row(
+            r.name,
+            f"{'x'.join(map(str, r.shape))} ({r.layout})",
+            stride,
+            f"{_fmt(r.imbalance)} ({_fmt(r.imbalance_y)} / {_fmt(r.imbalance_x)})",
+            Text(r.verdict, style=style),
+            tops,
+        )
+    console = out_console()
+    console.print(table)
+    if result.chain:
+        c = result.chain
+        console.print(
+            f"chain {' -> '.join(c['layers'])}: period {c['period'][0]}x{c['period'][1]}, "
+            f"imbalance {_fmt(c['imbalance'] if c['imbalance'] is not None else math.inf)} "
+            "(linear: activations and norms between layers left out)"
+        )
+    if result.skipped:
+        console.print(
+            f"not upsamplers by name ({len(result.skipped)} 4-D arrays skipped; "
+            "--layout/--layer to include): " + ", ".join(result.skipped[:6]),
+            style="dim",
+        )
+    assumed = any(r.stride_assumed for r in result.layers)
+    console.print(
+        "imbalance = checkerboard energy / mean energy of the constant-input response "
+        "(0 balanced; about s*s-1 for random weights)"
+        + ("; ? = stride assumed 2, pass --stride" if assumed else ""),
+        style="dim",
+    )
+    if png:
+        console.print(f"wrote {png}", style="dim")

@@ -372,7 +372,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_json_check_png(tmp_path: Path) -> None:
     w, b = nn.torch_default_init(RNG, (16, 8, 4, 4), bias_size=8)
-    wi, bi = nn.icnr(nn.torch_default_init(RNG, (12, 8, 3, 3))[0], 2)
+    wi, _ = nn.icnr(nn.torch_default_init(RNG, (12, 8, 3, 3))[0], 2)
     np.savez(
         tmp_path / "m.npz",
         **{"up.0.deconv.weight": w, "up.0.deconv.bias": b, "head.pixelshuffle.weight": wi},

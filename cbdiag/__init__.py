@@ -10,6 +10,8 @@ generate, GeneratorConfig
     Images of untrained generators (numpy), one upsampler at a time.
 score_image
     Checkerboard energy of one image (array or path), with diagnostics.
+inspect_weights
+    Per-phase DC gains of upsampling kernels in a checkpoint or arrays.
 """
 
 from __future__ import annotations
@@ -20,17 +22,20 @@ from .generator import GenerateResult, GeneratorConfig, generate
 from .layers import Layer, deconv, parse_layers, preset
 from .overlap import OverlapResult, overlap_map
 from .spectrum import ScoreResult, score_image
+from .weights import InspectResult, inspect_weights
 
 __all__ = [
     "CbdiagError",
     "GenerateResult",
     "GeneratorConfig",
+    "InspectResult",
     "Layer",
     "OverlapResult",
     "ScoreResult",
     "__version__",
     "deconv",
     "generate",
+    "inspect_weights",
     "overlap_map",
     "parse_layers",
     "preset",

@@ -81,3 +81,11 @@ def test_python_api_example_runs_and_says_what_it_prints() -> None:
     assert repr((r.y.pattern, r.ratio_2d)) == claimed.group(1).strip()  # type: ignore[attr-defined]
     assert scope["m"].shape == r.shape  # type: ignore[attr-defined]
     assert scope["g"].ratio_2d == 4  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "block", re.findall(r"```python\n(.*?)```", README, flags=re.S), ids=lambda b: b.split("\n")[0]
+)
+def test_every_python_example_runs(block: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # examples refer to files in the repository
+    exec(compile(block, "README.md", "exec"), {})

@@ -9,6 +9,7 @@ import typer
 from .._version import __version__
 from . import generate as generate_cmd
 from . import inspect as inspect_cmd
+from . import lint as lint_cmd
 from . import overlap as overlap_cmd
 from . import score as score_cmd
 
@@ -67,3 +68,9 @@ app.command(
     help=inspect_cmd.HELP,
     short_help="Per-phase DC gains of upsampling kernels in a checkpoint (weights' checkerboard).",
 )(inspect_cmd.inspect)
+
+app.command(
+    "lint",
+    help=lint_cmd.HELP,
+    short_help="Lint model code for checkerboard-prone upsampling (CI, pre-commit, SARIF).",
+)(lint_cmd.lint)

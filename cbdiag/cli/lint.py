@@ -1,0 +1,152 @@
+"""``cbdiag lint``: the CI lint step for checkerboard-prone upsampling in model code."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import OutputError, UsageError
+from ..images import check_writable
+from ..lint import DEFAULT_EXCLUDE, lint_paths, lint_source, load_config, select_codes
+from ..lint.rules import RULES
+from ..report.lint import FORMATS, RENDERERS
+from ._common import err_console, handle_errors
+
+HELP = """Lint model source code for checkerboard-prone upsampling, without importing or
+running it.
+
+Reads .py/.pyi files and directories (recursively; .git, virtual environments and build
+folders excluded), or - for stdin. Resolves imports and aliases to PyTorch, Keras/TensorFlow
+and Flax transposed convolutions (and strided convolutions, pixel shuffles), evaluates static
+arguments, and reports path:line:col: CODE message.
+
+Rules: CBD101 kernel not divisible by stride, CBD102 kernel smaller than stride, CBD103 dilation
+sharing a factor with the stride, CBD104 stacked transposed convolutions with uneven combined
+overlap, CBD105 strided-conv gradient checkerboard (off by default), CBD106 pixel shuffle
+without ICNR (off by default), CBD901/CBD902 unparsable/unreadable file. --explain CODE
+documents one.
+
+Suppress with # noqa, # noqa: CBD101, or a file-level # cbdiag: noqa. Configuration in
+[tool.cbdiag.lint] of the nearest pyproject.toml (select, extend-select, ignore, exclude,
+extend-exclude, output-format); flags override it.
+
+Exit codes: 0 clean, 1 violations (0 with --exit-zero), 2 usage or configuration error."""
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [p for v in values for p in v.split(",") if p.strip()]
+
+
+def lint(
+    paths: Annotated[list[str] | None, typer.Argument(help="Files, directories, or -.")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Rules to enable (codes, prefixes, ALL).")
+    ] = None,
+    extend_select: Annotated[
+        list[str] | None, typer.Option("--extend-select", help="Rules to add to the selection.")
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Rules to disable.")] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Patterns to exclude (adds to defaults).")
+    ] = None,
+    force_exclude: Annotated[
+        bool, typer.Option("--force-exclude", help="Apply excludes to files named explicitly.")
+    ] = False,
+    output_format: Annotated[
+        str | None, typer.Option("--output-format", help=f"One of: {', '.join(FORMATS)}.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --output file.")] = False,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even when there are violations.")
+    ] = False,
+    statistics: Annotated[
+        bool, typer.Option("--statistics", help="Count violations per rule instead of listing.")
+    ] = False,
+    explain: Annotated[
+        str | None, typer.Option("--explain", help="Print a rule's documentation and exit.")
+    ] = None,
+    stdin_filename: Annotated[
+        str | None, typer.Option("--stdin-filename", help="Name to report for - (stdin).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes to lint with.")] = 1,
+) -> None:
+    with handle_errors():
+        if explain is not None:
+            code = explain.strip().upper()
+            if code not in RULES:
+                raise UsageError(f"unknown rule {explain!r} (known: {', '.join(RULES)})")
+            sys.stdout.write(RULES[code].doc())
+            return
+        if jobs < 1:
+            raise UsageError(f"--jobs must be >= 1, got {jobs}")
+        cfg, cfg_path = load_config()
+        fmt = output_format or str(cfg.get("output_format", "full"))
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})")
+        sel = _split(select) or cfg.get("select")
+        ext = (cfg.get("extend_select") or []) + (_split(extend_select) or [])
+        ign = (cfg.get("ignore") or []) + (_split(ignore) or [])
+        codes = select_codes(sel, ext, ign)
+        excl = list(cfg.get("exclude") or DEFAULT_EXCLUDE) + list(cfg.get("extend_exclude") or [])
+        excl += _split(exclude) or []
+        if not paths:
+            raise UsageError("give files or directories to lint (or - for stdin)")
+        if output is not None:
+            check_writable(output, force=force)
+        sources: dict[str, list[str]] = {}
+        if paths == ["-"]:
+            name = stdin_filename or "-"
+            text = sys.stdin.read()
+            violations = lint_source(text, name, codes=codes)
+            sources[name] = text.splitlines()
+            n_files = 1
+        else:
+            if "-" in paths:
+                raise UsageError("- (stdin) cannot be mixed with paths")
+            res = lint_paths(
+                paths, select=sorted(codes), exclude=excl, force_exclude=force_exclude, jobs=jobs
+            )
+            violations, n_files = res.violations, res.files
+            if fmt == "full":
+                for v in violations:
+                    if v.path not in sources:
+                        try:
+                            sources[v.path] = Path(v.path).read_text(errors="replace").splitlines()
+                        except OSError:
+                            sources[v.path] = []
+        if statistics:
+            counts = Counter(v.code for v in violations)
+            text = "".join(f"{n:5d}  {c}  {RULES[c].name}\n" for c, n in sorted(counts.items()))
+        else:
+            text = RENDERERS[fmt](violations, sources)
+        if output is not None:
+            try:
+                output.write_text(text)
+            except OSError as exc:
+                raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        files = {v.path for v in violations}
+        err = err_console()
+        if violations:
+            err.print(
+                f"Found {len(violations)} violation{'s' * (len(violations) != 1)} in "
+                f"{len(files)} file{'s' * (len(files) != 1)} ({n_files} checked)"
+                + (f"; configuration: {cfg_path}" if cfg_path else ""),
+                style="dim",
+                highlight=False,
+            )
+        else:
+            err.print(f"All checks passed ({n_files} files).", style="dim", highlight=False)
+        if violations and not exit_zero:
+            raise typer.Exit(1)

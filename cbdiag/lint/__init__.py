@@ -1,0 +1,268 @@
+"""``cbdiag lint``: checkerboard-prone upsampling in model source code, read with ``ast``.
+
+The code is parsed, never imported or executed. See :mod:`cbdiag.lint.rules` for the rules and
+:mod:`cbdiag.lint.targets` for the API table.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from .engine import Violation, check_source
+from .rules import DEFAULT_SELECT, RULES
+
+__all__ = ["LintResult", "Violation", "lint_paths", "lint_source", "load_config", "select_codes"]
+
+DEFAULT_EXCLUDE = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".bzr",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".eggs",
+    "*.egg-info",
+    "__pycache__",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".ipynb_checkpoints",
+)
+SUFFIXES = (".py", ".pyi")
+
+
+@dataclass
+class LintResult:
+    """Findings (selected and not suppressed) and the files read."""
+
+    violations: list[Violation] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.violations else 0
+
+
+def select_codes(
+    select: Sequence[str] | None = None,
+    extend_select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+) -> set[str]:
+    """Expand ruff-style selectors (codes, prefixes, ``ALL``) into the set of enabled codes."""
+
+    def expand(items: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for raw in items:
+            item = raw.strip().upper()
+            if not item:
+                continue
+            if item == "ALL":
+                out |= set(RULES)
+                continue
+            hits = {c for c in RULES if c.startswith(item)}
+            if not hits:
+                raise UsageError(
+                    f"unknown rule selector {raw!r} (known: ALL, {', '.join(RULES)} or prefixes)"
+                )
+            out |= hits
+        return out
+
+    base = expand(select) if select else set(DEFAULT_SELECT)
+    base |= expand(extend_select or [])
+    base -= expand(ignore or [])
+    return base
+
+
+def lint_source(
+    source: str, path: str = "<stdin>", *, codes: set[str] | None = None
+) -> list[Violation]:
+    """Findings in one source text (``codes``: enabled codes, default the default set)."""
+    enabled = set(DEFAULT_SELECT) if codes is None else codes
+    return [v for v in check_source(source, path) if v.code in enabled]
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration
+# ---------------------------------------------------------------------------------------------
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read the configuration ({exc})") from exc
+
+
+def load_config(start: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+    """``[tool.cbdiag.lint]`` (merged over ``[tool.cbdiag]``) of the nearest ``pyproject.toml``
+    from ``start`` upwards that has a ``[tool.cbdiag]`` table; keys normalised to snake_case."""
+    here = (start or Path.cwd()).resolve()
+    for d in [here, *here.parents]:
+        p = d / "pyproject.toml"
+        if p.is_file():
+            data = _toml(p).get("tool", {}).get("cbdiag")
+            if isinstance(data, dict):
+                merged = {k: v for k, v in data.items() if not isinstance(v, dict)}
+                lint = data.get("lint", {})
+                if not isinstance(lint, dict):
+                    raise UsageError(f"{p}: [tool.cbdiag.lint] must be a table")
+                merged.update(lint)
+                cfg = {k.replace("-", "_"): v for k, v in merged.items()}
+                known = {
+                    "select",
+                    "extend_select",
+                    "ignore",
+                    "exclude",
+                    "extend_exclude",
+                    "output_format",
+                }
+                unknown = sorted(set(cfg) - known)
+                if unknown:
+                    raise UsageError(
+                        f"{p}: unknown [tool.cbdiag.lint] key {unknown[0]!r} (known: "
+                        f"{', '.join(sorted(k.replace('_', '-') for k in known))})"
+                    )
+                for k, v in cfg.items():
+                    if k != "output_format" and not (
+                        isinstance(v, list) and all(isinstance(x, str) for x in v)
+                    ):
+                        raise UsageError(f"{p}: [tool.cbdiag.lint] {k} must be a list of strings")
+                return cfg, p
+        if (d / ".git").exists() or (d / ".hg").exists():
+            break
+    return {}, None
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------------------------
+
+
+def _excluded(path: Path, patterns: Sequence[str]) -> bool:
+    parts = path.parts
+    posix = path.as_posix()
+    for pat in patterns:
+        if any(fnmatch.fnmatch(part, pat) for part in parts):
+            return True
+        if "/" in pat and (fnmatch.fnmatch(posix, pat) or fnmatch.fnmatch(posix, f"*/{pat}")):
+            return True
+    return False
+
+
+def iter_files(
+    paths: Iterable[str | os.PathLike[str]],
+    exclude: Sequence[str],
+    *,
+    force_exclude: bool = False,
+) -> list[tuple[str, str | None]]:
+    """``(path, error)`` for every file to lint: directories are searched for ``.py``/``.pyi``
+    outside the excludes; files given explicitly are linted unless ``force_exclude``."""
+    out: list[tuple[str, str | None]] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not _excluded(Path(root, d), exclude))
+                for f in sorted(files):
+                    fp = Path(root, f)
+                    if fp.suffix in SUFFIXES and not _excluded(fp, exclude):
+                        out.append((str(fp), None))
+        elif p.exists():
+            if force_exclude and _excluded(p, exclude):
+                continue
+            out.append((str(p), None))
+        else:
+            out.append((str(p), "no such file or directory"))
+    return out
+
+
+def _read(path: str) -> tuple[str | None, str | None]:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    try:
+        import tokenize
+
+        enc, _ = tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)
+        return raw.decode(enc), None
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        return None, f"cannot decode ({type(exc).__name__})"
+
+
+def _lint_file(args: tuple[str, frozenset[str]]) -> list[Violation]:
+    path, codes = args
+    text, err = _read(path)
+    if text is None:
+        return (
+            [Violation(path, 1, 1, 1, 1, "CBD902", f"cannot read: {err}")]
+            if "CBD902" in codes
+            else []
+        )
+    return [v for v in check_source(text, path) if v.code in codes]
+
+
+def lint_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    select: Sequence[str] | None = None,
+    extend_select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    extend_exclude: Sequence[str] | None = None,
+    force_exclude: bool = False,
+    jobs: int = 1,
+) -> LintResult:
+    """Lint files and directories; returns the findings in path and line order.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> src = "import torch.nn as nn\\nup = nn.ConvTranspose2d(8, 4, 3, 2)\\n"
+    >>> _ = (d / "g.py").write_text(src)
+    >>> [(v.line, v.code) for v in lint_paths([d]).violations]
+    [(2, 'CBD101')]
+    """
+    codes = frozenset(select_codes(select, extend_select, ignore))
+    excl = list(DEFAULT_EXCLUDE if exclude is None else exclude) + list(extend_exclude or [])
+    files = iter_files(paths, excl, force_exclude=force_exclude)
+    result = LintResult(files=len(files))
+    todo = []
+    for path, err in files:
+        if err is not None:
+            if "CBD902" in codes:
+                result.violations.append(
+                    Violation(path, 1, 1, 1, 1, "CBD902", f"cannot read: {err}")
+                )
+            continue
+        todo.append((path, codes))
+    if jobs > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for found in pool.map(_lint_file, todo, chunksize=max(1, len(todo) // (8 * jobs))):
+                result.violations.extend(found)
+    else:
+        for item in todo:
+            result.violations.extend(_lint_file(item))
+    result.violations.sort(key=lambda v: (v.path, v.line, v.col, v.code))
+    return result

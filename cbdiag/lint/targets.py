@@ -1,0 +1,185 @@
+"""The API table: which calls are upsamplers (or strided convolutions), and where their
+kernel, stride and dilation arguments are, by position and by keyword."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Arg:
+    """An argument read by position (0-based, ``None`` = keyword only) or by keyword."""
+
+    pos: int | None
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A call cbdiag understands.
+
+    ``kind``: ``deconv`` (transposed convolution), ``conv`` (strided convolution: gradient
+    checkerboard), ``shuffle`` (pixel shuffle / depth-to-space). ``ndim`` spatial dimensions;
+    ``kernel`` may be ``None`` when the kernel comes from a weight tensor (functional forms,
+    read from the shape of a literal ``torch.randn(...)``-style weight when there is one).
+    """
+
+    name: str
+    framework: str
+    kind: str
+    ndim: int
+    kernel: Arg | None
+    stride: Arg | None
+    dilation: Arg | None = None
+    weight: Arg | None = None
+    default_stride: int = 1
+
+
+def _torch_module(cls: str, kind: str, ndim: int) -> Target:
+    return Target(
+        name=cls,
+        framework="torch",
+        kind=kind,
+        ndim=ndim,
+        kernel=Arg(2, ("kernel_size",)),
+        stride=Arg(3, ("stride",)),
+        dilation=Arg(8 if kind == "deconv" else 5, ("dilation",)),
+    )
+
+
+def _torch_lazy(cls: str, ndim: int) -> Target:
+    # LazyConvTranspose*d(out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+    # groups=1, bias=True, dilation=1, ...)
+    return Target(
+        cls,
+        "torch",
+        "deconv",
+        ndim,
+        Arg(1, ("kernel_size",)),
+        Arg(2, ("stride",)),
+        Arg(7, ("dilation",)),
+    )
+
+
+def _torch_functional(fn: str, ndim: int) -> Target:
+    # conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+    # groups=1, dilation=1)
+    return Target(
+        fn,
+        "torch",
+        "deconv",
+        ndim,
+        None,
+        Arg(3, ("stride",)),
+        Arg(7, ("dilation",)),
+        weight=Arg(1, ("weight",)),
+    )
+
+
+def _keras(cls: str, ndim: int) -> Target:
+    # Conv2DTranspose(filters, kernel_size, strides=(1, 1), padding='valid', output_padding=None,
+    # data_format=None, dilation_rate=(1, 1), ...)
+    return Target(
+        cls,
+        "keras",
+        "deconv",
+        ndim,
+        Arg(1, ("kernel_size",)),
+        Arg(2, ("strides",)),
+        Arg(6, ("dilation_rate",)),
+    )
+
+
+TARGETS: dict[str, Target] = {}
+
+for _d in (1, 2, 3):
+    for _prefix in ("torch.nn.", "torch.nn.modules.conv."):
+        TARGETS[f"{_prefix}ConvTranspose{_d}d"] = _torch_module(f"ConvTranspose{_d}d", "deconv", _d)
+        TARGETS[f"{_prefix}LazyConvTranspose{_d}d"] = _torch_lazy(f"LazyConvTranspose{_d}d", _d)
+        TARGETS[f"{_prefix}Conv{_d}d"] = _torch_module(f"Conv{_d}d", "conv", _d)
+    TARGETS[f"torch.nn.functional.conv_transpose{_d}d"] = _torch_functional(
+        f"conv_transpose{_d}d", _d
+    )
+    TARGETS[f"torch.conv_transpose{_d}d"] = _torch_functional(f"conv_transpose{_d}d", _d)
+    for _base in ("keras.layers.", "tensorflow.keras.layers.", "tf_keras.layers."):
+        TARGETS[f"{_base}Conv{_d}DTranspose"] = _keras(f"Conv{_d}DTranspose", _d)
+        TARGETS[f"{_base}Convolution{_d}DTranspose"] = _keras(f"Convolution{_d}DTranspose", _d)
+
+TARGETS["torch.nn.PixelShuffle"] = Target(
+    "PixelShuffle", "torch", "shuffle", 2, None, Arg(0, ("upscale_factor",))
+)
+TARGETS["torch.nn.functional.pixel_shuffle"] = Target(
+    "pixel_shuffle", "torch", "shuffle", 2, None, Arg(1, ("upscale_factor",))
+)
+TARGETS["tensorflow.nn.depth_to_space"] = Target(
+    "depth_to_space", "tf", "shuffle", 2, None, Arg(1, ("block_size",))
+)
+# tf.nn.conv2d_transpose(input, filters, output_shape, strides, padding='SAME', ...)
+TARGETS["tensorflow.nn.conv2d_transpose"] = Target(
+    "conv2d_transpose",
+    "tf",
+    "deconv",
+    2,
+    None,
+    Arg(3, ("strides",)),
+    Arg(6, ("dilations",)),
+    weight=Arg(1, ("filters",)),
+)
+# flax.linen.ConvTranspose(features, kernel_size, strides=None, padding='SAME',
+# kernel_dilation=None, ...)
+TARGETS["flax.linen.ConvTranspose"] = Target(
+    "ConvTranspose",
+    "flax",
+    "deconv",
+    2,
+    Arg(1, ("kernel_size",)),
+    Arg(2, ("strides",)),
+    Arg(4, ("kernel_dilation",)),
+)
+# flax.nnx.ConvTranspose(in_features, out_features, kernel_size, strides=None, *, padding, ...,
+# kernel_dilation=None, ...)
+TARGETS["flax.nnx.ConvTranspose"] = Target(
+    "ConvTranspose",
+    "flax",
+    "deconv",
+    2,
+    Arg(2, ("kernel_size",)),
+    Arg(3, ("strides",)),
+    Arg(None, ("kernel_dilation",)),
+)
+
+#: Containers whose arguments are applied in order (for the stacked-layers rule).
+SEQUENTIALS = {
+    "torch.nn.Sequential",
+    "torch.nn.modules.container.Sequential",
+    "keras.Sequential",
+    "keras.models.Sequential",
+    "tensorflow.keras.Sequential",
+    "tensorflow.keras.models.Sequential",
+    "flax.linen.Sequential",
+    "flax.nnx.Sequential",
+}
+
+#: Weight constructors whose shape is read for the functional forms.
+SHAPED = {
+    "torch.randn": "torch",
+    "torch.rand": "torch",
+    "torch.zeros": "torch",
+    "torch.ones": "torch",
+    "torch.empty": "torch",
+    "tensorflow.random.normal": "tf",
+    "tensorflow.zeros": "tf",
+    "tensorflow.ones": "tf",
+}
+
+#: Substrings a file must contain before it is parsed at all.
+PREFILTER = (
+    "Transpose",
+    "transpose",
+    "Conv",
+    "conv",
+    "PixelShuffle",
+    "pixel_shuffle",
+    "depth_to_space",
+    "Sequential",
+)

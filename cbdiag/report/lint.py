@@ -1,0 +1,175 @@
+"""Output formats of ``cbdiag lint`` (ruff's family): full, concise, json, json-lines, github,
+sarif. One function per format, each taking the violations and returning the text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .._version import __version__
+from ..lint.engine import Violation
+from ..lint.rules import RULES
+
+FORMATS = ("full", "concise", "json", "json-lines", "github", "sarif")
+INFO_URI = "https://pypi.org/project/cbdiag/"
+
+
+def display_path(path: str) -> str:
+    """Relative to the working directory when below it (as editors and CI expect)."""
+    if path in ("-", "<stdin>"):
+        return path
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def concise(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
+    return "".join(f"{display_path(v.path)}:{v.line}:{v.col}: {v.code} {v.message}\n" for v in vs)
+
+
+def full(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
+    """``path:line:col: CODE [name] message``, the source line with a caret, and the fix."""
+    out = []
+    for v in vs:
+        out.append(f"{display_path(v.path)}:{v.line}:{v.col}: {v.code} [{v.rule}] {v.message}\n")
+        lines = (sources or {}).get(v.path)
+        if lines and 0 < v.line <= len(lines):
+            text = lines[v.line - 1].rstrip("\n")
+            width = (v.end_col - v.col) if v.end_line == v.line else len(text) - v.col + 1
+            out.append(f"  {v.line:>4} | {text}\n")
+            out.append(f"       | {' ' * (v.col - 1)}{'^' * max(1, width)}\n")
+        out.append(f"       = help: see `cbdiag lint --explain {v.code}`\n\n")
+    return "".join(out)
+
+
+def _record(v: Violation) -> dict[str, object]:
+    return {
+        "code": v.code,
+        "name": v.rule,
+        "message": v.message,
+        "filename": display_path(v.path),
+        "location": {"row": v.line, "column": v.col},
+        "end_location": {"row": v.end_line, "column": v.end_col},
+        "noqa_row": v.line,
+        "level": RULES[v.code].level,
+        "url": None,
+    }
+
+
+def as_json(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
+    return json.dumps([_record(v) for v in vs], indent=2) + "\n"
+
+
+def json_lines(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
+    return "".join(json.dumps(_record(v)) + "\n" for v in vs)
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
+    """GitHub Actions workflow commands, escaped as actions/toolkit does."""
+    out = []
+    for v in vs:
+        path = display_path(v.path)
+        level = "error" if RULES[v.code].level == "error" else "warning"
+        props = (
+            f"title={_escape_prop(f'cbdiag ({v.code})')},file={_escape_prop(path)},"
+            f"line={v.line},col={v.col},endLine={v.end_line},endColumn={v.end_col}"
+        )
+        msg = _escape_data(f"{path}:{v.line}:{v.col}: {v.code} {v.message}")
+        out.append(f"::{level} {props}::{msg}\n")
+    return "".join(out)
+
+
+def sarif(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
+    """SARIF 2.1.0 for GitHub code scanning: every rule with its descriptions and help,
+    repository-relative URIs, 1-based regions (``endColumn`` is the column after)."""
+    codes = sorted(RULES)
+    index = {c: i for i, c in enumerate(codes)}
+    rules = []
+    for c in codes:
+        r = RULES[c]
+        rules.append(
+            {
+                "id": c,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": f"{r.what} {r.why}"},
+                "help": {"text": f"{r.why} Use instead: {r.instead}", "markdown": r.doc()},
+                "defaultConfiguration": {"level": "error" if r.level == "error" else "warning"},
+                "properties": {
+                    "tags": ["checkerboard", "upsampling"],
+                    "precision": "very-high",
+                    "problem.severity": "error" if r.level == "error" else "warning",
+                },
+            }
+        )
+    results = []
+    for v in vs:
+        results.append(
+            {
+                "ruleId": v.code,
+                "ruleIndex": index[v.code],
+                "level": "error" if RULES[v.code].level == "error" else "warning",
+                "message": {"text": v.message},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {
+                                "uri": display_path(v.path),
+                                "uriBaseId": "%SRCROOT%",
+                            },
+                            "region": {
+                                "startLine": v.line,
+                                "startColumn": v.col,
+                                "endLine": v.end_line,
+                                "endColumn": max(v.end_col, v.col + 1)
+                                if v.end_line == v.line
+                                else v.end_col,
+                            },
+                        }
+                    }
+                ],
+            }
+        )
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "cbdiag",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFO_URI,
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri() + "/"}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+RENDERERS: dict[str, Callable[[Sequence[Violation], dict[str, list[str]] | None], str]] = {
+    "full": full,
+    "concise": concise,
+    "json": as_json,
+    "json-lines": json_lines,
+    "github": github,
+    "sarif": sarif,
+}
+assert set(RENDERERS) == set(FORMATS)

@@ -12,6 +12,8 @@ score_image
     Checkerboard energy of one image (array or path), with diagnostics.
 inspect_weights
     Per-phase DC gains of upsampling kernels in a checkpoint or arrays.
+lint_paths
+    Checkerboard-prone upsampling in model source code (never imported or run).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ._version import __version__
 from .errors import CbdiagError
 from .generator import GenerateResult, GeneratorConfig, generate
 from .layers import Layer, deconv, parse_layers, preset
+from .lint import LintResult, lint_paths
 from .overlap import OverlapResult, overlap_map
 from .spectrum import ScoreResult, score_image
 from .weights import InspectResult, inspect_weights
@@ -30,12 +33,14 @@ __all__ = [
     "GeneratorConfig",
     "InspectResult",
     "Layer",
+    "LintResult",
     "OverlapResult",
     "ScoreResult",
     "__version__",
     "deconv",
     "generate",
     "inspect_weights",
+    "lint_paths",
     "overlap_map",
     "parse_layers",
     "preset",

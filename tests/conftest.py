@@ -34,3 +34,7 @@ def _plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.setenv("TERM", "dumb")
+
+
+# Lint fixtures are inputs of `cbdiag lint`, not modules to import (doctest collection would).
+collect_ignore_glob = ["lint/fixtures/*"]

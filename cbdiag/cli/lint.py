@@ -92,9 +92,12 @@ def lint(
         fmt = output_format or str(cfg.get("output_format", "full"))
         if fmt not in FORMATS:
             raise UsageError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})")
-        sel = _split(select) or cfg.get("select")
-        ext = (cfg.get("extend_select") or []) + (_split(extend_select) or [])
-        ign = (cfg.get("ignore") or []) + (_split(ignore) or [])
+        if select:  # a --select on the command line replaces the configured selection
+            sel, ext, ign = _split(select), _split(extend_select) or [], _split(ignore) or []
+        else:
+            sel = cfg.get("select")
+            ext = (cfg.get("extend_select") or []) + (_split(extend_select) or [])
+            ign = (cfg.get("ignore") or []) + (_split(ignore) or [])
         codes = select_codes(sel, ext, ign)
         excl = list(cfg.get("exclude") or DEFAULT_EXCLUDE) + list(cfg.get("extend_exclude") or [])
         excl += _split(exclude) or []

@@ -624,8 +624,6 @@ def _suppressed(code: str, selected: set[str] | None) -> bool:
 
 def check_source(source: str, path: str) -> list[Violation]:
     """All findings (before selection) in one file's source; ``CBD901`` if it does not parse."""
-    if not any(p in source for p in PREFILTER):
-        return []
     try:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError) as exc:
@@ -633,6 +631,8 @@ def check_source(source: str, path: str) -> list[Violation]:
         col = getattr(exc, "offset", 1) or 1
         msg = getattr(exc, "msg", str(exc))
         return [Violation(path, line, col, line, col + 1, "CBD901", f"cannot parse: {msg}")]
+    if not any(p in source for p in PREFILTER):
+        return []  # nothing the rules look for
     checker = _Checker(path, tree)
     checker.visit(tree)
     if not checker.found:

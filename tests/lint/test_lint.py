@@ -1,0 +1,385 @@
+"""cbdiag lint: rule fixtures, sample models, formats, selection, noqa, config, files, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cbdiag.lint import lint_paths, lint_source, select_codes
+from cbdiag.lint.rules import RULES
+from cbdiag.report.lint import github
+
+HERE = Path(__file__).parent
+FIXTURES = HERE / "fixtures"
+ROOT = HERE.parent.parent
+SAMPLES = ROOT / "samples" / "models"
+
+
+def cli(
+    *args: str, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "cbdiag", "lint", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=cwd,
+        input=stdin,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# fixtures: one file per rule, expected "line:col CODE" written by hand
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("CBD*.py")), ids=lambda p: p.stem)
+def test_rule_fixture(fixture: Path) -> None:
+    code = fixture.stem
+    got = [
+        f"{v.line}:{v.col} {v.code}"
+        for v in lint_source(fixture.read_text(), str(fixture), codes={code})
+    ]
+    want = [line for line in fixture.with_suffix(".txt").read_text().splitlines() if line]
+    assert got == want
+    # the expected file agrees with the markers in the fixture
+    marked = [
+        i for i, line in enumerate(fixture.read_text().splitlines(), 1) if f"# <- {code}" in line
+    ]
+    assert [int(w.split(":")[0]) for w in want] == marked
+
+
+def test_every_rule_has_a_fixture_and_a_doc() -> None:
+    for code, rule in RULES.items():
+        assert (FIXTURES / f"{code}.py").exists() or code == "CBD902"
+        doc = rule.doc()
+        for part in ("What it does", "Why is this bad?", "Example", "Use instead"):
+            assert part in doc
+        assert re.fullmatch(r"CBD\d{3}", code) and re.fullmatch(r"[a-z0-9-]+", rule.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# the sample models: real generator shapes in each framework's idiom
+# ---------------------------------------------------------------------------------------------
+
+
+EXPECTED_SAMPLES = {
+    "dcgan_torch.py": [],
+    "esrgan_torch.py": [],
+    "cyclegan_torch.py": [(17, "CBD101")],
+    "pix2pixhd_torch.py": [
+        (9, "CBD104"),
+        (10, "CBD101"),
+        (13, "CBD101"),
+        (16, "CBD101"),
+        (19, "CBD101"),
+    ],
+    "dcgan_keras.py": [(8, "CBD104"), (17, "CBD101"), (20, "CBD101")],
+    "generator_flax.py": [(14, "CBD101")],
+}
+
+
+def test_sample_models() -> None:
+    res = lint_paths([SAMPLES])
+    assert res.files == len(EXPECTED_SAMPLES)
+    got: dict[str, list[tuple[int, str]]] = {name: [] for name in EXPECTED_SAMPLES}
+    for v in res.violations:
+        got[Path(v.path).name].append((v.line, v.code))
+    assert got == EXPECTED_SAMPLES
+    pix = next(v for v in res.violations if v.code == "CBD104" and "pix2pixhd" in v.path)
+    assert "= 2.1 in 2-D" in pix.message and "period 16x16" in pix.message  # theory: 2.098
+
+
+def test_linting_never_imports_or_runs(tmp_path: Path) -> None:
+    sentinel = tmp_path / "ran"
+    src = (
+        f"open({str(sentinel)!r}, 'w').write('x')\n"
+        "import torch.nn as nn\nraise SystemExit(3)\nup = nn.ConvTranspose2d(8, 8, 3, 2)\n"
+    )
+    (tmp_path / "evil.py").write_text(src)
+    res = lint_paths([tmp_path])
+    assert [v.code for v in res.violations] == ["CBD101"]
+    assert not sentinel.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# selection and suppression
+# ---------------------------------------------------------------------------------------------
+
+
+def test_selection() -> None:
+    default = select_codes()
+    assert "CBD101" in default and "CBD105" not in default and "CBD106" not in default
+    assert select_codes(["ALL"]) == set(RULES)
+    assert select_codes(["CBD10"]) == {c for c in RULES if c.startswith("CBD10")}
+    assert select_codes(None, ["CBD105"], ["CBD101"]) == (default | {"CBD105"}) - {"CBD101"}
+    from cbdiag.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown rule selector"):
+        select_codes(["XYZ1"])
+
+
+def test_file_level_noqa() -> None:
+    src = "# cbdiag: noqa\nimport torch.nn as nn\na = nn.ConvTranspose2d(8, 8, 3, 2)\n"
+    assert lint_source(src, "x.py") == []
+    src = "# cbdiag: noqa: CBD102\nimport torch.nn as nn\na = nn.ConvTranspose2d(8, 8, 3, 2)\n"
+    assert [v.code for v in lint_source(src, "x.py")] == ["CBD101"]
+    src = "import torch.nn as nn\na = nn.ConvTranspose2d(8, 8, 3, 2)  # NOQA:cbd101\n"
+    assert lint_source(src, "x.py") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# formats
+# ---------------------------------------------------------------------------------------------
+
+
+def test_concise_and_full(tmp_path: Path) -> None:
+    (tmp_path / "g.py").write_text("import torch.nn as nn\nup = nn.ConvTranspose2d(8, 8, 3, 2)\n")
+    p = cli("g.py", "--output-format", "concise", cwd=tmp_path)
+    assert p.returncode == 1
+    assert p.stdout.startswith(
+        "g.py:2:6: CBD101 ConvTranspose2d kernel 3 not divisible by stride 2"
+    )
+    assert "Found 1 violation in 1 file" in p.stderr
+    p = cli("g.py", cwd=tmp_path)
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("g.py:2:6: CBD101 [kernel-not-divisible-by-stride]")
+    assert lines[1].endswith("up = nn.ConvTranspose2d(8, 8, 3, 2)")
+    assert lines[2].index("^") == lines[1].index("nn.ConvTranspose2d")
+    assert set(lines[2].split("|")[1].strip()) == {"^"}
+
+
+def test_json_and_json_lines(tmp_path: Path) -> None:
+    (tmp_path / "g.py").write_text("import torch.nn as nn\nup = nn.ConvTranspose2d(8, 8, 1, 2)\n")
+    d = json.loads(cli("g.py", "--output-format", "json", cwd=tmp_path).stdout)
+    assert d == [
+        {
+            "code": "CBD102",
+            "name": "kernel-smaller-than-stride",
+            "message": d[0]["message"],
+            "filename": "g.py",
+            "location": {"row": 2, "column": 6},
+            "end_location": {"row": 2, "column": 36},
+            "noqa_row": 2,
+            "level": "warning",
+            "url": None,
+        }
+    ]
+    lines = cli("g.py", "--output-format", "json-lines", cwd=tmp_path).stdout.splitlines()
+    assert [json.loads(line) for line in lines] == d
+
+
+def test_github_annotations_are_escaped() -> None:
+    from cbdiag.lint.engine import Violation
+
+    v = Violation("dir,odd:name%.py", 3, 4, 3, 9, "CBD101", "50% uneven,\nsecond line")
+    out = github([v])
+    assert out.startswith(
+        "::warning title=cbdiag (CBD101),file=dir%2Codd%3Aname%25.py,"
+        "line=3,col=4,endLine=3,endColumn=9::"
+    )
+    assert out.endswith("CBD101 50%25 uneven,%0Asecond line\n")
+    assert out.count("\n") == 1
+
+
+def _sarif_schema() -> dict:
+    path = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"the SARIF schema is missing at {path}")
+        pytest.skip("the SARIF 2.1.0 schema (../shared/schemas) is not beside this checkout")
+    return json.loads(path.read_text())
+
+
+def test_sarif_validates_against_the_schema() -> None:
+    jsonschema = (
+        pytest.importorskip("jsonschema") if not os.environ.get("CI") else __import__("jsonschema")
+    )
+    schema = _sarif_schema()
+    p = cli(str(SAMPLES), "--output-format", "sarif", "--select", "ALL", cwd=ROOT)
+    assert p.returncode == 1
+    doc = json.loads(p.stdout)
+    jsonschema.validate(doc, schema)
+    run = doc["runs"][0]
+    assert doc["version"] == "2.1.0" and run["tool"]["driver"]["name"] == "cbdiag"
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == sorted(RULES)
+    for r in rules:
+        assert r["shortDescription"]["text"] and r["fullDescription"]["text"] and r["help"]["text"]
+    for res in run["results"]:
+        loc = res["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"].startswith("samples/models/")  # repo-relative
+        assert loc["region"]["startLine"] >= 1 and loc["region"]["startColumn"] >= 1
+        assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the command: config, files, stdin, exits
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "g.py").write_text(
+        "import torch.nn as nn\n"
+        "a = nn.ConvTranspose2d(8, 8, 3, 2)\n"
+        "b = nn.ConvTranspose2d(8, 8, 1, 2)\n"
+        "c = nn.Conv2d(8, 8, 3, 2)\n"
+    )
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "lib.py").write_text(
+        "import torch.nn as nn\nx = nn.ConvTranspose2d(1, 1, 3, 2)\n"
+    )
+    (tmp_path / "gen").mkdir()
+    (tmp_path / "gen" / "auto.py").write_text(
+        "import torch.nn as nn\nx = nn.ConvTranspose2d(1, 1, 5, 2)\n"
+    )
+    return tmp_path
+
+
+def _codes(p: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line.split()[1] for line in p.stdout.splitlines() if line]
+
+
+def test_default_excludes_and_exclude_flags(project: Path) -> None:
+    p = cli(".", "--output-format", "concise", cwd=project)
+    files = {line.split(":")[0] for line in p.stdout.splitlines()}
+    assert files == {"models/g.py", "gen/auto.py"}
+    p = cli(".", "--output-format", "concise", "--exclude", "gen", cwd=project)
+    assert {line.split(":")[0] for line in p.stdout.splitlines()} == {"models/g.py"}
+    # explicitly named files are linted unless --force-exclude (as pre-commit passes them)
+    assert cli("gen/auto.py", "--exclude", "gen", cwd=project).returncode == 1
+    p = cli("gen/auto.py", "--exclude", "gen", "--force-exclude", cwd=project)
+    assert p.returncode == 0 and p.stdout == ""
+
+
+def test_select_ignore_flags(project: Path) -> None:
+    base = ["models", "--output-format", "concise"]
+    assert _codes(cli(*base, cwd=project)) == ["CBD101", "CBD102"]
+    assert _codes(cli(*base, "--extend-select", "CBD105", cwd=project)) == [
+        "CBD101",
+        "CBD102",
+        "CBD105",
+    ]
+    assert _codes(cli(*base, "--ignore", "CBD101", cwd=project)) == ["CBD102"]
+    assert _codes(cli(*base, "--select", "CBD102,CBD105", cwd=project)) == ["CBD102", "CBD105"]
+    p = cli(*base, "--select", "NOPE", cwd=project)
+    assert p.returncode == 2 and p.stderr.startswith("error: unknown rule selector")
+
+
+def test_config_in_pyproject_and_flags_override(project: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.cbdiag.lint]\nextend-select = ["CBD105"]\nignore = ["CBD101"]\n'
+        'extend-exclude = ["gen"]\noutput-format = "concise"\n'
+    )
+    p = cli(".", cwd=project / "models")
+    assert _codes(p) == ["CBD102", "CBD105"]
+    assert "configuration" in p.stderr
+    p = cli("g.py", "--select", "CBD101", cwd=project / "models")
+    assert _codes(p) == ["CBD101"]
+    p = cli(".", cwd=project)
+    assert {line.split(":")[0] for line in p.stdout.splitlines()} == {"models/g.py"}
+    (project / "pyproject.toml").write_text('[tool.cbdiag.lint]\nselct = ["CBD1"]\n')
+    p = cli(".", cwd=project)
+    assert p.returncode == 2 and "unknown [tool.cbdiag.lint] key 'selct'" in p.stderr
+
+
+def test_exit_zero_statistics_explain_output(project: Path) -> None:
+    assert cli("models", "--exit-zero", cwd=project).returncode == 0
+    p = cli("models", "--statistics", "--extend-select", "CBD105", cwd=project)
+    assert p.stdout.split() == [
+        "1",
+        "CBD101",
+        "kernel-not-divisible-by-stride",
+        "1",
+        "CBD102",
+        "kernel-smaller-than-stride",
+        "1",
+        "CBD105",
+        "strided-conv-gradient-checkerboard",
+    ]
+    p = cli("--explain", "cbd104", cwd=project)
+    assert (
+        p.returncode == 0 and "uneven-stacked-upsamplers" in p.stdout and "Use instead" in p.stdout
+    )
+    assert cli("--explain", "CBD999", cwd=project).returncode == 2
+    out = project / "report.sarif"
+    p = cli("models", "--output-format", "sarif", "-o", str(out), cwd=project)
+    assert (
+        p.returncode == 1 and p.stdout == "" and json.loads(out.read_text())["version"] == "2.1.0"
+    )
+    p = cli("models", "-o", str(out), cwd=project)
+    assert p.returncode == 2 and "exists" in p.stderr
+    assert cli("models", "-o", str(out), "--force", cwd=project).returncode == 1
+
+
+def test_stdin(project: Path) -> None:
+    src = "import torch.nn as nn\nx = nn.ConvTranspose2d(1, 1, 3, 2)\n"
+    p = cli(
+        "-",
+        "--output-format",
+        "concise",
+        "--stdin-filename",
+        "models/new.py",
+        stdin=src,
+        cwd=project,
+    )
+    assert p.returncode == 1 and p.stdout.startswith("models/new.py:2:5: CBD101")
+    assert cli("-", stdin="x = 1\n", cwd=project).returncode == 0
+
+
+def test_bad_files_are_reported_and_the_run_goes_on(project: Path) -> None:
+    (project / "models" / "broken.py").write_text("import torch.nn as nn\ndef f(:\n")
+    (project / "models" / "latin.py").write_bytes(b"x = '\xff\xfe'\n")
+    p = cli("models", "missing.py", "--output-format", "concise", cwd=project)
+    assert p.returncode == 1
+    by_file = {line.split(":")[0]: line.split()[1] for line in p.stdout.splitlines()}
+    assert by_file["models/broken.py"] == "CBD901"
+    assert by_file["models/latin.py"] == "CBD902"
+    assert by_file["missing.py"] == "CBD902"
+    assert "CBD101" in p.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ([], "give files or directories"),
+        (["x.py", "--output-format", "xml"], "unknown output format"),
+        (["x.py", "--jobs", "0"], "--jobs must be >= 1"),
+        (["-", "x.py"], "cannot be mixed"),
+    ],
+)
+def test_usage_errors(args: list[str], fragment: str, tmp_path: Path) -> None:
+    p = cli(*args, cwd=tmp_path, stdin="")
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+
+
+def test_jobs_give_the_same_findings() -> None:
+    one = lint_paths([SAMPLES, FIXTURES], select=["ALL"]).violations
+    two = lint_paths([SAMPLES, FIXTURES], select=["ALL"], jobs=2).violations
+    assert one == two and len(one) > 20
+
+
+def test_python_api_exported() -> None:
+    import cbdiag
+
+    res = cbdiag.lint_paths([SAMPLES / "esrgan_torch.py"])
+    assert res.violations == [] and res.exit_code == 0 and res.files == 1
+
+
+def test_pre_commit_manifest() -> None:
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "id: cbdiag-lint" in text and "entry: cbdiag lint --force-exclude" in text
+    assert "language: python" in text and "types_or: [python, pyi]" in text

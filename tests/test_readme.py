@@ -83,9 +83,21 @@ def test_python_api_example_runs_and_says_what_it_prints() -> None:
     assert scope["g"].ratio_2d == 4  # type: ignore[attr-defined]
 
 
+_OUTSIDE_RULES = re.sub(r"<!-- rules:start -->.*?<!-- rules:end -->", "", README, flags=re.S)
+
+
 @pytest.mark.parametrize(
-    "block", re.findall(r"```python\n(.*?)```", README, flags=re.S), ids=lambda b: b.split("\n")[0]
+    "block",
+    re.findall(r"```python\n(.*?)```", _OUTSIDE_RULES, flags=re.S),
+    ids=lambda b: b.split("\n")[0],
 )
 def test_every_python_example_runs(block: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # examples refer to files in the repository
     exec(compile(block, "README.md", "exec"), {})
+
+
+def test_readme_rules_section_is_generated_from_the_rules() -> None:
+    from cbdiag.lint.rules import rules_markdown
+
+    section = README.split("<!-- rules:start -->\n", 1)[1].split("<!-- rules:end -->", 1)[0]
+    assert section == rules_markdown()

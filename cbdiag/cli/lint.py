@@ -12,7 +12,7 @@ import typer
 from ..errors import OutputError, UsageError
 from ..images import check_writable
 from ..lint import DEFAULT_EXCLUDE, lint_paths, lint_source, load_config, select_codes
-from ..lint.rules import RULES
+from ..lint.rules import RULES, rules_markdown
 from ..report.lint import FORMATS, RENDERERS
 from ._common import err_console, handle_errors
 
@@ -72,7 +72,8 @@ def lint(
         bool, typer.Option("--statistics", help="Count violations per rule instead of listing.")
     ] = False,
     explain: Annotated[
-        str | None, typer.Option("--explain", help="Print a rule's documentation and exit.")
+        str | None,
+        typer.Option("--explain", help="Print a rule's documentation (or ALL) and exit."),
     ] = None,
     stdin_filename: Annotated[
         str | None, typer.Option("--stdin-filename", help="Name to report for - (stdin).")
@@ -82,8 +83,11 @@ def lint(
     with handle_errors():
         if explain is not None:
             code = explain.strip().upper()
+            if code == "ALL":
+                sys.stdout.write(rules_markdown())
+                return
             if code not in RULES:
-                raise UsageError(f"unknown rule {explain!r} (known: {', '.join(RULES)})")
+                raise UsageError(f"unknown rule {explain!r} (known: ALL, {', '.join(RULES)})")
             sys.stdout.write(RULES[code].doc())
             return
         if jobs < 1:

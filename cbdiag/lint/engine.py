@@ -8,6 +8,7 @@ arithmetic of those. Anything else is unknown, and an unknown value never produc
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import math
 import re
@@ -22,6 +23,31 @@ from .rules import RULES
 from .targets import PREFILTER, SEQUENTIALS, SHAPED, TARGETS, Arg, Target
 
 _UNKNOWN = object()
+
+#: `` as ALIAS``, and the dotted name just before it.
+_AS = re.compile(r"[ \t]as[ \t]+(\w+)")
+_BEFORE = re.compile(r"([\w.]+)[ \t]*$")
+
+
+_LEAVES = {ast.Load, ast.Store, ast.Del, ast.Constant}
+
+
+def _target_aliases(source: str) -> set[str]:
+    """Aliases of target classes or functions ("from torch.nn import ConvTranspose2d as Up"):
+    an alias hides the name the line filter looks for. Module aliases need nothing."""
+    out = set()
+    for m in _AS.finditer(source):
+        before = _BEFORE.search(source, max(0, m.start() - 120), m.start())
+        if before and _CANDIDATE.search(before.group(1).rsplit(".", 1)[-1]):
+            out.add(m.group(1))
+    return out
+
+
+#: The leaf names of every target and container: lines without one hold nothing to check.
+_CANDIDATE = re.compile(
+    r"ConvTranspose|Conv[123]DTranspose|Convolution[123]DTranspose|conv_transpose|"
+    r"conv2d_transpose|Conv[123]d|Sequential|PixelShuffle|pixel_shuffle|depth_to_space"
+)
 
 _NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
@@ -75,45 +101,63 @@ def _import_bindings(node: ast.Import | ast.ImportFrom) -> dict[str, str | None]
     return out
 
 
+def _store_names(target: ast.expr, out: set[str]) -> None:
+    if isinstance(target, ast.Name):
+        out.add(target.id)
+    elif isinstance(target, ast.Tuple | ast.List):
+        for e in target.elts:
+            _store_names(e, out)
+    elif isinstance(target, ast.Starred):
+        _store_names(target.value, out)
+
+
 def _names_bound(body: list[ast.stmt], args: ast.arguments | None = None) -> dict[str, str | None]:
     """Names bound in one scope (not descending into nested functions or classes):
-    ``{name: qualified name}`` for imports, ``{name: None}`` for every other binding."""
+    ``{name: qualified name}`` for imports, ``{name: None}`` for every other binding.
+
+    Walks statements only (assignment targets, loop and ``with`` targets, ``except`` names,
+    definitions, imports), not expressions, so it stays cheap on large functions.
+    """
     bound: dict[str, str | None] = {}
     other: set[str] = set()
     if args is not None:
         for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
             if a is not None:
                 other.add(a.arg)
-
-    class V(ast.NodeVisitor):
-        def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-            other.add(node.name)
-
-        def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-            other.add(node.name)
-
-        def visit_ClassDef(self, node: ast.ClassDef) -> None:
-            other.add(node.name)
-
-        def visit_Lambda(self, node: ast.Lambda) -> None:
-            return
-
-        def visit_Import(self, node: ast.Import) -> None:
-            bound.update(_import_bindings(node))
-
-        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-            bound.update(_import_bindings(node))
-
-        def visit_Name(self, node: ast.Name) -> None:
-            if isinstance(node.ctx, ast.Store | ast.Del):
-                other.add(node.id)
-
-        def visit_arg(self, node: ast.arg) -> None:
-            return
-
-    v = V()
-    for stmt in body:
-        v.visit(stmt)
+    stack = list(body)
+    while stack:
+        st = stack.pop()
+        if isinstance(st, ast.Import | ast.ImportFrom):
+            bound.update(_import_bindings(st))
+        elif isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            other.add(st.name)
+        elif isinstance(st, ast.Assign):
+            for t in st.targets:
+                _store_names(t, other)
+        elif isinstance(st, ast.AugAssign | ast.AnnAssign):
+            _store_names(st.target, other)
+        elif isinstance(st, ast.For | ast.AsyncFor):
+            _store_names(st.target, other)
+            stack.extend(st.body + st.orelse)
+        elif isinstance(st, ast.With | ast.AsyncWith):
+            for item in st.items:
+                if item.optional_vars is not None:
+                    _store_names(item.optional_vars, other)
+            stack.extend(st.body)
+        elif isinstance(st, ast.If | ast.While):
+            stack.extend(st.body + st.orelse)
+        elif isinstance(st, ast.Try):
+            for h in st.handlers:
+                if h.name:
+                    other.add(h.name)
+                stack.extend(h.body)
+            stack.extend(st.body + st.orelse + st.finalbody)
+        elif isinstance(st, ast.Delete):
+            for t in st.targets:
+                _store_names(t, other)
+        elif isinstance(st, ast.Match):
+            for case in st.cases:
+                stack.extend(case.body)
     for name in other:
         bound[name] = None  # a local definition shadows an import of the same name
     return bound
@@ -167,11 +211,74 @@ class _Evaluator:
 
 
 class _Checker(_Evaluator, ast.NodeVisitor):
-    def __init__(self, path: str, tree: ast.Module) -> None:
+    def __init__(self, path: str, tree: ast.Module, lines: list[int] | None = None) -> None:
         super().__init__(_module_constants(tree))
         self.path = path
         self.scopes: list[dict[str, str | None]] = [_names_bound(tree.body)]
         self.found: list[Violation] = []
+        self.lines = lines  # sorted lines that may hold a target (None: everything)
+
+    def _touches(self, node: ast.stmt) -> bool:
+        """Whether a statement spans a candidate line (decorators included)."""
+        if self.lines is None:
+            return True
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        i = bisect.bisect_left(self.lines, start)
+        return i < len(self.lines) and self.lines[i] <= (node.end_lineno or node.lineno)
+
+    def run(self, tree: ast.Module) -> list[Violation]:
+        self._body(tree.body)
+        return self.found
+
+    def _body(self, stmts: list[ast.stmt]) -> None:
+        for st in stmts:
+            if self._touches(st):
+                self._stmt(st)
+
+    def _stmt(self, st: ast.stmt) -> None:
+        """One statement: definitions open scopes, compound statements recurse into their
+        bodies (pruned), everything else is searched for calls."""
+        if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef):
+            self._function(st)
+        elif isinstance(st, ast.ClassDef):
+            self.visit_ClassDef(st)
+        elif isinstance(st, ast.If | ast.While):
+            self._calls(st.test)
+            self._body(st.body)
+            self._body(st.orelse)
+        elif isinstance(st, ast.For | ast.AsyncFor):
+            self._calls(st.iter)
+            self._body(st.body)
+            self._body(st.orelse)
+        elif isinstance(st, ast.With | ast.AsyncWith):
+            for item in st.items:
+                self._calls(item.context_expr)
+            self._body(st.body)
+        elif isinstance(st, ast.Try):
+            self._body(st.body)
+            for h in st.handlers:
+                self._body(h.body)
+            self._body(st.orelse)
+            self._body(st.finalbody)
+        elif isinstance(st, ast.Match):
+            self._calls(st.subject)
+            for case in st.cases:
+                self._body(case.body)
+        else:
+            self._calls(st)
+
+    def _calls(self, node: ast.AST) -> None:
+        stack = [node]
+        while stack:  # ast.walk without the context and constant leaves
+            n = stack.pop()
+            if type(n) is ast.Call:
+                self.visit_Call(n, recurse=False)
+            for f in n._fields:
+                v = getattr(n, f, None)
+                if type(v) is list:
+                    stack.extend(x for x in v if isinstance(x, ast.AST) and type(x) not in _LEAVES)
+                elif isinstance(v, ast.AST) and type(v) not in _LEAVES:
+                    stack.append(v)
 
     # scopes ----------------------------------------------------------------------------------
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
@@ -179,8 +286,7 @@ class _Checker(_Evaluator, ast.NodeVisitor):
         self.scopes.append(_names_bound(body, node.args))
         for d in getattr(node, "decorator_list", []):
             self.visit(d)
-        for stmt in body:
-            self.visit(stmt)
+        self._body(body)
         self.scopes.pop()
 
     visit_FunctionDef = _function
@@ -191,8 +297,7 @@ class _Checker(_Evaluator, ast.NodeVisitor):
         for b in [*node.bases, *node.decorator_list]:
             self.visit(b)
         self.scopes.append(_names_bound(node.body))
-        for stmt in node.body:
-            self.visit(stmt)
+        self._body(node.body)
         self.scopes.pop()
 
     def qualname(self, expr: ast.expr) -> str | None:
@@ -239,14 +344,15 @@ class _Checker(_Evaluator, ast.NodeVisitor):
         return False, None
 
     # calls ------------------------------------------------------------------------------------
-    def visit_Call(self, node: ast.Call) -> None:
+    def visit_Call(self, node: ast.Call, recurse: bool = True) -> None:
         q = self.qualname(node.func)
         if q is not None:
             if q in TARGETS:
                 self._target(node, TARGETS[q])
             elif q in SEQUENTIALS:
                 self._sequential(node, q)
-        self.generic_visit(node)
+        if recurse:
+            self.generic_visit(node)
 
     def report(self, node: ast.AST, code: str, message: str) -> None:
         self.found.append(
@@ -409,9 +515,8 @@ class _Checker(_Evaluator, ast.NodeVisitor):
             deconvs += t.kind == "deconv"
         if deconvs < 2:
             return
-        try:
-            r = overlap_map(stack)
-        except Exception:  # an impossible stack: not this rule's business
+        r = _stack_map(tuple(stack))
+        if r is None:  # an impossible stack: not this rule's business
             return
         if r.even:
             return
@@ -564,6 +669,15 @@ def _per_axis(v: Any, ndim: int) -> tuple[int, ...] | None:
     return None
 
 
+@lru_cache(maxsize=256)
+def _stack_map(stack: tuple[Layer, ...]) -> Any:
+    """The overlap map of a stack (cached: the same stacks recur across files)."""
+    try:
+        return overlap_map(list(stack))
+    except Exception:
+        return None
+
+
 @lru_cache(maxsize=512)
 def _ratio(k: int, s: int, d: int) -> float:
     """Interior max/min of one axis, from the overlap engine."""
@@ -633,13 +747,21 @@ def check_source(source: str, path: str) -> list[Violation]:
         return [Violation(path, line, col, line, col + 1, "CBD901", f"cannot parse: {msg}")]
     if not any(p in source for p in PREFILTER):
         return []  # nothing the rules look for
-    checker = _Checker(path, tree)
-    checker.visit(tree)
-    if not checker.found:
+    newlines = [m.start() for m in re.finditer("\n", source)]
+    pattern = _CANDIDATE
+    aliases = _target_aliases(source)
+    if aliases:
+        names = "|".join(sorted(map(re.escape, aliases)))
+        pattern = re.compile(rf"{_CANDIDATE.pattern}|\b(?:{names})\b")
+    lines = sorted({bisect.bisect_left(newlines, m.start()) + 1 for m in pattern.finditer(source)})
+    found = _Checker(path, tree, lines).run(tree)
+    if not found:
         return []
+    if "noqa" not in source.lower():
+        return sorted(found, key=lambda v: (v.line, v.col, v.code))
     per_line, file_level = _noqa(source)
     out = []
-    for v in checker.found:
+    for v in found:
         if file_level is not False and _suppressed(v.code, file_level):  # type: ignore[arg-type]
             continue
         if v.line in per_line and _suppressed(v.code, per_line[v.line]):

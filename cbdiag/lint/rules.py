@@ -140,3 +140,8 @@ RULES: dict[str, Rule] = {
 }
 
 DEFAULT_SELECT = tuple(code for code, rule in RULES.items() if rule.default)
+
+
+def rules_markdown() -> str:
+    """Every rule's documentation, in code order (the README's rule section is this text)."""
+    return "\n".join(RULES[c].doc().replace("## ", "#### ", 1) for c in sorted(RULES))

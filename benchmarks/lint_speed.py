@@ -1,0 +1,101 @@
+"""Speed of ``cbdiag lint`` over a large generated tree against the floor of ``ast.parse``.
+
+Builds a tree of ``--files`` Python files (default 2,000) from the sample generator sources
+and synthetic model code of a few hundred lines each, then times in the same run:
+  * the floor: read every file and ``ast.parse`` it;
+  * ``lint_paths`` with one process, and with ``--jobs`` processes.
+Prints the ratios to the floor and checks the findings are the same with and without jobs.
+
+Usage: python benchmarks/lint_speed.py [--files 2000] [--jobs 2] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import best_of  # noqa: E402
+
+from cbdiag.lint import iter_files, lint_paths  # noqa: E402
+
+BLOCK = '''
+class Block{i}(nn.Module):
+    """A residual block with an upsampler ({i})."""
+
+    def __init__(self, channels={c}):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.norm = nn.BatchNorm2d(channels)
+        self.up = nn.ConvTranspose2d(channels, channels // 2, {k}, 2, padding=1)
+        self.skip = nn.Upsample(scale_factor=2, mode="nearest")
+
+    def forward(self, x):
+        y = torch.relu(self.norm(self.conv1(x)))
+        values = [v * 2 for v in range({i} % 7 + 3)]
+        if sum(values) > {c}:
+            y = y + 1
+        return self.up(y) + self.skip(x)[:, : y.shape[1] // 2]
+'''
+
+
+def make_tree(root: Path, n: int) -> None:
+    rng = random.Random(0)
+    samples = [p.read_text() for p in sorted((ROOT / "samples" / "models").glob("*.py"))]
+    for i in range(n):
+        d = root / f"pkg{i % 40}"
+        d.mkdir(exist_ok=True)
+        if i % 5 == 0:
+            text = samples[i % len(samples)]
+        else:
+            head = "import torch\nimport torch.nn as nn\n"
+            blocks = [
+                BLOCK.format(i=j, c=rng.choice([32, 64, 128]), k=rng.choice([3, 4, 5]))
+                for j in range(rng.randint(4, 12))
+            ]
+            text = head + "".join(blocks)
+        (d / f"mod{i}.py").write_text(text)
+
+
+def floor(root: Path) -> int:
+    n = 0
+    for path, _ in iter_files([root], ()):
+        ast.parse(Path(path).read_text(), filename=path)
+        n += 1
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=2000)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_tree(root, args.files)
+        lines = sum(p.read_text().count("\n") for p in root.rglob("*.py"))
+        one = lint_paths([root])
+        many = lint_paths([root], jobs=args.jobs)
+        assert one.violations == many.violations and one.files == args.files
+        t_floor = best_of(lambda: floor(root), args.repeat)
+        t_one = best_of(lambda: lint_paths([root]), args.repeat)
+        t_jobs = best_of(lambda: lint_paths([root], jobs=args.jobs), args.repeat)
+        print(f"{args.files} files, {lines} lines, {len(one.violations)} findings")
+        print(f"  floor (read + ast.parse)   {t_floor * 1e3:8.0f} ms")
+        print(f"  cbdiag lint, 1 process     {t_one * 1e3:8.0f} ms   ratio {t_one / t_floor:5.2f}x")
+        print(
+            f"  cbdiag lint, {args.jobs} processes    {t_jobs * 1e3:8.0f} ms   "
+            f"ratio {t_jobs / t_floor:5.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

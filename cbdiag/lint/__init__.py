@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -157,15 +158,25 @@ def load_config(start: Path | None = None) -> tuple[dict[str, Any], Path | None]
 # ---------------------------------------------------------------------------------------------
 
 
-def _excluded(path: Path, patterns: Sequence[str]) -> bool:
-    parts = path.parts
-    posix = path.as_posix()
-    for pat in patterns:
-        if any(fnmatch.fnmatch(part, pat) for part in parts):
+class _Excluder:
+    """Glob patterns matched against each path part (and against the whole path when they
+    contain a slash), compiled once."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        parts = [fnmatch.translate(p) for p in patterns if "/" not in p]
+        self.part = re.compile("|".join(parts)) if parts else None
+        self.whole = [p for p in patterns if "/" in p]
+
+    def name(self, name: str) -> bool:
+        return bool(self.part and self.part.match(name))
+
+    def path(self, path: Path) -> bool:
+        if any(self.name(part) for part in path.parts):
             return True
-        if "/" in pat and (fnmatch.fnmatch(posix, pat) or fnmatch.fnmatch(posix, f"*/{pat}")):
-            return True
-    return False
+        posix = path.as_posix()
+        return any(
+            fnmatch.fnmatch(posix, pat) or fnmatch.fnmatch(posix, f"*/{pat}") for pat in self.whole
+        )
 
 
 def iter_files(
@@ -177,17 +188,22 @@ def iter_files(
     """``(path, error)`` for every file to lint: directories are searched for ``.py``/``.pyi``
     outside the excludes; files given explicitly are linted unless ``force_exclude``."""
     out: list[tuple[str, str | None]] = []
+    ex = _Excluder(exclude)
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not _excluded(Path(root, d), exclude))
+                base = Path(root)
+                dirs[:] = sorted(
+                    d for d in dirs if not ex.name(d) and not (ex.whole and ex.path(base / d))
+                )
                 for f in sorted(files):
-                    fp = Path(root, f)
-                    if fp.suffix in SUFFIXES and not _excluded(fp, exclude):
-                        out.append((str(fp), None))
+                    if f.endswith(SUFFIXES) and not ex.name(f):
+                        if ex.whole and ex.path(base / f):
+                            continue
+                        out.append((os.path.join(root, f), None))
         elif p.exists():
-            if force_exclude and _excluded(p, exclude):
+            if force_exclude and ex.path(p):
                 continue
             out.append((str(p), None))
         else:

@@ -25,7 +25,7 @@ def test_exactly_two_setup_commands() -> None:
     run, test = cmds
     assert "\n" not in run and "\n" not in test
     assert run.startswith("python3 -m venv") and "pip install ." in run
-    assert run.endswith("cbdiag overlap --kernel 3 --stride 2")
+    assert run.endswith("cbdiag demo")
     assert "'.[test,torch]'" in test and test.endswith("python -m pytest")
 
 
@@ -46,6 +46,7 @@ def test_shown_output_is_what_the_command_prints(comment: str, block: str, tmp_p
     """Each ``<!-- output: cmd -->`` block is what ``cmd`` prints (timings aside)."""
     args = comment.split()
     assert args[0] == "cbdiag"
+    (tmp_path / "samples").symlink_to(ROOT / "samples")  # the demo reads ./samples
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
     p = subprocess.run(
         [sys.executable, "-m", "cbdiag", *args[1:]],
@@ -54,7 +55,7 @@ def test_shown_output_is_what_the_command_prints(comment: str, block: str, tmp_p
         env=env,
         timeout=300,
         # commands that write files run in a scratch folder, the others in the repository
-        cwd=tmp_path if args[1] == "generate" else ROOT,
+        cwd=tmp_path if args[1] in ("generate", "demo") else ROOT,
     )
     assert p.returncode in (0, 1), p.stderr
 

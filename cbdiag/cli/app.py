@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
+from . import demo as demo_cmd
 from . import generate as generate_cmd
 from . import inspect as inspect_cmd
 from . import lint as lint_cmd
@@ -74,3 +75,9 @@ app.command(
     help=lint_cmd.HELP,
     short_help="Lint model code for checkerboard-prone upsampling (CI, pre-commit, SARIF).",
 )(lint_cmd.lint)
+
+app.command(
+    "demo",
+    help=demo_cmd.HELP,
+    short_help="The whole story on built-in defaults: a report folder with figures and index.html.",
+)(demo_cmd.demo)

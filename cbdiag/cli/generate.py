@@ -15,12 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .._malloc import keep_freed_memory
+from ..compare import compare_upsamplers
 from ..errors import OutputError, OutputExistsError, UsageError
-from ..generator import Generator, GeneratorConfig, compare_configs, phase_contrast
-from ..images import MIN_SIZE, check_writable, save_png
+from ..generator import Generator, GeneratorConfig, phase_contrast
+from ..images import check_writable, save_png
 from ..render.panel import auto_scale, compare_panel, grid, to_uint8
 from ..report import dumps, envelope, num
-from ..spectrum import score_image
 from ._common import Format, err_console, handle_errors, out_console, write_stdout
 
 HELP = """Generate images with an untrained DCGAN-style generator, to see what its upsampler
@@ -318,11 +318,6 @@ def _single(
     )
 
 
-def _median_score(images: np.ndarray) -> float:
-    """Median ``cbdiag score`` of generated images (``[-1, 1]`` mapped to ``[0, 1]``)."""
-    return float(np.median([score_image((img + 1.0) / 2.0).score for img in images]))
-
-
 def _compare(
     base: GeneratorConfig,
     rows: int,
@@ -336,29 +331,21 @@ def _compare(
 ) -> None:
     t0 = time.perf_counter()
     keep_freed_memory()
-    cols = []
-    results = []
-    configs = compare_configs(base)
     with _progress(progress) as bar:
-        task = bar.add_task("upsamplers", total=len(configs))
-        for name, cfg in configs:
-            gen = Generator.build(cfg, seed)
-            imgs = np.concatenate([b for _, b in gen.batches(rows, batch_size)])
-            contrast = phase_contrast(imgs, cfg.stride) if cfg.size > 5 * cfg.stride else None
-            score = _median_score(imgs) if cfg.size >= MIN_SIZE else None
-            score_text = "score n/a" if score is None else f"score {score:.2f}"
-            phase_text = "phase n/a" if contrast is None else f"phase {contrast:.2f}"
-            sub = f"{score_text} · {phase_text}"
-            cols.append((name, sub, to_uint8(imgs, normalize)))
-            results.append(
-                {
-                    "upsampler": name,
-                    "config": cfg.as_dict(),
-                    "score": None if score is None else num(round(score, 4)),
-                    "phase_contrast": None if contrast is None else num(contrast),
-                }
-            )
-            bar.advance(task)
+        task = bar.add_task("upsamplers", total=6)
+        columns = compare_upsamplers(
+            base, rows, seed, batch_size, on_column=lambda _c: bar.advance(task)
+        )
+    cols = [(c.name, c.caption, to_uint8(c.images, normalize)) for c in columns]
+    results = [
+        {
+            "upsampler": c.name,
+            "config": c.config.as_dict(),
+            "score": None if c.score is None else num(round(c.score, 4)),
+            "phase_contrast": None if c.phase_contrast is None else num(c.phase_contrast),
+        }
+        for c in columns
+    ]
     title = (
         f"untrained {base.size}x{base.size} generators, seed {seed}, width {base.width}, "
         f"init {base.init}, norm {base.norm}, source {base.source}"

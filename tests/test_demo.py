@@ -1,0 +1,116 @@
+"""cbdiag demo: the report folder, its static page, determinism, refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from cbdiag.demo import run_demo
+from cbdiag.errors import OutputExistsError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.sections: list[str] = []
+        self.scripts = 0
+        self.captions = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a["src"] or "")
+        elif tag == "section":
+            self.sections.append(a.get("id") or "")
+        elif tag == "script":
+            self.scripts += 1
+        elif tag == "figcaption":
+            self.captions += 1
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "report"
+    run_demo(out, samples=ROOT / "samples")
+    return out
+
+
+def test_index_html_references_existing_images_and_has_every_section(report: Path) -> None:
+    page = _Page()
+    page.feed((report / "index.html").read_text())
+    assert page.sections == ["overlap", "generate", "score", "lint", "weights", "summary"]
+    assert page.scripts == 0
+    assert len(page.images) >= 8 and page.captions == len(page.images)
+    for src in page.images:
+        assert not src.startswith(("/", "http")), src  # relative references only
+        assert (report / src).is_file(), src
+
+
+def test_demo_json_carries_the_story(report: Path) -> None:
+    d = json.loads((report / "demo.json").read_text())
+    assert (d["tool"], d["command"]) == ("cbdiag", "demo")
+    by = {o["layers"]: o for o in d["overlap"]}
+    assert by["deconv k3 s2"]["ratio_2d"] == 4 and by["deconv k4 s2 p1"]["even"]
+    assert by["4x deconv k3 s2 p1 op1, conv k7 p3 reflect"]["ratio_2d"] == pytest.approx(
+        2.098, abs=1e-3
+    )
+    cols = {c["upsampler"]: c for c in d["generate"]["columns"]}
+    assert cols["deconv k3 s2"]["flagged"] and cols["subpixel"]["flagged"]
+    assert not cols["resize-nearest"]["flagged"] and not cols["subpixel-ICNR"]["flagged"]
+    assert {s["image"]: s["flagged"] for s in d["score"]} == {
+        "partial_artifact.png": True,
+        "untrained_deconv_k3s2.png": True,
+    }
+    assert len(d["lint"]) == 10 and {f["code"] for f in d["lint"]} == {"CBD101", "CBD104"}
+    assert [w["verdict"] for w in d["weights"]["layers"]] == ["imbalanced"] * 3 + ["balanced"]
+
+
+def test_deterministic_and_never_overwrites(report: Path, tmp_path: Path) -> None:
+    with pytest.raises(OutputExistsError):
+        run_demo(report, samples=ROOT / "samples")
+    again = tmp_path / "again"
+    run_demo(again, samples=ROOT / "samples")
+    for f in sorted(report.iterdir()):
+        assert (again / f.name).read_bytes() == f.read_bytes(), f.name
+    run_demo(again, samples=ROOT / "samples", force=True)
+
+
+def test_without_samples_the_page_says_so(tmp_path: Path) -> None:
+    res = run_demo(tmp_path / "r", samples=tmp_path / "nowhere")
+    page = _Page()
+    page.feed((tmp_path / "r" / "index.html").read_text())
+    assert page.sections == ["overlap", "generate", "score", "lint", "weights", "summary"]
+    assert "No samples folder found" in (tmp_path / "r" / "index.html").read_text()
+    assert res.sections["lint"] == [] and res.sections["weights"] is None
+
+
+def test_cli(tmp_path: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    p = subprocess.run(
+        [sys.executable, "-m", "cbdiag", "demo", "--out", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "index.html" in p.stdout and "FLAGGED" in p.stdout
+    p = subprocess.run(
+        [sys.executable, "-m", "cbdiag", "demo", "--out", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert p.returncode == 2 and p.stderr.startswith("error: ") and "--force" in p.stderr

@@ -244,7 +244,7 @@ def _emit(results: list[dict[str, Any]], fmt: ScoreFormat, thr: float) -> None:
     table.add_column("flag", no_wrap=True)
     table.add_column("period", justify="right", no_wrap=True)
     table.add_column("strongest peak", no_wrap=True)
-    table.add_column("notes", overflow="fold")
+    table.add_column("notes", overflow="fold", min_width=8)
     for r in results:
         if r["error"]:
             table.add_row(r["path"], "-", Text("error", style="bold red"), "-", "", r["error"])

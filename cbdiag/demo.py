@@ -29,6 +29,7 @@ from .render.overlap_png import render_png
 from .render.panel import auto_scale, compare_panel, to_uint8
 from .render.score_png import spectrum_png
 from .render.weights_png import weights_png
+from .report.lint import display_path
 from .spectrum import DEFAULT_THRESHOLD, score_image
 from .weights import inspect_weights
 
@@ -185,7 +186,7 @@ def run_demo(
 
     # 3. scores of the bundled images, 4. lint, 5. weights -----------------------------------
     sdir = find_samples(samples)
-    res.sections["samples"] = None if sdir is None else str(sdir)
+    res.sections["samples"] = None if sdir is None else display_path(str(sdir))
     scores: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
     weights: dict[str, Any] | None = None

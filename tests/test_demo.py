@@ -58,6 +58,7 @@ def test_index_html_references_existing_images_and_has_every_section(report: Pat
 def test_demo_json_carries_the_story(report: Path) -> None:
     d = json.loads((report / "demo.json").read_text())
     assert (d["tool"], d["command"]) == ("cbdiag", "demo")
+    assert not Path(d["samples"]).is_absolute()  # no machine paths in the report
     by = {o["layers"]: o for o in d["overlap"]}
     assert by["deconv k3 s2"]["ratio_2d"] == 4 and by["deconv k4 s2 p1"]["even"]
     assert by["4x deconv k3 s2 p1 op1, conv k7 p3 reflect"]["ratio_2d"] == pytest.approx(

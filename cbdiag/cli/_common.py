@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from typing import NoReturn
@@ -60,6 +60,3 @@ def write_stdout(text: str) -> None:
     """Write machine output to stdout exactly (no rich markup)."""
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
-
-
-Command = Callable[..., None]

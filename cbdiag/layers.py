@@ -236,15 +236,19 @@ class AxisOp:
         r, c, w = self.taps(rows, n)
         inside = (c >= 0) & (c < n)
         if self.kind in ("conv", "blur", "box") and self.padding_mode != "zeros":
-            if self.padding_mode == "reflect":
-                c = np.where(c < 0, -c, c)
-                c = np.where(c >= n, 2 * (n - 1) - c, c)
-            elif self.padding_mode == "replicate":
-                c = np.clip(c, 0, n - 1)
-            else:  # circular
-                c = np.mod(c, n)
-            return r, c, w
+            return r, self.map_cols(c, n), w
         return r[inside], c[inside], w[inside]
+
+    def map_cols(self, c: IntArray, n: int) -> IntArray:
+        """Where the padding mode sends input positions outside ``[0, n)``."""
+        if self.padding_mode == "reflect":
+            c = np.where(c < 0, -c, c)
+            return np.where(c >= n, 2 * (n - 1) - c, c)
+        if self.padding_mode == "replicate":
+            return np.clip(c, 0, n - 1)
+        if self.padding_mode == "circular":
+            return np.mod(c, n)
+        return c
 
     # -- validation and text ----------------------------------------------------------------------
     def problems(self) -> list[str]:

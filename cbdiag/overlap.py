@@ -183,6 +183,13 @@ def _backward(op: AxisOp, n: int, g: FloatArray, dirty: BoolArray) -> tuple[Floa
     bad = (tr < 0) | (tr >= out)
     bad |= dirty[np.clip(tr, 0, out - 1)]
     d = np.bincount(tc, weights=bad.astype(np.float64), minlength=n)[:n] > 0
+    # inputs that receive reflected, replicated, wrapped or clamped taps are border too
+    if op.kind in ("conv", "blur", "box") and op.padding_mode != "zeros":
+        _, c0, _ = op.taps(np.arange(out, dtype=np.int64), n)
+        outside = (c0 < 0) | (c0 >= n)
+        d[op.map_cols(c0[outside], n)] = True
+    elif op.kind == "bilinear":
+        d[[0, n - 1]] = True
     return gi, d
 
 

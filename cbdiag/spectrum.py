@@ -521,6 +521,8 @@ def score_image(
         else:
             top = 1.0
         pixels, loaded = arr, None
+    if np.issubdtype(np.asarray(pixels).dtype, np.floating) and not np.isfinite(pixels).all():
+        raise CbdiagError(f"{path or 'image'}: contains NaN or infinite values")
     h, w = pixels.shape[:2]
     if min(h, w) < MIN_SIZE:
         raise ImageTooSmallError(f"image {h}x{w} is too small (at least {MIN_SIZE}x{MIN_SIZE})")
@@ -529,12 +531,12 @@ def score_image(
         raise CbdiagError(f"stride must be >= 2, got {stride}")
     t, step = _choose_tile(h, w)
     if stride is not None and all(t2 % stride for t2 in TILE_SIZES):
-        raise CbdiagError(
-            f"period {stride} is not supported (supported: 2, 3, 4, 6, 8, 12, 16, 24)"
-        )
+        raise CbdiagError(f"period {stride} is not supported (supported: divisors of 96 or 48)")
     if stride is not None and t % stride:
-        t = next(t2 for t2 in TILE_SIZES if t2 % stride == 0 and min(h, w) - 2 >= t2)
-        step = t // 2
+        fits = [t2 for t2 in TILE_SIZES if t2 % stride == 0 and min(h, w) - 2 >= t2]
+        if not fits:
+            raise ImageTooSmallError(f"image {h}x{w} is too small to look for period {stride}")
+        t, step = fits[0], fits[0] // 2
     p, p_abs, n_tiles, per_tile = welch(pixels, top, tile=t, step=step, keep_tiles=keep_tiles)
     full = _full(p)
     integer = np.issubdtype(np.asarray(pixels).dtype, np.integer)

@@ -419,3 +419,12 @@ def test_no_layers() -> None:
 def test_deep_stacks_are_analysed(n: int) -> None:
     r = overlap_map([deconv(3, 2, padding=1, output_padding=1)] * (2 * n))
     assert r.y.structural_period == 2 ** (2 * n)
+
+
+@pytest.mark.parametrize(
+    "spec", ["cyclegan", "pix2pixhd", "conv k3 s2 p1 reflect", "conv k3 s1 p1 circular"]
+)
+def test_gradient_through_padding_modes(spec: str) -> None:
+    for n in (7, 16):
+        r = overlap_map(parse_layers(spec), n, gradient=True)
+        assert r.ratio_2d >= 1

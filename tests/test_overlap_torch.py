@@ -59,7 +59,7 @@ def layers_strategy(draw: st.DrawFn, gradient: bool = False) -> Layer:
             a["padding"] = 0
             a["output_padding"] = 0
             a["dilation"] = 1
-    if kind in ("conv", "blur", "box") and tf is None and not gradient:
+    if kind in ("conv", "blur", "box") and tf is None:
         mode = draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
     extra: dict[str, Any] = {"tf_padding": tf}
     if kind in ("conv", "blur", "box"):

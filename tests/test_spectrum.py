@@ -286,3 +286,15 @@ def test_bad_files(tmp_path: Path, content: bytes | str, fragment: str) -> None:
 def test_directory_is_not_an_image(tmp_path: Path) -> None:
     with pytest.raises(ImageReadError, match="directory"):
         load_image(tmp_path)
+
+
+def test_non_finite_pixels_are_refused() -> None:
+    img = noise(128, 128)
+    img[5, 5] = np.nan
+    with pytest.raises(CbdiagError, match="NaN"):
+        score_image(img)
+
+
+def test_period_too_large_for_the_image() -> None:
+    with pytest.raises(ImageTooSmallError):
+        score_image(noise(40, 40), stride=16)

@@ -11,7 +11,8 @@ import typer
 
 from ..errors import OutputError, UsageError
 from ..images import check_writable
-from ..lint import DEFAULT_EXCLUDE, lint_paths, lint_source, load_config, select_codes
+from ..lint import DEFAULT_EXCLUDE, decode, lint_paths, lint_source, load_config, select_codes
+from ..lint.engine import Violation
 from ..lint.rules import RULES, rules_markdown
 from ..report.lint import FORMATS, RENDERERS
 from ._common import err_console, handle_errors
@@ -112,9 +113,13 @@ def lint(
         sources: dict[str, list[str]] = {}
         if paths == ["-"]:
             name = stdin_filename or "-"
-            text = sys.stdin.read()
-            violations = lint_source(text, name, codes=codes)
-            sources[name] = text.splitlines()
+            decoded, problem = decode(sys.stdin.buffer.read())
+            if decoded is None:
+                violations = [Violation(name, 1, 1, 1, 2, "CBD902", f"cannot read: {problem}")]
+                violations = [v for v in violations if v.code in codes]
+            else:
+                violations = lint_source(decoded, name, codes=codes)
+                sources[name] = decoded.splitlines()
             n_files = 1
         else:
             if "-" in paths:

@@ -82,7 +82,7 @@ def select_codes(
             out |= hits
         return out
 
-    base = expand(select) if select else set(DEFAULT_SELECT)
+    base = expand(select) if select is not None else set(DEFAULT_SELECT)
     base |= expand(extend_select or [])
     base -= expand(ignore or [])
     return base
@@ -211,31 +211,41 @@ def iter_files(
     return out
 
 
-def _read(path: str) -> tuple[str | None, str | None]:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        return None, exc.strerror or str(exc)
-    try:
-        import tokenize
+def decode(raw: bytes) -> tuple[str | None, str | None]:
+    """Source bytes to text as Python reads them (BOM and ``# coding:`` honoured)."""
+    import tokenize
 
+    try:
         enc, _ = tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)
         return raw.decode(enc), None
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
         return None, f"cannot decode ({type(exc).__name__})"
 
 
+def _read(path: str) -> tuple[str | None, str | None]:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    return decode(raw)
+
+
 def _lint_file(args: tuple[str, frozenset[str]]) -> list[Violation]:
     path, codes = args
     text, err = _read(path)
     if text is None:
-        return (
-            [Violation(path, 1, 1, 1, 1, "CBD902", f"cannot read: {err}")]
-            if "CBD902" in codes
-            else []
-        )
-    return [v for v in check_source(text, path) if v.code in codes]
+        found = [Violation(path, 1, 1, 1, 2, "CBD902", f"cannot read: {err}")]
+    else:
+        try:
+            found = check_source(text, path)
+        except Exception as exc:  # one file must never stop the run
+            found = [
+                Violation(
+                    path, 1, 1, 1, 2, "CBD902", f"cannot analyse: {type(exc).__name__}: {exc}"
+                )
+            ]
+    return [v for v in found if v.code in codes]
 
 
 def lint_paths(

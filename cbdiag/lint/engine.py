@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..layers import AxisOp, Layer, deconv, parse_layers
-from ..overlap import overlap_map
+from ..layers import AxisOp, Layer, deconv
+from ..overlap import _own_ratio, overlap_map
 from .rules import RULES
 from .targets import PREFILTER, SEQUENTIALS, SHAPED, TARGETS, Arg, Target
 
@@ -30,6 +30,7 @@ _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 
 
 _LEAVES = {ast.Load, ast.Store, ast.Del, ast.Constant}
+_COMPREHENSIONS = {ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp}
 
 
 def _target_aliases(source: str) -> set[str]:
@@ -46,14 +47,14 @@ def _target_aliases(source: str) -> set[str]:
 #: The leaf names of every target and container: lines without one hold nothing to check.
 _CANDIDATE = re.compile(
     r"ConvTranspose|Conv[123]DTranspose|Convolution[123]DTranspose|conv_transpose|"
-    r"conv2d_transpose|Conv[123]d|Sequential|PixelShuffle|pixel_shuffle|depth_to_space"
+    r"conv2d_transpose|Conv[123][dD]|Sequential|PixelShuffle|pixel_shuffle|depth_to_space"
 )
 
 _NOQA = re.compile(
-    r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
+    r"#\s*noqa(?![\w-])(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
 )
 _FILE_NOQA = re.compile(
-    r"^\s*#\s*cbdiag:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?\s*$",
+    r"^\s*#\s*cbdiag:\s*noqa(?![\w-])(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
 )
 
@@ -111,55 +112,71 @@ def _store_names(target: ast.expr, out: set[str]) -> None:
         _store_names(target.value, out)
 
 
-def _names_bound(body: list[ast.stmt], args: ast.arguments | None = None) -> dict[str, str | None]:
-    """Names bound in one scope (not descending into nested functions or classes):
-    ``{name: qualified name}`` for imports, ``{name: None}`` for every other binding.
+def _bindings(stmts: list[ast.stmt], on_import: Any, on_other: Any) -> None:
+    """Visit the bindings of one scope in source order (not descending into nested functions or
+    classes, whose names bind here): imports, assignment / loop / ``with`` / ``except`` targets,
+    definitions, deletions."""
+    for st in stmts:
+        if isinstance(st, ast.Import | ast.ImportFrom):
+            on_import(st)
+        elif isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            on_other({st.name})
+        elif isinstance(st, ast.Assign):
+            names: set[str] = set()
+            for t in st.targets:
+                _store_names(t, names)
+            on_other(names)
+        elif isinstance(st, ast.AugAssign | ast.AnnAssign | ast.Delete):
+            names = set()
+            for t in st.targets if isinstance(st, ast.Delete) else [st.target]:
+                _store_names(t, names)
+            on_other(names)
+        elif isinstance(st, ast.For | ast.AsyncFor):
+            names = set()
+            _store_names(st.target, names)
+            on_other(names)
+            _bindings(st.body + st.orelse, on_import, on_other)
+        elif isinstance(st, ast.With | ast.AsyncWith):
+            names = set()
+            for item in st.items:
+                if item.optional_vars is not None:
+                    _store_names(item.optional_vars, names)
+            on_other(names)
+            _bindings(st.body, on_import, on_other)
+        elif isinstance(st, ast.If | ast.While):
+            _bindings(st.body + st.orelse, on_import, on_other)
+        elif isinstance(st, ast.Try):
+            for h in st.handlers:
+                if h.name:
+                    on_other({h.name})
+                _bindings(h.body, on_import, on_other)
+            _bindings(st.body + st.orelse + st.finalbody, on_import, on_other)
+        elif isinstance(st, ast.Match):
+            for case in st.cases:
+                on_other(
+                    {
+                        n.name
+                        for n in ast.walk(case.pattern)
+                        if isinstance(n, ast.MatchAs | ast.MatchStar) and n.name
+                    }
+                )
+                _bindings(case.body, on_import, on_other)
+        elif isinstance(st, ast.Global | ast.Nonlocal):
+            on_other(set(st.names))
 
-    Walks statements only (assignment targets, loop and ``with`` targets, ``except`` names,
-    definitions, imports), not expressions, so it stays cheap on large functions.
-    """
+
+def _names_bound(body: list[ast.stmt], args: ast.arguments | None = None) -> dict[str, str | None]:
+    """Names bound in one scope: ``{name: qualified name}`` for imports (the last import of a
+    name wins), ``{name: None}`` for every other binding, which shadows any import."""
     bound: dict[str, str | None] = {}
     other: set[str] = set()
     if args is not None:
         for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
             if a is not None:
                 other.add(a.arg)
-    stack = list(body)
-    while stack:
-        st = stack.pop()
-        if isinstance(st, ast.Import | ast.ImportFrom):
-            bound.update(_import_bindings(st))
-        elif isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            other.add(st.name)
-        elif isinstance(st, ast.Assign):
-            for t in st.targets:
-                _store_names(t, other)
-        elif isinstance(st, ast.AugAssign | ast.AnnAssign):
-            _store_names(st.target, other)
-        elif isinstance(st, ast.For | ast.AsyncFor):
-            _store_names(st.target, other)
-            stack.extend(st.body + st.orelse)
-        elif isinstance(st, ast.With | ast.AsyncWith):
-            for item in st.items:
-                if item.optional_vars is not None:
-                    _store_names(item.optional_vars, other)
-            stack.extend(st.body)
-        elif isinstance(st, ast.If | ast.While):
-            stack.extend(st.body + st.orelse)
-        elif isinstance(st, ast.Try):
-            for h in st.handlers:
-                if h.name:
-                    other.add(h.name)
-                stack.extend(h.body)
-            stack.extend(st.body + st.orelse + st.finalbody)
-        elif isinstance(st, ast.Delete):
-            for t in st.targets:
-                _store_names(t, other)
-        elif isinstance(st, ast.Match):
-            for case in st.cases:
-                stack.extend(case.body)
+    _bindings(body, lambda st: bound.update(_import_bindings(st)), other.update)
     for name in other:
-        bound[name] = None  # a local definition shadows an import of the same name
+        bound[name] = None
     return bound
 
 
@@ -211,10 +228,14 @@ class _Evaluator:
 
 
 class _Checker(_Evaluator, ast.NodeVisitor):
-    def __init__(self, path: str, tree: ast.Module, lines: list[int] | None = None) -> None:
-        super().__init__(_module_constants(tree))
+    def __init__(
+        self, path: str, tree: ast.Module, lines: list[int] | None = None, source: str = ""
+    ) -> None:
+        super().__init__(_module_constants(tree, source))
         self.path = path
         self.scopes: list[dict[str, str | None]] = [_names_bound(tree.body)]
+        self.kinds: list[str] = ["module"]
+        self.src_lines = source.splitlines()
         self.found: list[Violation] = []
         self.lines = lines  # sorted lines that may hold a target (None: everything)
 
@@ -271,6 +292,12 @@ class _Checker(_Evaluator, ast.NodeVisitor):
         stack = [node]
         while stack:  # ast.walk without the context and constant leaves
             n = stack.pop()
+            if type(n) is ast.Lambda:
+                self._function(n)  # its parameters shadow
+                continue
+            if type(n) in _COMPREHENSIONS:
+                self._comprehension(n)
+                continue
             if type(n) is ast.Call:
                 self.visit_Call(n, recurse=False)
             for f in n._fields:
@@ -283,26 +310,44 @@ class _Checker(_Evaluator, ast.NodeVisitor):
     # scopes ----------------------------------------------------------------------------------
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         body: list[ast.stmt] = node.body if isinstance(node.body, list) else [ast.Expr(node.body)]
-        self.scopes.append(_names_bound(body, node.args))
         for d in getattr(node, "decorator_list", []):
-            self.visit(d)
-        self._body(body)
+            self._calls(d)
+        for default in [*node.args.defaults, *(d for d in node.args.kw_defaults if d)]:
+            self._calls(default)
+        self.scopes.append(_names_bound(body, node.args))
+        self.kinds.append("function")
+        if isinstance(node, ast.Lambda):
+            self._calls(node.body)
+        else:
+            self._body(body)
         self.scopes.pop()
+        self.kinds.pop()
 
     visit_FunctionDef = _function
     visit_AsyncFunctionDef = _function
     visit_Lambda = _function
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for b in [*node.bases, *node.decorator_list]:
-            self.visit(b)
+        for b in [*node.bases, *node.decorator_list, *(k.value for k in node.keywords)]:
+            self._calls(b)
         self.scopes.append(_names_bound(node.body))
+        self.kinds.append("class")
         self._body(node.body)
         self.scopes.pop()
+        self.kinds.pop()
+
+    def _visible(self) -> list[dict[str, str | None]]:
+        """Scopes a name can resolve in, innermost first (class bodies only from themselves)."""
+        out = []
+        for i in range(len(self.scopes) - 1, -1, -1):
+            if self.kinds[i] == "class" and i != len(self.scopes) - 1:
+                continue
+            out.append(self.scopes[i])
+        return out
 
     def qualname(self, expr: ast.expr) -> str | None:
         if isinstance(expr, ast.Name):
-            for scope in reversed(self.scopes):
+            for scope in self._visible():
                 if expr.id in scope:
                     q = scope[expr.id]
                     return _canonical(q) if q else None
@@ -313,8 +358,8 @@ class _Checker(_Evaluator, ast.NodeVisitor):
         return None
 
     def _local(self, name: str) -> bool:
-        """A name bound (not by an import) in an enclosing function scope."""
-        for scope in reversed(self.scopes[1:]):
+        """A name bound (not by an import) in an enclosing function or class scope."""
+        for scope in self._visible()[:-1]:
             if name in scope:
                 return scope[name] is None
         return False
@@ -344,6 +389,25 @@ class _Checker(_Evaluator, ast.NodeVisitor):
         return False, None
 
     # calls ------------------------------------------------------------------------------------
+    def _comprehension(self, node: Any) -> None:
+        names: set[str] = set()
+        for gen in node.generators:
+            _store_names(gen.target, names)
+        self._calls(node.generators[0].iter)  # evaluated in the enclosing scope
+        self.scopes.append(dict.fromkeys(names))
+        self.kinds.append("function")
+        for gen in node.generators:
+            self._calls(gen.target)
+            for cond in gen.ifs:
+                self._calls(cond)
+        for part in ("elt", "key", "value"):
+            if getattr(node, part, None) is not None:
+                self._calls(getattr(node, part))
+        for gen in node.generators[1:]:
+            self._calls(gen.iter)
+        self.scopes.pop()
+        self.kinds.pop()
+
     def visit_Call(self, node: ast.Call, recurse: bool = True) -> None:
         q = self.qualname(node.func)
         if q is not None:
@@ -354,14 +418,24 @@ class _Checker(_Evaluator, ast.NodeVisitor):
         if recurse:
             self.generic_visit(node)
 
+    def _char_col(self, line: int, byte_col: int) -> int:
+        """ast columns count UTF-8 bytes; reports count characters (1-based)."""
+        if 0 < line <= len(self.src_lines):
+            text = self.src_lines[line - 1]
+            if not text.isascii():
+                return len(text.encode()[:byte_col].decode(errors="replace")) + 1
+        return byte_col + 1
+
     def report(self, node: ast.AST, code: str, message: str) -> None:
+        line = node.lineno  # type: ignore[attr-defined]
+        end_line = node.end_lineno or line  # type: ignore[attr-defined]
         self.found.append(
             Violation(
                 self.path,
-                node.lineno,  # type: ignore[attr-defined]
-                node.col_offset + 1,  # type: ignore[attr-defined]
-                node.end_lineno or node.lineno,  # type: ignore[attr-defined]
-                (node.end_col_offset or 0) + 1,  # type: ignore[attr-defined]
+                line,
+                self._char_col(line, node.col_offset),  # type: ignore[attr-defined]
+                end_line,
+                self._char_col(end_line, node.end_col_offset or 0),  # type: ignore[attr-defined]
                 code,
                 message,
             )
@@ -383,6 +457,13 @@ class _Checker(_Evaluator, ast.NodeVisitor):
             d = 1
         out = {}
         for key, v in (("kernel", k), ("stride", s), ("dilation", d)):
+            if (
+                t.framework == "tf"
+                and key != "kernel"
+                and isinstance(v, tuple)
+                and len(v) == t.ndim + 2
+            ):
+                v = v[1:-1]  # [1, sy, sx, 1] in NHWC
             axes = _per_axis(v, t.ndim)
             if axes is None:
                 return None
@@ -475,7 +556,7 @@ class _Checker(_Evaluator, ast.NodeVisitor):
 
     def _sequential(self, node: ast.Call, q: str) -> None:
         elts: list[ast.expr]
-        if q.startswith("torch"):
+        if q.startswith("torch") or q == "flax.nnx.Sequential":
             elts = list(node.args)
         elif node.args and isinstance(node.args[0], ast.List | ast.Tuple):
             elts = list(node.args[0].elts)
@@ -503,9 +584,12 @@ class _Checker(_Evaluator, ast.NodeVisitor):
             if t.ndim != 2 or t.kind == "shuffle":
                 if t.kind == "shuffle":
                     _, r = self.arg(e, t.stride)
-                    if not isinstance(r, int) or r < 1:
+                    shuffle = (
+                        _layer_or_unknown("shuffle", (r, r)) if isinstance(r, int) else _UNKNOWN
+                    )
+                    if shuffle is _UNKNOWN:
                         return
-                    stack.extend(parse_layers(f"shuffle x{r}"))
+                    stack.append(shuffle)  # type: ignore[arg-type]
                     continue
                 return
             layer = self._layer(e, t)
@@ -589,7 +673,7 @@ class _Checker(_Evaluator, ast.NodeVisitor):
             f = _per_axis(f, 2) if given else None
             if f is None or mode not in ("nearest", "bilinear"):
                 return _UNKNOWN
-            return Layer(AxisOp(mode, stride=f[0]), AxisOp(mode, stride=f[1]))
+            return _layer_or_unknown(mode, f)
         if qn in ("keras.layers.UpSampling2D", "tensorflow.keras.layers.UpSampling2D"):
             given, f = self.arg(e, Arg(0, ("size",)))
             f = _per_axis(f if given else 2, 2)
@@ -597,10 +681,17 @@ class _Checker(_Evaluator, ast.NodeVisitor):
             mode = interp if interp in ("nearest", "bilinear") else "nearest"
             if f is None:
                 return _UNKNOWN
-            return Layer(AxisOp(mode, stride=f[0]), AxisOp(mode, stride=f[1]))
+            return _layer_or_unknown(mode, f)
         if qn in ("keras.layers.Conv2D", "tensorflow.keras.layers.Conv2D"):
             return _UNKNOWN if self.arg(e, Arg(2, ("strides",)))[0] else None
         return None
+
+
+def _layer_or_unknown(kind: str, factor: tuple[int, ...]) -> Any:
+    try:
+        return Layer(AxisOp(kind, stride=factor[0]), AxisOp(kind, stride=factor[1]))
+    except Exception:  # an invalid factor: the framework will refuse it, we do not guess
+        return _UNKNOWN
 
 
 def _binop(op: ast.operator, a: Any, b: Any) -> Any:
@@ -626,25 +717,28 @@ def _binop(op: ast.operator, a: Any, b: Any) -> Any:
     return _UNKNOWN
 
 
-def _module_constants(tree: ast.Module) -> dict[str, Any]:
-    """Module-level names assigned exactly once to a statically known value."""
+def _module_constants(tree: ast.Module, source: str = "") -> dict[str, Any]:
+    """Module-level names bound exactly once, by a plain assignment of a static value (any
+    other binding anywhere at module level, or a ``global`` in a function, disqualifies)."""
     counts: dict[str, int] = {}
+
+    def bump(names: set[str]) -> None:
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+
+    _bindings(tree.body, lambda st: bump(set(_import_bindings(st))), bump)
+    if "global" in source:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Global):
+                bump(set(node.names))
     values: dict[str, ast.expr] = {}
     for stmt in tree.body:
-        targets: list[ast.expr] = []
-        value = None
-        if isinstance(stmt, ast.Assign):
-            targets, value = stmt.targets, stmt.value
-        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            targets, value = [stmt.target], stmt.value
-        elif isinstance(stmt, ast.AugAssign):
-            targets = [stmt.target]
-        for t in targets:
-            for n in ast.walk(t):
-                if isinstance(n, ast.Name):
-                    counts[n.id] = counts.get(n.id, 0) + (2 if value is None else 1)
-                    if value is not None and isinstance(t, ast.Name):
-                        values[n.id] = value
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            t = stmt.targets[0]
+            if isinstance(t, ast.Name):
+                values[t.id] = stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
+            values[stmt.target.id] = stmt.value
     checker = _Evaluator({})
     consts: dict[str, Any] = {}
     for name, node in values.items():  # in order: later constants may use earlier ones
@@ -680,10 +774,11 @@ def _stack_map(stack: tuple[Layer, ...]) -> Any:
 
 @lru_cache(maxsize=512)
 def _ratio(k: int, s: int, d: int) -> float:
-    """Interior max/min of one axis, from the overlap engine."""
+    """Interior max/min of one axis: the overlap engine's per-phase tap count (no size limit)."""
     if s == 1:
         return 1.0
-    return float(overlap_map([deconv(k, s, dilation=d)]).y.ratio)
+    own = _own_ratio(AxisOp("deconv", kernel=k, stride=s, dilation=d))
+    return math.inf if own is None else float(own)
 
 
 def _up(k: int, s: int) -> int:
@@ -738,8 +833,12 @@ def _suppressed(code: str, selected: set[str] | None) -> bool:
 
 def check_source(source: str, path: str) -> list[Violation]:
     """All findings (before selection) in one file's source; ``CBD901`` if it does not parse."""
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
     try:
         tree = ast.parse(source, filename=path)
+    except RecursionError:
+        return [Violation(path, 1, 1, 1, 2, "CBD901", "cannot parse: too deeply nested")]
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", 1) or 1
         col = getattr(exc, "offset", 1) or 1
@@ -754,7 +853,10 @@ def check_source(source: str, path: str) -> list[Violation]:
         names = "|".join(sorted(map(re.escape, aliases)))
         pattern = re.compile(rf"{_CANDIDATE.pattern}|\b(?:{names})\b")
     lines = sorted({bisect.bisect_left(newlines, m.start()) + 1 for m in pattern.finditer(source)})
-    found = _Checker(path, tree, lines).run(tree)
+    try:
+        found = _Checker(path, tree, lines, source).run(tree)
+    except RecursionError:
+        return [Violation(path, 1, 1, 1, 2, "CBD901", "cannot analyse: too deeply nested")]
     if not found:
         return []
     if "noqa" not in source.lower():

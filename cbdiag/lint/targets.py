@@ -105,6 +105,19 @@ for _d in (1, 2, 3):
         TARGETS[f"{_base}Conv{_d}DTranspose"] = _keras(f"Conv{_d}DTranspose", _d)
         TARGETS[f"{_base}Convolution{_d}DTranspose"] = _keras(f"Convolution{_d}DTranspose", _d)
 
+for _d in (1, 2, 3):
+    for _base in ("keras.layers.", "tensorflow.keras.layers.", "tf_keras.layers."):
+        # Conv2D(filters, kernel_size, strides=(1, 1), padding, data_format, dilation_rate, ...)
+        TARGETS[f"{_base}Conv{_d}D"] = Target(
+            f"Conv{_d}D",
+            "keras",
+            "conv",
+            _d,
+            Arg(1, ("kernel_size",)),
+            Arg(2, ("strides",)),
+            Arg(5, ("dilation_rate",)),
+        )
+
 TARGETS["torch.nn.PixelShuffle"] = Target(
     "PixelShuffle", "torch", "shuffle", 2, None, Arg(0, ("upscale_factor",))
 )

@@ -4,6 +4,7 @@ sarif. One function per format, each taking the violations and returning the tex
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,11 +20,11 @@ def display_path(path: str) -> str:
     """Relative to the working directory when below it (as editors and CI expect)."""
     if path in ("-", "<stdin>"):
         return path
-    p = Path(path)
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
+    absolute = os.path.abspath(path)  # not resolved: a symlink keeps its own name
+    rel = os.path.relpath(absolute, os.getcwd())
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return Path(absolute).as_posix()
+    return Path(rel).as_posix()
 
 
 def concise(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:

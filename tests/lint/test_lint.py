@@ -383,3 +383,103 @@ def test_pre_commit_manifest() -> None:
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: cbdiag-lint" in text and "entry: cbdiag lint --force-exclude" in text
     assert "language: python" in text and "types_or: [python, pyi]" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# regressions: scoping, robustness, locations
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("src", "expected"),
+    [
+        # an even layer with a stride beyond cbdiag's overlap limits: no finding, no abort
+        ("import torch.nn as nn\na = nn.ConvTranspose1d(8, 8, kernel_size=600, stride=300)\n", []),
+        (
+            "import torch.nn as nn\na = nn.ConvTranspose1d(8, 8, kernel_size=601, stride=300)\n",
+            ["CBD101"],
+        ),
+        # the last import of a name wins
+        (
+            "import mylib as nn\nimport torch.nn as nn\na = nn.ConvTranspose2d(8, 8, 3, 2)\n",
+            ["CBD101"],
+        ),
+        ("import torch.nn as nn\nimport mylib as nn\na = nn.ConvTranspose2d(8, 8, 3, 2)\n", []),
+        # lambda and comprehension variables shadow
+        ("import torch.nn as nn\nf = lambda nn: nn.ConvTranspose2d(8, 4, 3, 2)\n", []),
+        ("import torch.nn as nn\ng = [nn.ConvTranspose2d(8, 4, 3, 2) for nn in range(2)]\n", []),
+        # class-body names are not visible in methods
+        (
+            "import torch.nn as nn\nclass A:\n    nn = None\n    def f(self):\n"
+            "        return nn.ConvTranspose2d(8, 8, 3, 2)\n",
+            ["CBD101"],
+        ),
+        # a constant bound twice is unknown
+        (
+            "import torch.nn as nn\nK = 3\nif x:\n    K = 4\na = nn.ConvTranspose2d(8, 8, K, 2)\n",
+            [],
+        ),
+        # NHWC strides of tf.nn.conv2d_transpose
+        (
+            "import tensorflow as tf\n"
+            "h = tf.nn.conv2d_transpose(x, tf.random.normal([3, 3, 8, 8]), s, "
+            "strides=[1, 2, 2, 1])\n",
+            ["CBD101"],
+        ),
+        # invalid factors inside a Sequential are unknown, not a crash
+        (
+            "import torch.nn as nn\nj = nn.Sequential(nn.Upsample(scale_factor=0), "
+            "nn.ConvTranspose2d(8, 8, 3, 2), nn.ConvTranspose2d(8, 8, 3, 2))\n",
+            ["CBD101", "CBD101"],
+        ),
+        # a word that merely starts with noqa is not a suppression
+        (
+            "import torch.nn as nn\nl = nn.ConvTranspose2d(8, 8, 3, 2)  # " + "noqanything\n",
+            ["CBD101"],
+        ),
+        ("import torch.nn as nn\r\nl = nn.ConvTranspose2d(8, 8, 3, 2)\r\n", ["CBD101"]),
+        ("import torch.nn as nn\rl = nn.ConvTranspose2d(8, 8, 3, 2)\r", ["CBD101"]),
+    ],
+)
+def test_scoping_and_robustness(src: str, expected: list[str]) -> None:
+    assert [v.code for v in lint_source(src, "x.py")] == expected
+
+
+def test_keras_conv2d_gradient_rule() -> None:
+    src = "from tensorflow.keras import layers\ni = layers.Conv2D(8, 3, strides=2)\n"
+    assert [v.code for v in lint_source(src, "x.py", codes={"CBD105"})] == ["CBD105"]
+
+
+def test_columns_count_characters() -> None:
+    (v,) = lint_source("import torch.nn as nn\nschön = nn.ConvTranspose2d(8, 4, 3, 2)\n", "x.py")
+    assert (v.col, v.end_col) == (9, 39)
+
+
+def test_deep_nesting_is_reported_not_raised() -> None:
+    src = (
+        "import torch.nn as nn\nK = "
+        + "+".join(["1"] * 3000)
+        + "\na = nn.ConvTranspose2d(8, 8, K, 2)\n"
+    )
+    codes = [v.code for v in lint_source(src, "x.py", codes=set(RULES))]
+    assert codes in ([], ["CBD901"])
+
+
+def test_empty_selection_reports_nothing(tmp_path: Path) -> None:
+    (tmp_path / "g.py").write_text("import torch.nn as nn\na = nn.ConvTranspose2d(8, 8, 3, 2)\n")
+    assert lint_paths([tmp_path], select=[]).violations == []
+    p = cli("g.py", "--select", "CBD105", "--ignore", "CBD105", cwd=tmp_path)
+    assert p.returncode == 0 and p.stdout == ""
+
+
+def test_stdin_is_decoded_like_a_file() -> None:
+    src = b"\xef\xbb\xbfimport torch.nn as nn\nx = nn.ConvTranspose2d(1, 1, 3, 2)\n"
+    env = {**os.environ, "NO_COLOR": "1"}
+    p = subprocess.run(
+        [sys.executable, "-m", "cbdiag", "lint", "-", "--output-format", "concise"],
+        input=src,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert p.returncode == 1 and p.stdout.decode().startswith("-:2:5: CBD101")

@@ -85,10 +85,20 @@ def read_safetensors(path: str | os.PathLike[str]) -> dict[str, NDArray[Any]]:
             raise CheckpointError(f"{p}: safetensors header length {n} does not fit the file")
         raw = fh.read(n)
         data = fh.read()
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise CheckpointError(f"{p}: safetensors header names {dup!r} twice")
+        return dict(pairs)
+
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{p}: safetensors header is not valid JSON ({exc})") from exc
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CheckpointError(
+            f"{p}: safetensors header is not valid JSON ({type(exc).__name__})"
+        ) from exc
     if not isinstance(header, dict):
         raise CheckpointError(f"{p}: safetensors header is not a JSON object")
     spans = []
@@ -471,8 +481,10 @@ def guess_layout(name: str, shape: tuple[int, ...]) -> str | None:
     if not any(h in low for h in _TRANSPOSED_HINTS):
         return None
     if "kernel" in low.rsplit(".", 1)[-1] or "kernel" in low.rsplit("/", 1)[-1]:
-        # Keras names end in "kernel" / "kernel:0"; Flax params are "<module>.kernel" too:
-        # Keras kernels keep (C_out, C_in) last, Flax (C_in, C_out).
+        # Keras kernels keep (C_out, C_in) last, Flax (C_in, C_out). Keras names the layer
+        # conv2d_transpose(_N) and ends in kernel:0; Flax names modules ConvTranspose_N.
+        if "ConvTranspose" in name and "conv2d_transpose" not in low and ":0" not in name:
+            return "flax"
         return "keras" if "/" in name or ":0" in name else "flax"
     return "torch"
 
@@ -541,6 +553,8 @@ def inspect_weights(
         s, assumed = (int(stride[0]), int(stride[1])), False
     if min(s) < 1:
         raise CheckpointError(f"stride must be >= 1, got {s}")
+    if max(s) > 64:
+        raise CheckpointError(f"stride {max(s)} is absurdly large (max 64)")
     reports: list[LayerReport] = []
     skipped: list[str] = []
     for name in sorted(arrays, key=_natural):
@@ -548,6 +562,9 @@ def inspect_weights(
         if layer is not None and layer not in name:
             continue
         if arr.ndim != 4:
+            continue
+        if arr.size == 0 or not np.issubdtype(arr.dtype, np.number):
+            skipped.append(name)  # empty or not numbers: nothing to analyse
             continue
         lay = layout if layout != "auto" else guess_layout(name, arr.shape)
         if lay is None:
@@ -590,6 +607,9 @@ def _chain(reports: list[LayerReport]) -> dict[str, Any] | None:
     pattern = reports[0].response  # (C, Py, Px): one period of every channel
     for rep in reports[1:]:
         if rep.kernel is None or rep.kernel.shape[0] != pattern.shape[0]:
+            break
+        py, px = pattern.shape[1] * rep.stride[0], pattern.shape[2] * rep.stride[1]
+        if py * px * rep.kernel.shape[1] > 1 << 22:  # the next period would be too large
             break
         pattern = _through(pattern, rep.kernel, rep.stride, rep.bias_values)
         names.append(rep.name)

@@ -414,3 +414,33 @@ def test_cli_bad_input(tmp_path: Path, args: list[str], fragment: str) -> None:
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+
+
+def test_flax_paths_with_slashes_and_odd_arrays(tmp_path: Path) -> None:
+    w = RNG.standard_normal((5, 7, 3, 3))
+    b = RNG.standard_normal(7)
+    flat = {
+        "params/ConvTranspose_0/kernel": w.transpose(2, 3, 0, 1),
+        "params/ConvTranspose_0/bias": b,
+        "params/deconv_empty/kernel": np.zeros((3, 3, 0, 4)),
+        "text.deconv.weight": np.array([["a"]] * 4).reshape(1, 1, 2, 2),
+    }
+    res = inspect_weights(flat, stride=2)
+    (rep,) = res.layers
+    assert rep.layout == "flax" and rep.bias
+    np.testing.assert_allclose(rep.response, phase_gains(w, (2, 2), b))
+    assert set(res.skipped) >= {"params/deconv_empty/kernel", "text.deconv.weight"}
+    with pytest.raises(CheckpointError, match="absurdly large"):
+        inspect_weights(flat, stride=1000)
+
+
+def test_duplicate_and_deeply_nested_headers(tmp_path: Path) -> None:
+    entry = b'{"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}'
+    dup = b'{"w": ' + entry + b', "w": ' + entry + b"}"
+    _raw_safetensors(tmp_path / "d.safetensors", dup, b"\0" * 4)
+    with pytest.raises(CheckpointError, match="twice"):
+        load_checkpoint(tmp_path / "d.safetensors")
+    deep = b"[" * 100000 + b"]" * 100000
+    _raw_safetensors(tmp_path / "n.safetensors", deep)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path / "n.safetensors")

@@ -158,9 +158,22 @@ def _border_widths(interior: BoolArray) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------------
 
 
+#: Most taps one layer may enumerate along one axis (output length x kernel).
+MAX_TAPS = 1 << 25
+
+
+def _check_work(op: AxisOp, out: int) -> None:
+    if (out + 2 * op.reach()) * max(op.kernel, 2) > MAX_TAPS:
+        raise SizeError(
+            f"a {op.kind} with kernel {op.kernel}, stride {op.stride} and dilation "
+            f"{op.dilation} over {out} samples is too large to analyse"
+        )
+
+
 def _forward(op: AxisOp, x: FloatArray, dirty: BoolArray) -> tuple[FloatArray, BoolArray]:
     n = len(x)
     out = op.output_size(n)
+    _check_work(op, out)
     r, c, w = op.operator(n)
     y = np.asarray(np.bincount(r, weights=w * x[c], minlength=out)[:out], dtype=np.float64)
     tr, tc, _ = op.taps(np.arange(out, dtype=np.int64), n)
@@ -173,6 +186,7 @@ def _forward(op: AxisOp, x: FloatArray, dirty: BoolArray) -> tuple[FloatArray, B
 def _backward(op: AxisOp, n: int, g: FloatArray, dirty: BoolArray) -> tuple[FloatArray, BoolArray]:
     """Transpose of the layer applied to ``g`` (gradient w.r.t. the layer's input of length n)."""
     out = len(g)
+    _check_work(op, out)
     r, c, w = op.operator(n)
     gi = np.asarray(np.bincount(c, weights=w * g[r], minlength=n)[:n], dtype=np.float64)
     reach = op.reach()
@@ -298,12 +312,11 @@ def _axis_stats(values: FloatArray, interior: BoolArray, period: int) -> AxisRes
     if len(idx) < 2 * period:
         return None
     vals = values[idx]
+    phase = idx % period
     pattern = np.empty(period)
-    for r in range(period):
-        sel = vals[idx % period == r]
-        if not np.all(_close(sel, sel[0])):
-            raise RuntimeError("interior of an overlap map is not periodic (internal error)")
-        pattern[r] = sel[0]
+    pattern[phase[::-1]] = vals[::-1]  # the first value seen at each phase
+    if not np.all(_close(vals, pattern[phase])):
+        raise RuntimeError("interior of an overlap map is not periodic (internal error)")
     p = period
     for cand in range(1, period + 1):
         if period % cand == 0 and np.all(_close(pattern, np.resize(pattern[:cand], period))):
@@ -405,14 +418,28 @@ def default_input_size(
         stats = _analyse_axis(ops, n0, gradient, layers, name)
         p = stats[0].period if gradient else stats[-1].period
         target = max(3 * p if p <= 8 else 2 * p, 4)
-        n = n0
-        while True:
-            _, dirts, _ = _run_axis(ops, n, gradient, layers, name)
+
+        def enough(n: int, ops: list[AxisOp] = ops, name: str = name, target: int = target) -> bool:
+            try:
+                _, dirts, _ = _run_axis(ops, n, gradient, layers, name)
+            except _TooLarge:
+                return True  # cannot grow further: take the largest that fits
+            except SizeError:
+                return False
             final = dirts[0] if gradient else dirts[-1]
-            if int(np.count_nonzero(_interior(final))) >= target or n >= 4096:
-                break
-            n += 1
-        out.append(n)
+            return int(np.count_nonzero(_interior(final))) >= target
+
+        # the interior grows with the input: double until enough, then bisect for the smallest
+        lo, hi = n0, n0
+        while not enough(hi) and hi < 4096:
+            lo, hi = hi + 1, min(hi * 2, 4096)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if enough(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        out.append(hi)
     return (out[0], out[1])
 
 
@@ -651,8 +678,9 @@ def _suggestions(r: OverlapResult) -> list[str]:
         resize = f"nearest x{s}, conv k{kk} p{kk // 2}"
         text = f"layer {i + 1} ('{layer.spec}'): "
         if alts:
-            text += f"same output size with an even kernel: {' or '.join(repr(a) for a in alts)}; "
-        text += f"or resize-conv: '{resize}'"
+            same = "" if y.tf_padding == "valid" else "same output size "
+            text += f"{same}with an even kernel: {' or '.join(repr(a) for a in alts)}; or "
+        text += f"resize-conv: '{resize}'"
         if s == 2:
             text += "; or keep it and add 'blur 2' after it"
         else:

@@ -317,6 +317,7 @@ def test_large_map_png(tmp_path: Path) -> None:
         (["-k", "3", "-s", "2", "-i", "99999999"], "absurdly large"),
         (["-k", "9999", "-s", "2"], "absurdly large"),
         (["--layers", "60x nearest x2"], "absurdly large"),
+        (["--layers", "deconv k1024 s256 d256"], "too large to analyse"),
         (["-k", "3", "-s", "2", "--framework", "tf", "-p", "1"], "PyTorch options"),
         (
             ["-k", "3", "-s", "2", "--framework", "torch", "--tf-padding", "same"],

@@ -193,3 +193,12 @@ def test_python_api_returns_a_dataclass() -> None:
     r = cbdiag.score_image(DATA / "camera_256.png")
     assert isinstance(r, cbdiag.ScoreResult)
     assert r.as_dict()["path"].endswith("camera_256.png") and not r.flagged
+
+
+def test_dangling_symlink_in_a_folder_is_unreadable(tmp_path: Path) -> None:
+    planted(tmp_path / "ok.png")
+    (tmp_path / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    p = cli(str(tmp_path), "--format", "json")
+    assert p.returncode == 2
+    errors = [r for r in json.loads(p.stdout)["results"] if r["error"]]
+    assert [Path(r["path"]).name for r in errors] == ["gone.png"]

@@ -53,12 +53,13 @@ def expand(paths: list[str], glob: str | None) -> Iterator[tuple[str, str | None
             continue
         p = Path(raw)
         if p.is_dir():
-            if glob:
-                found = sorted(q for q in p.rglob(glob) if q.is_file())
-            else:
-                found = sorted(
-                    q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_EXTENSIONS
-                )
+            pattern = glob or "*"
+            found = sorted(
+                q
+                for q in p.rglob(pattern)
+                if (q.is_file() or (q.is_symlink() and not q.exists()))  # dangling: report it
+                and (glob or q.suffix.lower() in IMAGE_EXTENSIONS)
+            )
             if not found:
                 what = glob or ", ".join(IMAGE_EXTENSIONS)
                 yield raw, f"{raw}: no images found (looked for {what})"

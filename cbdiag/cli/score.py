@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import CbdiagError, UsageError
+from ..errors import CbdiagError, OutputError, OutputExistsError, UsageError
 from ..images import IMAGE_EXTENSIONS, check_writable, load_image, luminance, save_png
 from ..report import dumps, envelope
 from ..spectrum import DEFAULT_THRESHOLD, PERIODS, score_image
@@ -148,6 +148,14 @@ def score(
             if out is not None:
                 check_writable(out, force=force)
         results: dict[str, dict[str, Any]] = {p: _error(p, err) for p, err in items if err}
+        if (spectrum or map_) and readable:  # the one image: scored once, with its pictures
+            try:
+                results[readable[0]] = _pictures(readable[0], stride, thr, spectrum, map_, force)
+            except (OutputError, OutputExistsError):
+                raise  # writing the picture failed: the command's own error
+            except CbdiagError as exc:  # the image itself: reported like any unreadable file
+                results[readable[0]] = _error(readable[0], str(exc))
+            readable = []
         work = [(p, stride, thr) for p in readable]
         with _progress(progress and len(work) > 1) as bar:
             task = bar.add_task("scoring", total=len(work))
@@ -164,8 +172,6 @@ def score(
                     results[res["path"]] = res
                     bar.advance(task)
         ordered = [results[p] for p, _ in items]
-        if (spectrum or map_) and readable:
-            _pictures(readable[0], stride, thr, spectrum, map_, force)
         _emit(ordered, fmt, thr)
         n_err = sum(1 for r in ordered if r["error"])
         n_flag = sum(1 for r in ordered if r["flagged"])
@@ -184,7 +190,8 @@ def _pictures(
     spectrum: Path | None,
     map_: Path | None,
     force: bool,
-) -> None:
+) -> dict[str, Any]:
+    """Score one image keeping its spectra, write the pictures, return its result."""
     from ..render.score_png import map_png, spectrum_png
 
     loaded = load_image(path)
@@ -197,6 +204,7 @@ def _pictures(
     if map_ is not None:
         grey = luminance(loaded.pixels, loaded.max_value)
         save_png(map_png(res, grey), map_, force=force)
+    return res.as_dict()
 
 
 def _notes(r: dict[str, Any]) -> str:

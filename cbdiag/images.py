@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -68,20 +67,56 @@ class ImageReadError(CbdiagError):
     """A file that is not a readable image (truncated, empty, not an image, too large/small)."""
 
 
-@dataclass
 class LoadedImage:
-    """A decoded image: ``rgb`` is ``(H, W, 3)`` (or ``(H, W, 1)``) in its native integer or
-    float type, ``max_value`` the value of full white (255, 65535 or 1.0)."""
+    """A decoded image: ``pixels`` is ``(H, W, 3)`` (or ``(H, W, 1)``) in its native integer or
+    float type, ``max_value`` the value of full white (255, 65535 or 1.0).
 
-    pixels: NDArray[np.generic]
-    max_value: float
-    mode: str
-    format: str | None
-    jpeg_quality: int | None
+    8-bit grey and RGB images stay in Pillow's buffer and are converted to arrays band by band
+    (``rows``), so scoring a large image holds the decoded image once, not twice; ``pixels``
+    converts the whole image on first use.
+    """
+
+    def __init__(
+        self,
+        pixels: NDArray[np.generic] | Image.Image,
+        max_value: float,
+        mode: str,
+        format: str | None,
+        jpeg_quality: int | None,
+    ) -> None:
+        self._image = pixels if isinstance(pixels, Image.Image) else None
+        self._pixels = None if isinstance(pixels, Image.Image) else pixels
+        self.max_value = max_value
+        self.mode = mode
+        self.format = format
+        self.jpeg_quality = jpeg_quality
+
+    @property
+    def pixels(self) -> NDArray[np.generic]:
+        if self._pixels is None:
+            assert self._image is not None
+            arr = np.asarray(self._image)
+            self._pixels = arr[..., None] if arr.ndim == 2 else arr
+            self._image = None
+        return self._pixels
 
     @property
     def shape(self) -> tuple[int, int]:
+        if self._image is not None:
+            return (self._image.height, self._image.width)
         return (int(self.pixels.shape[0]), int(self.pixels.shape[1]))
+
+    @property
+    def dtype(self) -> np.dtype[np.generic]:
+        return np.dtype(np.uint8) if self._image is not None else self.pixels.dtype
+
+    def rows(self, a: int, b: int, c0: int = 0, c1: int | None = None) -> NDArray[np.generic]:
+        """Pixel rows ``a .. b`` (columns ``c0 .. c1``) as an ``(rows, cols, channels)`` array."""
+        if self._image is None:
+            return self.pixels[a:b, c0:c1]
+        w = self._image.width if c1 is None else min(c1, self._image.width)
+        arr = np.asarray(self._image.crop((c0, a, w, b)))
+        return arr[..., None] if arr.ndim == 2 else arr
 
 
 _IJG_LUMA = np.array(
@@ -161,15 +196,20 @@ def jpeg_quality(table: list[int] | tuple[int, ...]) -> int:
     Inverts libjpeg's scaling ``q = (T * s + 50) // 100`` with ``s = 5000/Q`` (Q < 50) or
     ``200 - 2Q``, choosing the quality whose table is closest.
     """
-    t = np.asarray(table, dtype=np.float64)
-    best, err = 50, float("inf")
-    for q in range(1, 101):
-        s = 5000 / q if q < 50 else 200 - 2 * q
-        cand = np.clip(np.floor((_IJG_LUMA * s + 50) / 100), 1, 255)
-        e = float(np.abs(np.sort(cand) - np.sort(t)).sum())
-        if e < err:
-            best, err = q, e
-    return best
+    t = np.sort(np.asarray(table, dtype=np.float64))
+    if t.shape != (64,):
+        t = np.resize(t, 64)
+    err = np.abs(np.sort(_IJG_TABLES, axis=1) - t[None, :]).sum(axis=1)
+    return int(np.argmin(err)) + 1  # the first (lowest) quality of the smallest error
+
+
+def _ijg_tables() -> NDArray[np.float64]:
+    q = np.arange(1, 101, dtype=np.float64)
+    s = np.where(q < 50, 5000 / q, 200 - 2 * q)
+    return np.clip(np.floor((_IJG_LUMA[None, :] * s[:, None] + 50) / 100), 1, 255)
+
+
+_IJG_TABLES = _ijg_tables()
 
 
 def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
@@ -190,7 +230,9 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as img:
+            img = Image.open(p)
+            keep = False
+            try:
                 w, h = img.size
                 if w * h > max_pixels:
                     raise ImageReadError(
@@ -202,7 +244,15 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
                 q = getattr(img, "quantization", None)
                 if fmt == "JPEG" and q:
                     quality = jpeg_quality(q[0])
-                return _to_array(img, fmt, quality)
+                loaded = _to_array(img, fmt, quality)
+                keep = loaded._image is img  # the decoded buffer itself is kept
+                if keep and getattr(img, "fp", None) is not None:  # multi-frame: release the file
+                    loaded = _to_array(img.copy(), fmt, quality)
+                    keep = False
+                return loaded
+            finally:
+                if not keep:
+                    img.close()
     except ImageReadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -227,23 +277,22 @@ def _to_array(img: Image.Image, fmt: str | None, quality: int | None) -> LoadedI
         pixels = np.asarray(img, dtype=np.float32)[..., None]
         return LoadedImage(pixels, float(max(pixels.max(initial=0.0), 1.0)), mode, fmt, quality)
     if mode in ("1", "L", "LA"):
-        return LoadedImage(np.asarray(img.convert("L"))[..., None], 255.0, mode, fmt, quality)
+        return LoadedImage(img if mode == "L" else img.convert("L"), 255.0, mode, fmt, quality)
     if mode != "RGB":
         img = img.convert("RGBA" if mode in ("P", "PA") else "RGB").convert("RGB")
-    return LoadedImage(np.asarray(img), 255.0, mode, fmt, quality)
+    return LoadedImage(img, 255.0, mode, fmt, quality)
 
 
 def luminance(pixels: NDArray[np.generic], max_value: float = 255.0) -> NDArray[np.float32]:
     """Luma ``Y = 0.299 R + 0.587 G + 0.114 B`` (Rec. 601) scaled to ``[0, 1]``; grey as is."""
     x = np.asarray(pixels)
+    scale = np.float32(1.0 / max_value)
     if x.ndim == 2:
-        return (x.astype(np.float32) / np.float32(max_value)).astype(np.float32)
+        return x.astype(np.float32) * scale
     if x.shape[-1] == 1:
-        return (x[..., 0].astype(np.float32) / np.float32(max_value)).astype(np.float32)
-    y = (
-        x[..., 0].astype(np.float32) * np.float32(0.299)
-        + x[..., 1].astype(np.float32) * np.float32(0.587)
-        + x[..., 2].astype(np.float32) * np.float32(0.114)
-    )
-    y *= np.float32(1.0 / max_value)
-    return y
+        return x[..., 0].astype(np.float32) * scale
+    y = x[..., :3].astype(np.float32) @ (_REC601 * scale)  # one pass (a BLAS matrix-vector)
+    return np.asarray(y, dtype=np.float32)
+
+
+_REC601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)

@@ -1,43 +1,37 @@
-"""The checkerboard detector: Welch spectrum of a linear residual, peaks at k/s against a local
-background.
+"""The checkerboard detector: the periodic component at the stride periods, in grey levels,
+with its significance; Welch-spectrum diagnostics of look-alikes.
 
-Pipeline (one grey image, see ``score_image``):
+Pipeline (one image, see ``score_image``; the maths is in :mod:`cbdiag.periodic`):
 
-1. **Luminance** ``Y = 0.299 R + 0.587 G + 0.114 B`` (grey images as they are; alpha ignored).
-2. **Residual** ``r = Y * L`` with the linear Laplacian ``L = [[0,-1,0],[-1,4,-1],[0,-1,0]] / 4``:
-   it removes the low-frequency content that would leak into the peaks, and it is *linear*, so
-   JPEG blocks, demosaicing and interpolation (which vary the *variance* periodically) do not
-   become lines; only a periodic *mean*, which is what uneven per-phase gains paint, does.
-3. **Welch power spectrum** ``P(f)``: mean of ``|FFT(hann * (tile - mean))|^2`` over ``T x T``
-   tiles (``T = 96`` when the image allows, so every ``k/s`` for ``s`` in 2, 3, 4, 8, 16 is an
-   exact bin whatever the image size or grid phase; 48 or 24 for small images).
-4. **Candidates** for period ``s``: the primitive frequencies ``(a/s, b/s)`` (``gcd(a, b, s) =
-   1``) in one half-plane: 3 for ``s = 2``, 4 for 3, 6 for 4, 24 for 8, 96 for 16.
-5. **Peak ratio** ``R(f) = P(f) / B(f)``. The local background ``B(f)`` is the largest of three
-   medians of ``P`` at Chebyshev distance 3..5 (other candidates excluded): over the whole ring,
-   over its bins in the same row, and in the same column. The ring follows the 1/f trend; the
-   row and column keep the ridges of natural images (the axis "cross" of strong horizontal or
-   vertical structure, text lines) from passing for lines. The tile
-   size makes every candidate an exact bin, so the line sits in that bin (the Hann window
-   spreads it to the next bins only). A **gate** sets ``R <= 1`` when ``P(f)`` is below the
-   maximum of the ring at distance 2, so the steep slopes next to interpolation notches do not
-   count as peaks.
-6. **Per-period score** ``S_s`` = mean of the top half of ``log10 R`` over the candidates of
-   ``s`` (uneven per-phase gains light up most of them; a natural periodic texture one or two);
-   the headline **score** is ``max_s S_s`` (0 means no excess, 1 means peaks ten times their
-   background on average, and so on). In integer images a line weaker than half a grey level
-   does not count: resamplers that round leave such sub-level periodic patterns.
+1. **Luminance** ``Y = 0.299 R + 0.587 G + 0.114 B`` in grey levels of 8-bit (16-bit and float
+   images scaled so that white is 255; grey images as they are; alpha ignored).
+2. **Lattice coefficients**: the DFT of the periodic component of ``Y`` (Moisan's periodic +
+   smooth decomposition, so the borders do not leak) at every frequency ``(a/s, b/s)`` of the
+   searched periods ``s`` (2, 4, 8, 16 and 32: the strides of generators and their products,
+   those with ``s <= min(H, W) / 4``), and the full-resolution periodogram around each.
+3. Per period: **amplitude** (the RMS of the periodic pattern over its ``s x s`` phases, grey
+   levels, background subtracted), **significance** (a chi-squared test of the lattice power
+   against the local background, as a one-sided normal z), and the **score** ``S_s``: the mean
+   of the top half of ``log10(|R(f)|^2 / V(f))`` over the primitive frequencies of ``s`` (0 = no
+   excess, 1 = lines ten times their background on average).
+4. **Period**: the largest period whose primitive frequencies (those no shorter period has)
+   are significant; **flagged**: that significance is at least ``min_significance`` (default
+   5 sigma), the amplitude at least ``min_amplitude`` (default in ``DEFAULT_MIN_AMPLITUDE``),
+   the score above ``threshold`` (default 0), and no diagnosed look-alike explains it.
 
-Diagnostics are computed separately and never change the score: the JPEG grid (quantisation
-tables, and period-8 lines of the *rectified* residual), interpolated upscaling (notches at
-``k/s``), nearest-neighbour upscaling (flat ``s x s`` blocks) and off-grid peaks (a resized
-checkerboard).
+Diagnostics come from a Welch spectrum of a Laplacian residual over a sample of tiles: the
+JPEG grid (quantisation tables, and period-8 lines of the *rectified* residual), interpolated
+upscaling (notches at ``k/s``), nearest-neighbour upscaling (flat ``s x s`` blocks) and
+off-grid peaks (a resized checkerboard). A resampler that interpolates and rounds to integers
+paints a sub-grey-level periodic pattern of its own: in an image with the interpolation
+notches, a pattern no larger than ``ROUNDING_LEVELS`` is explained by that rounding.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -50,27 +44,47 @@ from scipy import ndimage
 
 from .errors import CbdiagError
 from .images import MIN_SIZE, LoadedImage, load_image, luminance
+from .periodic import PeriodEstimate, PhaseStats, estimate, lattice_stats, pool
 
 __all__ = [
+    "DEFAULT_MIN_AMPLITUDE",
+    "DEFAULT_MIN_SIGNIFICANCE",
+    "DEFAULT_POOLED_MIN_AMPLITUDE",
     "DEFAULT_THRESHOLD",
     "PERIODS",
     "Peak",
+    "PooledResult",
     "ScoreResult",
     "candidates",
+    "pool_results",
     "score_image",
+    "score_pooled",
 ]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
+#: ``rows(a, b, c0=0, c1=None)``: pixel rows ``a .. b`` (columns ``c0 .. c1``) of an image.
+RowReader = Callable[..., NDArray[np.generic]]
 
-#: Periods searched by default.
-PERIODS = (2, 3, 4, 8, 16)
-#: Default decision threshold on ``score`` (see the README, "Calibration").
-DEFAULT_THRESHOLD = 0.5
+#: Periods searched by default (those with ``s <= min(H, W) / 4``).
+PERIODS = (2, 4, 8, 16, 32)
+#: Largest period ``--stride`` accepts.
+MAX_PERIOD = 32
+#: Default extra condition on ``score`` (flagged needs ``score > threshold``).
+DEFAULT_THRESHOLD = 0.0
+#: Default minimum significance (one-sided normal z, "sigma") of a flagged pattern.
+DEFAULT_MIN_SIGNIFICANCE = 5.0
+#: Default minimum amplitude (grey levels RMS) of a flagged pattern in one image
+#: (see the README, "Calibration": above every negative of the benchmark).
+DEFAULT_MIN_AMPLITUDE = 0.1
+#: Default minimum amplitude of a pooled pattern (its noise falls as 1/sqrt(n)).
+DEFAULT_POOLED_MIN_AMPLITUDE = 0.05
+#: A pattern up to this amplitude in an image with the notches of an interpolating resampler
+#: is explained by the resampler's rounding (uniform rounding noise has RMS 1/sqrt(12) = 0.29).
+ROUNDING_LEVELS = 0.3
+#: Tiles of the diagnostic Welch spectrum (a sample when the image has more).
+DIAGNOSTIC_TILES = 16
 TILE_SIZES = (96, 48, 24)
-#: Lines weaker than this many grey levels (amplitude) in an integer image do not count:
-#: resamplers that round to integers leave such sub-level periodic patterns.
-MIN_LINE_LEVELS = 0.5
 #: log10 ratio above which an off-grid peak is reported (about 1 % of the benchmark's camera
 #: photos, JPEGs and resizes reach 1.3).
 OFF_GRID_FLAG = 1.5
@@ -102,14 +116,20 @@ class Peak:
         }
 
 
+def _r(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), nd)
+
+
 @dataclass
 class ScoreResult:
     """What ``score_image`` finds (see the module docstring for the definitions).
 
-    ``score`` is the headline checkerboard energy (higher = stronger), ``flagged`` is
-    ``score > threshold``, ``period`` the period with the highest ``per_period`` score (``None``
-    when nothing stands out), ``peaks`` the strongest candidates, and ``diagnostics`` the
-    look-alike checks that never change the score.
+    ``amplitude`` is the RMS of the periodic pattern at ``period`` in grey levels of 8-bit
+    luminance (at the most significant period when none is detected), ``significance`` its z,
+    ``period`` the detected period (``None`` when nothing is significant), ``score`` the
+    headline line-to-background energy (``max`` of ``per_period``), ``peaks`` the strongest
+    lattice frequencies, ``diagnostics`` the look-alike checks and ``explained_by`` the one that
+    explains the pattern, if any. ``stats`` holds the additive statistics for pooling.
     """
 
     score: float
@@ -121,13 +141,28 @@ class ScoreResult:
     shape: tuple[int, int]
     tile: int
     tiles: int
+    amplitude: float = 0.0
+    significance: float = 0.0
+    log10_p: float = 0.0
+    min_amplitude: float = DEFAULT_MIN_AMPLITUDE
+    min_significance: float = DEFAULT_MIN_SIGNIFICANCE
+    per_period_amplitude: dict[int, float] = field(default_factory=dict)
+    per_period_significance: dict[int, float] = field(default_factory=dict)
+    explained_by: str | None = None
     path: str | None = None
     spectrum: F64 | None = field(default=None, repr=False)
     tile_scores: F64 | None = field(default=None, repr=False)
+    stats: dict[int, PhaseStats] = field(default_factory=dict, repr=False)
 
     @property
     def flagged(self) -> bool:
-        return self.score > self.threshold
+        return (
+            self.period is not None
+            and self.significance >= self.min_significance
+            and self.amplitude >= self.min_amplitude
+            and self.score > self.threshold
+            and self.explained_by is None
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -135,15 +170,135 @@ class ScoreResult:
             "score": round(self.score, 4),
             "flagged": self.flagged,
             "period": self.period,
+            "amplitude": _r(self.amplitude),
+            "significance": _r(self.significance, 2),
+            "log10_p": _r(self.log10_p, 2),
             "per_period": {
                 str(s): (None if v is None else round(v, 4)) for s, v in self.per_period.items()
             },
+            "per_period_amplitude": {str(s): _r(v) for s, v in self.per_period_amplitude.items()},
+            "per_period_significance": {
+                str(s): _r(v, 2) for s, v in self.per_period_significance.items()
+            },
+            "explained_by": self.explained_by,
             "peaks": [p.as_dict() for p in self.peaks],
             "diagnostics": self.diagnostics,
             "size": [self.shape[0], self.shape[1]],
             "tile": self.tile,
             "error": None,
         }
+
+
+@dataclass
+class PooledResult:
+    """The pattern common to a set of images (one generator's samples), see ``pool_results``.
+
+    ``amplitude`` (grey levels) and ``significance`` (z) of the pooled pattern at ``period``;
+    ``per_period`` has both for every period that some image had.
+    """
+
+    n_images: int
+    amplitude: float
+    significance: float
+    log10_p: float
+    period: int | None
+    per_period: dict[int, PeriodEstimate]
+    min_amplitude: float = DEFAULT_POOLED_MIN_AMPLITUDE
+    min_significance: float = DEFAULT_MIN_SIGNIFICANCE
+
+    @property
+    def flagged(self) -> bool:
+        return (
+            self.period is not None
+            and self.significance >= self.min_significance
+            and self.amplitude >= self.min_amplitude
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n_images": self.n_images,
+            "amplitude": _r(self.amplitude),
+            "significance": _r(self.significance, 2),
+            "log10_p": _r(self.log10_p, 2),
+            "period": self.period,
+            "per_period": {
+                str(s): {
+                    "amplitude": _r(e.amplitude),
+                    "significance": _r(e.significance, 2),
+                    "score": _r(e.score),
+                }
+                for s, e in self.per_period.items()
+            },
+            "flagged": self.flagged,
+            "min_amplitude": self.min_amplitude,
+            "min_significance": self.min_significance,
+        }
+
+
+def _decide(
+    est: dict[int, PeriodEstimate], min_significance: float
+) -> tuple[int | None, int | None]:
+    """(detected period, reported period): the largest period whose primitive frequencies are
+    significant; without one, the most significant period (for its amplitude)."""
+    if not est:
+        return None, None
+    sig = [s for s, e in est.items() if e.significance >= min_significance]
+    if sig:
+        return max(sig), max(sig)
+    best = max(est, key=lambda s: (est[s].significance, -s))
+    return None, best
+
+
+def pool_results(
+    results: Iterable[ScoreResult | dict[int, PhaseStats]],
+    *,
+    min_amplitude: float = DEFAULT_POOLED_MIN_AMPLITUDE,
+    min_significance: float = DEFAULT_MIN_SIGNIFICANCE,
+) -> PooledResult:
+    """The fixed pattern common to many images: their additive statistics summed (images of
+    any sizes, aligned at their top-left pixel on the generator's grid), then estimated once.
+    Linear time; memory independent of the number of images."""
+    total = pool(r.stats if isinstance(r, ScoreResult) else r for r in results)
+    if not total:
+        raise CbdiagError("no image to pool")
+    est = {s: estimate(total[s]) for s in sorted(total)}
+    detected, shown = _decide(est, min_significance)
+    e = est[shown] if shown is not None else None
+    return PooledResult(
+        n_images=max(st.n_images for st in total.values()),
+        amplitude=e.amplitude if e else 0.0,
+        significance=(e.significance_all if detected else e.significance) if e else 0.0,
+        log10_p=e.log10_p if e else 0.0,
+        period=detected,
+        per_period=est,
+        min_amplitude=min_amplitude,
+        min_significance=min_significance,
+    )
+
+
+def score_pooled(
+    images: Iterable[str | os.PathLike[str] | NDArray[np.generic] | LoadedImage],
+    *,
+    stride: int | None = None,
+    min_amplitude: float = DEFAULT_POOLED_MIN_AMPLITUDE,
+    min_significance: float = DEFAULT_MIN_SIGNIFICANCE,
+) -> PooledResult:
+    """Treat all ``images`` as samples of one generator and estimate their common fixed pattern.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> tile = np.array([[0.5, -0.5], [-0.5, 0.5]])  # a 0.5 grey-level checkerboard
+    >>> samples = [rng.normal(128, 8, (64, 64)) + np.tile(tile, (32, 32)) for _ in range(64)]
+    >>> p = score_pooled(samples)
+    >>> p.flagged, p.period, round(p.amplitude, 1)
+    (True, 2, 0.5)
+    """
+    return pool_results(
+        (score_image(im, stride=stride, diagnostics=False).stats for im in images),
+        min_amplitude=min_amplitude,
+        min_significance=min_significance,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,13 +361,15 @@ def _starts(n: int, t: int, step: int) -> list[int]:
 
 
 def welch(
-    pixels: NDArray[np.generic],
+    rows: RowReader,
+    shape: tuple[int, int],
     max_value: float,
     *,
     tile: int,
     step: int,
     rectified_tiles: int = 32,
     keep_tiles: bool = False,
+    max_tiles: int | None = None,
 ) -> tuple[F64, F64, int, F64 | None]:
     """Welch spectra of the linear and the rectified Laplacian residual of the luminance.
 
@@ -221,10 +378,13 @@ def welch(
     ``(tile, tile // 2 + 1)`` (``rfft2`` layout); ``P_abs`` uses about ``rectified_tiles``
     tiles spread over the image; ``per_tile`` (when asked) is ``(rows, cols, tile, tile//2+1)``.
     """
-    h, w = pixels.shape[:2]
+    h, w = shape
     t = tile
     win = _hann(t)
     ys, xs = _starts(h, t, step), _starts(w, t, step)
+    if max_tiles is not None and len(ys) * len(xs) > max_tiles:  # an even sample of tiles
+        k = math.ceil(math.sqrt(len(ys) * len(xs) / max_tiles))
+        ys, xs = ys[k // 2 :: k], xs[k // 2 :: k]
     n_tiles = len(ys) * len(xs)
     every = max(1, n_tiles // rectified_tiles)
     acc = np.zeros((t, t // 2 + 1), dtype=np.float64)
@@ -234,15 +394,25 @@ def welch(
     workers = min(os.cpu_count() or 1, 4)
     idx = 0
     for iy, y0 in enumerate(ys):
-        band = luminance(pixels[y0 - 1 : y0 + t + 1], max_value)
+        # only the columns the tiles of this row cover (a sample of tiles reads much less)
+        c0, c1 = xs[0] - 1, xs[-1] + t + 1
+        if max_tiles is not None and len(xs) > 1 and (xs[1] - xs[0]) > t + 2:
+            band = np.concatenate(
+                [luminance(rows(y0 - 1, y0 + t + 1, x0 - 1, x0 + t + 1), max_value) for x0 in xs],
+                axis=1,
+            )
+            starts = [j * (t + 2) + 1 for j in range(len(xs))]
+        else:
+            band = luminance(rows(y0 - 1, y0 + t + 1, c0, c1), max_value)
+            starts = [x0 - c0 for x0 in xs]
         r = np.float32(4.0) * band[1:-1, 1:-1]
         r -= band[:-2, 1:-1]
         r -= band[2:, 1:-1]
         r -= band[1:-1, :-2]
         r -= band[1:-1, 2:]
         r *= np.float32(0.25)
-        # r covers columns 1 .. w-2 of the image; tile x0 starts at r[:, x0 - 1]
-        tiles = np.stack([r[:, x0 - 1 : x0 - 1 + t] for x0 in xs])
+        # r covers the band's columns 1 .. -2; a tile starting at band column x starts at r[x - 1]
+        tiles = np.stack([r[:, x - 1 : x - 1 + t] for x in starts])
         tiles -= tiles.mean(axis=(1, 2), keepdims=True)
         tiles *= win
         spec = scipy.fft.rfft2(tiles, workers=workers)
@@ -252,7 +422,7 @@ def welch(
             per_tile[iy] = power
         sel = [j for j in range(len(xs)) if (idx + j) % every == 0]
         if sel:
-            ab = np.abs(np.stack([r[:, xs[j] - 1 : xs[j] - 1 + t] for j in sel]))
+            ab = np.abs(np.stack([r[:, starts[j] - 1 : starts[j] - 1 + t] for j in sel]))
             ab -= ab.mean(axis=(1, 2), keepdims=True)
             ab *= win
             sa = scipy.fft.rfft2(ab, workers=workers)
@@ -318,20 +488,6 @@ def _plan(
     return plan
 
 
-def _line_amplitude(t: int, win_sum: float) -> F64:
-    """Per bin, the factor that turns sqrt(excess power) into the amplitude of an image-domain
-    sinusoid: undo the Hann window sum, the Laplacian's gain, and the factor 2 of a real
-    sinusoid split between ``f`` and ``-f`` (not at self-conjugate bins)."""
-    f = np.fft.fftfreq(t)
-    lap = np.abs(4 - 2 * np.cos(2 * np.pi * f)[:, None] - 2 * np.cos(2 * np.pi * f)[None, :]) / 4
-    half = np.full((t, t), 2.0)
-    for ky in (0, t // 2):
-        for kx in (0, t // 2):
-            half[ky, kx] = 1.0
-    with np.errstate(divide="ignore"):
-        return np.asarray(half / (win_sum * np.where(lap > 0, lap, np.inf)), dtype=np.float64)
-
-
 def _masked_median(flat: F64, sel: NDArray[np.int64]) -> F64:
     """Row-wise median of ``flat[sel]`` over the entries with ``sel >= 0`` (0 for empty rows)."""
     if sel.shape[1] == 0:
@@ -350,15 +506,10 @@ def _ratios(
     t: int,
     periods: tuple[int, ...],
     gated: bool = True,
-    min_amplitude: float | None = None,
 ) -> dict[int, list[tuple[int, int, float]]]:
-    """log10 peak ratio of every candidate of every period (vectorised over candidates).
-
-    ``min_amplitude`` (image units), when given: a line whose amplitude in the image is below
-    it does not count (rounding by resamplers leaves sub-grey-level periodic patterns).
-    """
+    """log10 peak ratio of every candidate of every period in a Welch spectrum (vectorised
+    over candidates): used by the diagnostics and the local map."""
     flat = full.ravel()
-    amp = _line_amplitude(t, float(_hann(t).sum())).ravel() if min_amplitude is not None else None
     out: dict[int, list[tuple[int, int, float]]] = {}
     for s, (ab, centre, idx) in _plan(t, tuple(periods)).items():
         bg = np.zeros(len(centre))
@@ -372,9 +523,6 @@ def _ratios(
             gate_idx = idx[3]
             gate = np.max(np.where(gate_idx >= 0, flat[np.maximum(gate_idx, 0)], -np.inf), axis=1)
             lr = np.where(ok & (peak < gate), np.minimum(lr, 0.0), lr)
-        if amp is not None and min_amplitude is not None:
-            weak = np.sqrt(np.maximum(peak - bg, 0.0)) * amp[centre] < min_amplitude
-            lr = np.where(ok & weak, np.minimum(lr, 0.0), lr)
         out[s] = [(int(a), int(b), float(v)) for (a, b), v in zip(ab, lr, strict=True)]
     return out
 
@@ -392,13 +540,36 @@ def _period_score(vals: list[tuple[int, int, float]]) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def _nearest_blocks(y: F32, max_factor: int = 8) -> int | None:
+class _Sampler:
+    """Keeps, from luminance bands as they go by, the rows and columns of the top-left
+    ``2048 x 2048`` region that the nearest-neighbour check looks at (every ``h // 256``-th row,
+    every ``w // 256``-th column)."""
+
+    def __init__(self, h: int, w: int) -> None:
+        self.h, self.w = min(h, 2048), min(w, 2048)
+        self.kr, self.kc = max(1, self.h // 256), max(1, self.w // 256)
+        self.rows: list[F32] = []
+        self.cols: list[F32] = []
+
+    def take(self, a: int, band: F32) -> None:
+        if a >= self.h:
+            return
+        band = band[: self.h - a, : self.w]
+        first = (-a) % self.kr
+        self.rows.append(band[first :: self.kr])
+        self.cols.append(band[:, :: self.kc])
+
+    def nearest(self) -> int | None:
+        if not self.rows:
+            return None
+        return _nearest_blocks(np.concatenate(self.rows), np.concatenate(self.cols))
+
+
+def _nearest_blocks(rows: F32, cols: F32, max_factor: int = 8) -> int | None:
     """Factor ``s`` of a nearest-neighbour upscale: the luminance is constant on ``s x s``
-    blocks aligned to some phase (detected from exactly-zero neighbour differences)."""
-    h, w = y.shape
-    rows = y[:: max(1, h // 256)][:, : min(w, 2048)]
+    blocks aligned to some phase (detected from exactly-zero neighbour differences in a sample
+    of ``rows`` and of columns ``cols``)."""
     dx = np.diff(rows, axis=1) == 0
-    cols = y[:, :: max(1, w // 256)][: min(h, 2048)]
     dy = np.diff(cols, axis=0) == 0
     if dx.mean() < 0.3:
         return None
@@ -444,7 +615,9 @@ def _off_grid(full: F64, t: int, periods: tuple[int, ...]) -> dict[str, Any]:
             for b in range(s):
                 cy = (a * t // s + t // 2) % t
                 cx = (b * t // s + t // 2) % t
-                mask[max(cy - 1, 0) : cy + 2, max(cx - 1, 0) : cx + 2] = False
+                # the Hann window's main lobe: +-2 bins, wrapping around +-1/2
+                near = np.arange(-2, 3)
+                mask[np.ix_((cy + near) % t, (cx + near) % t)] = False
     ratio = np.where(mask, ratio, -np.inf)
     iy, ix = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
     lr = float(ratio[iy, ix])
@@ -463,15 +636,31 @@ def _off_grid(full: F64, t: int, periods: tuple[int, ...]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _periods(h: int, w: int, stride: int | None) -> tuple[int, ...]:
+    if stride is not None:
+        if stride < 2 or stride > MAX_PERIOD:
+            raise CbdiagError(f"stride must be from 2 to {MAX_PERIOD}, got {stride}")
+        if 4 * stride > min(h, w):
+            raise ImageTooSmallError(
+                f"image {h}x{w} is too small to look for period {stride} "
+                f"(at least {4 * stride} pixels a side)"
+            )
+        return (stride,)
+    return tuple(s for s in PERIODS if 4 * s <= min(h, w))
+
+
 def score_image(
     image: str | os.PathLike[str] | NDArray[np.generic] | LoadedImage,
     *,
     stride: int | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    min_amplitude: float = DEFAULT_MIN_AMPLITUDE,
+    min_significance: float = DEFAULT_MIN_SIGNIFICANCE,
     keep_spectrum: bool = False,
     keep_tiles: bool = False,
+    diagnostics: bool = True,
 ) -> ScoreResult:
-    """Checkerboard energy of one image, with no model and no training data.
+    """Checkerboard pattern of one image, in grey levels, with no model and no training data.
 
     Parameters
     ----------
@@ -479,11 +668,15 @@ def score_image(
         A file (any format Pillow reads safely), or an array: ``(H, W)`` grey or ``(H, W, 3|4)``
         colour, integers (8/16-bit) or floats in ``[0, 1]``.
     stride : int, optional
-        Only look for this period (default: 2, 3, 4, 8 and 16).
+        Only look for this period (2 to 32; default: 2, 4, 8, 16 and 32).
     threshold : float
-        ``flagged`` is ``score > threshold``.
+        ``flagged`` also needs ``score > threshold`` (default 0).
+    min_amplitude, min_significance : float
+        ``flagged`` needs at least this amplitude (grey levels RMS) and significance (z).
     keep_spectrum, keep_tiles : bool
-        Keep the full power spectrum / per-tile spectra (for the pictures).
+        Keep the full Welch power spectrum / per-tile spectra (for the pictures).
+    diagnostics : bool
+        Compute the look-alike diagnostics (off: only the pooled statistics are wanted).
 
     Returns
     -------
@@ -493,75 +686,146 @@ def score_image(
     --------
     >>> rng = np.random.default_rng(0)
     >>> noise = rng.random((256, 256))
-    >>> round(score_image(noise).score, 1) <= 0.2
-    True
+    >>> score_image(noise).flagged
+    False
     >>> i, j = np.indices((256, 256))
-    >>> planted = noise + 0.2 * ((i + j) % 2)
+    >>> planted = noise + 0.2 * ((i + j) % 2)  # 0.1 of white = 25.5 grey levels, RMS
     >>> r = score_image(planted)
-    >>> r.flagged, r.period
-    (True, 2)
+    >>> r.flagged, r.period, round(r.amplitude, 1)
+    (True, 2, 25.5)
     """
     path = None
     if isinstance(image, (str, os.PathLike)):
         path = str(image)
         image = load_image(image)
+    rows: RowReader
     if isinstance(image, LoadedImage):
-        pixels, top = image.pixels, image.max_value
+        top = image.max_value
         loaded: LoadedImage | None = image
+        rows = image.rows
+        h, w = image.shape
+        dtype = image.dtype
     else:
         arr = np.asarray(image)
         if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
             raise CbdiagError(f"expected an (H, W) or (H, W, 1|3|4) array, got shape {arr.shape}")
         if arr.ndim == 3 and arr.shape[2] == 4:
             arr = arr[..., :3]
-        if arr.dtype == np.uint8:
-            top = 255.0
-        elif arr.dtype == np.uint16:
+        if arr.dtype == np.uint16:
             top = 65535.0
+        elif np.issubdtype(arr.dtype, np.integer):  # 8-bit, or wider holding 16-bit values
+            top = 65535.0 if arr.dtype != np.uint8 and arr.size and arr.max() > 255 else 255.0
         else:
             top = 1.0
-        pixels, loaded = arr, None
-    if np.issubdtype(np.asarray(pixels).dtype, np.floating) and not np.isfinite(pixels).all():
+        loaded = None
+        h, w = arr.shape[:2]
+        dtype = arr.dtype
+
+        def rows(a: int, b: int, c0: int = 0, c1: int | None = None) -> NDArray[np.generic]:
+            return arr[a:b, c0:c1]
+
+    if np.issubdtype(dtype, np.floating) and not np.isfinite(rows(0, h)).all():
         raise CbdiagError(f"{path or 'image'}: contains NaN or infinite values")
-    h, w = pixels.shape[:2]
     if min(h, w) < MIN_SIZE:
         raise ImageTooSmallError(f"image {h}x{w} is too small (at least {MIN_SIZE}x{MIN_SIZE})")
-    periods = PERIODS if stride is None else (stride,)
-    if stride is not None and stride < 2:
-        raise CbdiagError(f"stride must be >= 2, got {stride}")
+    periods = _periods(h, w, stride)
+    grey_scale = top / 255.0
+
+    sampler = _Sampler(h, w)
+
+    def grey(a: int, b: int) -> F32:
+        band = luminance(rows(a, b), grey_scale)
+        sampler.take(a, band)
+        return band
+
+    stats = lattice_stats(grey, h, w, periods)
+    est = {s: estimate(stats[s]) for s in periods}
+    detected, shown = _decide(est, min_significance)
+    e = est[shown] if shown is not None else None
+    per_period: dict[int, float | None] = {s: est[s].score for s in periods}
+    score = max((v for v in per_period.values() if v is not None), default=0.0)
+    cands = [(lr, s, a, b) for s, pe in est.items() for a, b, lr in pe.log_ratios]
+    cands.sort(key=lambda c: -c[0])
+    peaks = [Peak(_fold(a, s) / s, _fold(b, s) / s, s, lr) for lr, s, a, b in cands[:8]]
+    diag: dict[str, Any] = {}
+    t, n_tiles, full = 0, 0, None
+    tile_scores = None
+    if diagnostics or keep_spectrum or keep_tiles:
+        diag, t, n_tiles, full, tile_scores = _diagnostics(
+            rows,
+            (h, w),
+            top,
+            loaded,
+            sampler.nearest(),
+            keep_spectrum=keep_spectrum,
+            keep_tiles=keep_tiles,
+        )
+    amplitude = e.amplitude if e else 0.0
+    explained = None
+    notch = diag.get("interpolated_upscale", {})
+    if notch.get("flag") and amplitude <= ROUNDING_LEVELS:
+        explained = (
+            f"rounding of an interpolating resampler (x{notch.get('factor')}): "
+            f"{amplitude:.2f} <= {ROUNDING_LEVELS} grey levels"
+        )
+    return ScoreResult(
+        score=score,
+        threshold=threshold,
+        period=detected,
+        per_period=per_period,
+        peaks=peaks,
+        diagnostics=diag,
+        shape=(h, w),
+        tile=t,
+        tiles=n_tiles,
+        amplitude=amplitude,
+        significance=(e.significance_all if detected else e.significance) if e else 0.0,
+        log10_p=e.log10_p if e else 0.0,
+        min_amplitude=min_amplitude,
+        min_significance=min_significance,
+        per_period_amplitude={s: est[s].amplitude for s in periods},
+        per_period_significance={s: est[s].significance for s in periods},
+        explained_by=explained,
+        path=path,
+        spectrum=full if keep_spectrum else None,
+        tile_scores=tile_scores,
+        stats=stats,
+    )
+
+
+def _fold(a: int, s: int) -> int:
+    return a if a <= s // 2 else a - s
+
+
+def _diagnostics(
+    rows: RowReader,
+    shape: tuple[int, int],
+    top: float,
+    loaded: LoadedImage | None,
+    nearest: int | None,
+    *,
+    keep_spectrum: bool,
+    keep_tiles: bool,
+) -> tuple[dict[str, Any], int, int, F64, F64 | None]:
+    """Look-alike checks from a Welch spectrum (a sample of tiles unless pictures are asked)."""
+    h, w = shape
     t, step = _choose_tile(h, w)
-    if stride is not None and all(t2 % stride for t2 in TILE_SIZES):
-        raise CbdiagError(f"period {stride} is not supported (supported: divisors of 96 or 48)")
-    if stride is not None and t % stride:
-        fits = [t2 for t2 in TILE_SIZES if t2 % stride == 0 and min(h, w) - 2 >= t2]
-        if not fits:
-            raise ImageTooSmallError(f"image {h}x{w} is too small to look for period {stride}")
-        t, step = fits[0], fits[0] // 2
-    p, p_abs, n_tiles, per_tile = welch(pixels, top, tile=t, step=step, keep_tiles=keep_tiles)
+    sample = None if (keep_spectrum or keep_tiles) else DIAGNOSTIC_TILES
+    p, p_abs, n_tiles, per_tile = welch(
+        rows,
+        shape,
+        top,
+        tile=t,
+        step=step,
+        keep_tiles=keep_tiles,
+        max_tiles=sample,
+        rectified_tiles=32 if sample is None else sample,
+    )
     full = _full(p)
-    integer = np.issubdtype(np.asarray(pixels).dtype, np.integer)
-    min_amp = MIN_LINE_LEVELS / top if integer else None
-    ratios = _ratios(full, t, periods, min_amplitude=min_amp)
-    per_period: dict[int, float | None] = {s: None for s in periods}
-    for s, vals in ratios.items():
-        per_period[s] = _period_score(vals)
-    scored = {s: v for s, v in per_period.items() if v is not None}
-    score = max(scored.values()) if scored else 0.0
-    score = max(score, 0.0)
-    # the pattern's period: the largest period whose lines are strong (a period-4 pattern
-    # also has lines at the period-2 frequencies, its harmonics)
-    strong = [s for s, v in scored.items() if v >= 0.5 * score and v > 0.05]
-    period = max(strong) if strong else None
-    peaks = sorted(
-        (Peak(a / s, b / s, s, lr) for s, vals in ratios.items() for a, b, lr in vals),
-        key=lambda pk: -pk.log_ratio,
-    )[:8]
     full_abs = _full(p_abs)
     abs_s8 = _period_score(_ratios(full_abs, t, (8,))[8]) if t % 8 == 0 else None
     jpeg_q = loaded.jpeg_quality if loaded is not None else None
-    y_small = luminance(pixels[: min(h, 2048), : min(w, 2048)], top)
-    nearest = _nearest_blocks(y_small)
-    diagnostics = {
+    diag = {
         "jpeg_grid": {
             "jpeg_file": bool(loaded is not None and loaded.format == "JPEG"),
             "quality_estimate": jpeg_q,
@@ -570,25 +834,12 @@ def score_image(
         },
         "interpolated_upscale": _notches(full, t),
         "nearest_upscale": {"flag": nearest is not None, "factor": nearest},
-        "off_grid": _off_grid(full, t, PERIODS),
+        "off_grid": _off_grid(full, t, (2, 4, 8)),
     }
     tile_scores = None
     if per_tile is not None:
-        tile_scores = _tile_scores(per_tile, t, periods)
-    return ScoreResult(
-        score=score,
-        threshold=threshold,
-        period=period,
-        per_period=per_period,
-        peaks=peaks,
-        diagnostics=diagnostics,
-        shape=(h, w),
-        tile=t,
-        tiles=n_tiles,
-        path=path,
-        spectrum=full if keep_spectrum else None,
-        tile_scores=tile_scores,
-    )
+        tile_scores = _tile_scores(per_tile, t, tuple(s for s in (2, 4, 8, 16) if t % s == 0))
+    return diag, t, n_tiles, full, tile_scores
 
 
 def _tile_scores(per_tile: F64, t: int, periods: tuple[int, ...], block: int = 2) -> F64:

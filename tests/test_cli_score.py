@@ -54,7 +54,9 @@ def test_json_contract_and_exit_1_when_flagged(folder: Path) -> None:
     p = cli(str(folder), "--format", "json")
     assert p.returncode == 1, p.stderr
     d = json.loads(p.stdout)
-    assert (d["tool"], d["command"], d["threshold"]) == ("cbdiag", "score", 0.5)
+    assert (d["tool"], d["command"], d["threshold"]) == ("cbdiag", "score", 0.0)
+    assert (d["min_amplitude"], d["min_significance"]) == (0.1, 5.0)
+    assert "pooled" not in d
     by = {Path(r["path"]).name: r for r in d["results"]}
     assert set(by) == {"fake.png", "real.png"}  # the .txt is not an image extension
     fake, real = by["fake.png"], by["real.png"]
@@ -64,15 +66,23 @@ def test_json_contract_and_exit_1_when_flagged(folder: Path) -> None:
             "score",
             "flagged",
             "period",
+            "amplitude",
+            "significance",
+            "log10_p",
             "per_period",
+            "per_period_amplitude",
+            "per_period_significance",
+            "explained_by",
             "peaks",
             "diagnostics",
             "error",
         ):
             assert key in r
         assert r["error"] is None
-        assert set(r["per_period"]) == {"2", "3", "4", "8", "16"}
+        assert set(r["per_period"]) == {"2", "4", "8", "16", "32"}
+        assert set(r["per_period_amplitude"]) == set(r["per_period"])
     assert fake["flagged"] and fake["period"] == 2 and fake["score"] > 0.5
+    assert fake["amplitude"] > 10 and fake["significance"] > 20
     assert not real["flagged"]
     assert fake["peaks"][0]["period"] == 2
     assert p.stderr.strip() == "scored 2, flagged 1, unreadable 0"
@@ -176,7 +186,9 @@ def test_map_shows_where_the_artifact_is(tmp_path: Path) -> None:
     [
         ([], "give image files"),
         (["x.png", "--jobs", "0"], "--jobs must be >= 1"),
-        (["x.png", "--stride", "1"], "--stride must be >= 2"),
+        (["x.png", "--stride", "1"], "--stride must be from 2 to 32"),
+        (["x.png", "--min-amplitude", "-1"], "--min-amplitude must be a finite number >= 0"),
+        (["x.png", "--min-significance", "nan"], "--min-significance must be"),
         (["x.png", "--format", "xml"], "xml"),
     ],
 )
@@ -185,6 +197,61 @@ def test_usage_errors(args: list[str], fragment: str) -> None:
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+
+
+def test_min_amplitude_gates_the_flag(folder: Path) -> None:
+    fake = str(folder / "sub" / "fake.png")
+    assert cli(fake).returncode == 1
+    p = cli(fake, "--min-amplitude", "1000", "--format", "json")
+    assert p.returncode == 0
+    r = json.loads(p.stdout)["results"][0]
+    assert not r["flagged"] and r["amplitude"] > 10
+
+
+def samples(folder: Path, n: int, amp: float, seed: int = 0) -> Path:
+    """``n`` 64x64 8-bit samples sharing a period-4 fixed pattern of ``amp`` grey levels RMS."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    t = np.random.default_rng(99).standard_normal((4, 4))
+    t -= t.mean()
+    pat = np.tile(t * amp / np.sqrt((t**2).mean()), (16, 16))
+    from scipy.ndimage import gaussian_filter
+
+    for k in range(n):
+        field = gaussian_filter(rng.standard_normal((64, 64)), 3, mode="wrap")
+        img = 128 + 25 * field / field.std() + rng.normal(0, 3, (64, 64)) + pat
+        Image.fromarray(np.clip(np.round(img), 0, 255).astype(np.uint8)).save(folder / f"{k}.png")
+    return folder
+
+
+def test_pooled_finds_the_fixed_pattern_no_sample_shows(tmp_path: Path) -> None:
+    d = samples(tmp_path / "gen", 96, 0.2)
+    p = cli(str(d), "--pooled", "--format", "json")
+    assert p.returncode == 1, p.stderr
+    doc = json.loads(p.stdout)
+    assert not any(r["flagged"] for r in doc["results"])
+    pooled = doc["pooled"]
+    assert pooled["flagged"] and pooled["n_images"] == 96 and pooled["period"] == 4
+    assert 0.14 < pooled["amplitude"] < 0.26 and pooled["significance"] > 5
+    for key in ("n_images", "amplitude", "significance", "period", "per_period", "flagged"):
+        assert key in pooled
+    assert set(pooled["per_period"]["4"]) >= {"amplitude", "significance"}
+    assert "pooled FLAGGED" in p.stderr
+    # the same pool with two processes: the same numbers
+    p2 = cli(str(d), "--pooled", "--format", "json", "--jobs", "2")
+    assert json.loads(p2.stdout)["pooled"] == pooled
+    # text: the pooled row comes last; CSV: a last row too
+    text = cli(str(d), "--pooled").stdout.strip().splitlines()
+    assert "(pooled: 96 images)" in [ln for ln in text if ln.strip()][-2]
+    rows = list(csv.reader(io.StringIO(cli(str(d), "--pooled", "--format", "csv").stdout)))
+    assert rows[-1][0] == "(pooled: 96 images)" and rows[-1][2] == "True"
+
+
+def test_pooled_clean_samples_exit_0(tmp_path: Path) -> None:
+    d = samples(tmp_path / "clean", 96, 0.0)
+    p = cli(str(d), "--pooled", "--format", "json")
+    assert p.returncode == 0, p.stdout
+    assert not json.loads(p.stdout)["pooled"]["flagged"]
 
 
 def test_python_api_returns_a_dataclass() -> None:

@@ -17,24 +17,39 @@ from rich.text import Text
 
 from ..errors import CbdiagError, OutputError, OutputExistsError, UsageError
 from ..images import IMAGE_EXTENSIONS, check_writable, load_image, luminance, save_png
+from ..periodic import PhaseStats, pool
 from ..report import dumps, envelope
-from ..spectrum import DEFAULT_THRESHOLD, PERIODS, score_image
+from ..spectrum import (
+    DEFAULT_MIN_AMPLITUDE,
+    DEFAULT_MIN_SIGNIFICANCE,
+    DEFAULT_POOLED_MIN_AMPLITUDE,
+    DEFAULT_THRESHOLD,
+    PERIODS,
+    pool_results,
+    score_image,
+)
 from ._common import err_console, handle_errors, out_console, write_stdout
 from .generate import _progress
 
-HELP = f"""Score images for checkerboard artifacts: the energy of spectral lines at the stride
-frequencies k/s (periods 2, 3, 4, 8, 16) over a local background, with no model and no
-training data.
+HELP = f"""Score images for checkerboard artifacts: the periodic pattern at the stride periods
+(2, 4, 8, 16, 32) in grey levels, and how significant it is, with no model and no training data.
 
 PATHS are image files, directories (searched recursively, --glob to filter) or - to read a list
-of paths from stdin. Each image gets a score (higher = stronger; 0 = no excess), the period
-that carries it, its strongest peaks, and diagnostics of look-alikes that never change the
-score (JPEG grid, interpolated or nearest-neighbour upscaling, off-grid peaks of a resized
-image). An image is flagged when its score is above the threshold (default
-{DEFAULT_THRESHOLD}, calibrated to flag no camera photo, JPEG or resize in the benchmark).
+of paths from stdin. Each image gets an amplitude (RMS of the periodic pattern, grey levels of
+8-bit luminance), a significance (sigma: how unlikely those lines are under the image's own
+background), the period that carries it, a score (log10 of the lines' excess over their
+background), its strongest frequencies, and diagnostics of look-alikes (JPEG grid, interpolated
+or nearest-neighbour upscaling, off-grid peaks of a resized image). An image is flagged when its
+pattern is significant (--min-significance, default {DEFAULT_MIN_SIGNIFICANCE:g} sigma), at least
+--min-amplitude (default {DEFAULT_MIN_AMPLITUDE:g} grey levels, above every photo, JPEG, resize
+and texture of the benchmark) and not explained by a look-alike.
 
-Exit codes: 0 nothing flagged, 1 at least one image flagged, 2 bad input or an unreadable file
-(every readable file is still scored and reported)."""
+--pooled treats all images as samples of one generator and also reports the fixed pattern they
+share (at least --pooled-min-amplitude, default {DEFAULT_POOLED_MIN_AMPLITUDE:g} grey levels):
+a pattern too faint for any single sample is plain in the pool.
+
+Exit codes: 0 nothing flagged, 1 an image (or the pool) flagged, 2 bad input or an unreadable
+file (every readable file is still scored and reported)."""
 
 
 class ScoreFormat(str, Enum):
@@ -71,14 +86,24 @@ def expand(paths: list[str], glob: str | None) -> Iterator[tuple[str, str | None
             yield raw, f"{raw}: no such file or directory"
 
 
-def _score_one(args: tuple[str, int | None, float]) -> dict[str, Any]:
-    path, stride, threshold = args
+Work = tuple[str, int | None, float, float, float, bool]
+
+
+def _score_one(args: Work) -> tuple[dict[str, Any], dict[int, PhaseStats] | None]:
+    path, stride, threshold, min_amp, min_sig, keep_stats = args
     try:
-        return score_image(path, stride=stride, threshold=threshold).as_dict()
+        res = score_image(
+            path,
+            stride=stride,
+            threshold=threshold,
+            min_amplitude=min_amp,
+            min_significance=min_sig,
+        )
+        return res.as_dict(), (res.stats if keep_stats else None)
     except CbdiagError as exc:
-        return _error(path, str(exc))
+        return _error(path, str(exc)), None
     except Exception as exc:  # one bad file must not stop a batch
-        return _error(path, f"{path}: internal error: {type(exc).__name__}: {exc}")
+        return _error(path, f"{path}: internal error: {type(exc).__name__}: {exc}"), None
 
 
 def _error(path: str, message: str) -> dict[str, Any]:
@@ -87,6 +112,8 @@ def _error(path: str, message: str) -> dict[str, Any]:
         "score": None,
         "flagged": False,
         "period": None,
+        "amplitude": None,
+        "significance": None,
         "per_period": {},
         "peaks": [],
         "diagnostics": {},
@@ -104,15 +131,37 @@ def score(
     stride: Annotated[
         int | None, typer.Option("--stride", "-s", help="Only look for this period.")
     ] = None,
+    min_amplitude: Annotated[
+        float,
+        typer.Option(
+            "--min-amplitude",
+            "-a",
+            help="Flag patterns of at least this RMS, in grey levels of 8-bit luminance.",
+        ),
+    ] = DEFAULT_MIN_AMPLITUDE,
+    min_significance: Annotated[
+        float,
+        typer.Option("--min-significance", help="Flag patterns at least this significant (sigma)."),
+    ] = DEFAULT_MIN_SIGNIFICANCE,
+    pooled: Annotated[
+        bool,
+        typer.Option("--pooled", help="Also report the fixed pattern all the images share."),
+    ] = False,
+    pooled_min_amplitude: Annotated[
+        float,
+        typer.Option("--pooled-min-amplitude", help="--min-amplitude of the pooled pattern."),
+    ] = DEFAULT_POOLED_MIN_AMPLITUDE,
     threshold: Annotated[
         float | None,
         typer.Option(
-            "--threshold", "-t", help=f"Flag above this score (default {DEFAULT_THRESHOLD})."
+            "--threshold",
+            "-t",
+            help=f"Also require score above this (default {DEFAULT_THRESHOLD:g}).",
         ),
     ] = None,
     fail_above: Annotated[
         float | None,
-        typer.Option("--fail-above", help="CI gate: same as --threshold (exit 1 if any is above)."),
+        typer.Option("--fail-above", help="Same as --threshold."),
     ] = None,
     fmt: Annotated[ScoreFormat, typer.Option("--format", "-f", help="Output format.")] = (
         ScoreFormat.text
@@ -138,8 +187,15 @@ def score(
         thr = DEFAULT_THRESHOLD if thr is None else thr
         if jobs < 1:
             raise UsageError(f"--jobs must be >= 1, got {jobs}")
-        if stride is not None and stride < 2:
-            raise UsageError(f"--stride must be >= 2, got {stride}")
+        if stride is not None and not 2 <= stride <= 32:
+            raise UsageError(f"--stride must be from 2 to 32, got {stride}")
+        for name, v in (
+            ("--min-amplitude", min_amplitude),
+            ("--min-significance", min_significance),
+            ("--pooled-min-amplitude", pooled_min_amplitude),
+        ):
+            if not v >= 0 or v == float("inf"):
+                raise UsageError(f"{name} must be a finite number >= 0, got {v}")
         items = list(expand(paths, glob))
         readable = [p for p, err in items if err is None]
         if (spectrum or map_) and len(items) != 1:
@@ -148,38 +204,62 @@ def score(
             if out is not None:
                 check_writable(out, force=force)
         results: dict[str, dict[str, Any]] = {p: _error(p, err) for p, err in items if err}
+        pooled_stats: dict[int, PhaseStats] = {}
         if (spectrum or map_) and readable:  # the one image: scored once, with its pictures
             try:
-                results[readable[0]] = _pictures(readable[0], stride, thr, spectrum, map_, force)
+                results[readable[0]], one = _pictures(
+                    readable[0], stride, thr, min_amplitude, min_significance, spectrum, map_, force
+                )
+                pooled_stats = pool([pooled_stats, one])
             except (OutputError, OutputExistsError):
                 raise  # writing the picture failed: the command's own error
             except CbdiagError as exc:  # the image itself: reported like any unreadable file
                 results[readable[0]] = _error(readable[0], str(exc))
             readable = []
-        work = [(p, stride, thr) for p in readable]
+        work: list[Work] = [
+            (p, stride, thr, min_amplitude, min_significance, pooled) for p in readable
+        ]
+
+        def take(res: dict[str, Any], st: dict[int, PhaseStats] | None) -> None:
+            nonlocal pooled_stats
+            results[res["path"]] = res
+            if st:
+                pooled_stats = pool([pooled_stats, st])
+
         with _progress(progress and len(work) > 1) as bar:
             task = bar.add_task("scoring", total=len(work))
             if jobs > 1 and len(work) > 1:
-                with ProcessPoolExecutor(max_workers=jobs) as pool:
-                    for res in pool.map(
+                with ProcessPoolExecutor(max_workers=jobs) as executor:
+                    for res, st in executor.map(
                         _score_one, work, chunksize=max(1, len(work) // (8 * jobs))
                     ):
-                        results[res["path"]] = res
+                        take(res, st)
                         bar.advance(task)
             else:
                 for w in work:
-                    res = _score_one(w)
-                    results[res["path"]] = res
+                    take(*_score_one(w))
                     bar.advance(task)
         ordered = [results[p] for p, _ in items]
-        _emit(ordered, fmt, thr)
+        pooled_doc = None
+        if pooled and pooled_stats:
+            pooled_doc = pool_results(
+                [pooled_stats],
+                min_amplitude=pooled_min_amplitude,
+                min_significance=min_significance,
+            ).as_dict()
+        elif pooled:
+            pooled_doc = {"n_images": 0, "flagged": False, "error": "no readable image to pool"}
+        _emit(ordered, fmt, thr, min_amplitude, min_significance, pooled_doc)
         n_err = sum(1 for r in ordered if r["error"])
         n_flag = sum(1 for r in ordered if r["flagged"])
         n_ok = len(ordered) - n_err
-        err_console().print(f"scored {n_ok}, flagged {n_flag}, unreadable {n_err}", style="dim")
+        summary = f"scored {n_ok}, flagged {n_flag}, unreadable {n_err}"
+        if pooled_doc is not None:
+            summary += ", pooled " + ("FLAGGED" if pooled_doc["flagged"] else "not flagged")
+        err_console().print(summary, style="dim")
         if n_err:
             raise typer.Exit(2)
-        if n_flag:
+        if n_flag or (pooled_doc is not None and pooled_doc["flagged"]):
             raise typer.Exit(1)
 
 
@@ -187,16 +267,24 @@ def _pictures(
     path: str,
     stride: int | None,
     thr: float,
+    min_amp: float,
+    min_sig: float,
     spectrum: Path | None,
     map_: Path | None,
     force: bool,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[int, PhaseStats]]:
     """Score one image keeping its spectra, write the pictures, return its result."""
     from ..render.score_png import map_png, spectrum_png
 
     loaded = load_image(path)
     res = score_image(
-        loaded, stride=stride, threshold=thr, keep_spectrum=True, keep_tiles=bool(map_)
+        loaded,
+        stride=stride,
+        threshold=thr,
+        min_amplitude=min_amp,
+        min_significance=min_sig,
+        keep_spectrum=True,
+        keep_tiles=bool(map_),
     )
     res.path = path
     if spectrum is not None:
@@ -204,7 +292,7 @@ def _pictures(
     if map_ is not None:
         grey = luminance(loaded.pixels, loaded.max_value)
         save_png(map_png(res, grey), map_, force=force)
-    return res.as_dict()
+    return res.as_dict(), res.stats
 
 
 def _notes(r: dict[str, Any]) -> str:
@@ -219,25 +307,47 @@ def _notes(r: dict[str, Any]) -> str:
         notes.append(f"nearest x{d['nearest_upscale']['factor']}")
     if d.get("off_grid", {}).get("flag"):
         notes.append(f"off-grid peak (period {d['off_grid']['implied_period']})")
+    if r.get("explained_by"):
+        notes.append("explained: " + r["explained_by"])
     return ", ".join(notes)
 
 
-def _emit(results: list[dict[str, Any]], fmt: ScoreFormat, thr: float) -> None:
+def _emit(
+    results: list[dict[str, Any]],
+    fmt: ScoreFormat,
+    thr: float,
+    min_amp: float,
+    min_sig: float,
+    pooled: dict[str, Any] | None,
+) -> None:
     if fmt == ScoreFormat.json:
-        write_stdout(dumps(envelope("score", threshold=thr, results=results)))
+        doc = envelope(
+            "score",
+            threshold=thr,
+            min_amplitude=min_amp,
+            min_significance=min_sig,
+            results=results,
+        )
+        if pooled is not None:
+            doc["pooled"] = pooled
+        write_stdout(dumps(doc))
         return
     if fmt == ScoreFormat.csv:
         buf = io.StringIO()
-        cols = ["path", "score", "flagged", "period"]
+        cols = ["path", "score", "flagged", "period", "amplitude", "significance"]
         cols += [f"period_{s}" for s in PERIODS]
+        cols += [f"amplitude_{s}" for s in PERIODS]
         cols += ["peak_frequency", "peak_ratio", "notes", "error"]
         wr = csv.writer(buf, lineterminator="\n")
         wr.writerow(cols)
         for r in results:
             pk = r["peaks"][0] if r["peaks"] else None
+            amps = r.get("per_period_amplitude") or {}
             wr.writerow(
                 [r["path"], r["score"], r["flagged"], r["period"]]
+                + [r.get("amplitude"), r.get("significance")]
                 + [r["per_period"].get(str(s)) for s in PERIODS]
+                + [amps.get(str(s)) for s in PERIODS]
                 + [
                     ",".join(pk["frequency"]) if pk else None,
                     pk["ratio"] if pk else None,
@@ -245,25 +355,60 @@ def _emit(results: list[dict[str, Any]], fmt: ScoreFormat, thr: float) -> None:
                     r["error"],
                 ]
             )
+        if pooled is not None:
+            per = pooled.get("per_period") or {}
+            wr.writerow(
+                [f"(pooled: {pooled['n_images']} images)", None, pooled["flagged"]]
+                + [pooled.get("period"), pooled.get("amplitude"), pooled.get("significance")]
+                + [(per.get(str(s)) or {}).get("score") for s in PERIODS]
+                + [(per.get(str(s)) or {}).get("amplitude") for s in PERIODS]
+                + [None, None, "", pooled.get("error")]
+            )
         sys.stdout.write(buf.getvalue())
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("path", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
     table.add_column("flag", no_wrap=True)
     table.add_column("period", justify="right", no_wrap=True)
-    table.add_column("strongest peak", no_wrap=True)
+    table.add_column("amplitude", justify="right", no_wrap=True)
+    table.add_column("sigma", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
     table.add_column("notes", overflow="fold", min_width=8)
     for r in results:
         if r["error"]:
-            table.add_row(r["path"], "-", Text("error", style="bold red"), "-", "", r["error"])
+            err = Text("error", style="bold red")
+            table.add_row(r["path"], err, "-", "-", "-", "-", r["error"])
             continue
-        pk = r["peaks"][0] if r["peaks"] else None
-        peak = f"({pk['frequency'][0]}, {pk['frequency'][1]}) x{pk['ratio']:.3g}" if pk else ""
         flag = Text("FLAGGED", style="bold red") if r["flagged"] else Text("ok", style="green")
         table.add_row(
-            r["path"], f"{r['score']:.3f}", flag, str(r["period"] or "-"), peak, _notes(r)
+            r["path"],
+            flag,
+            str(r["period"] or "-"),
+            f"{r['amplitude']:.3f}",
+            f"{r['significance']:.1f}",
+            f"{r['score']:.2f}",
+            _notes(r),
+        )
+    if pooled is not None and pooled.get("error") is None:
+        flag = Text("FLAGGED", style="bold red") if pooled["flagged"] else Text("ok", style="green")
+        table.add_row(
+            f"(pooled: {pooled['n_images']} images)",
+            flag,
+            str(pooled["period"] or "-"),
+            f"{pooled['amplitude']:.3f}",
+            f"{pooled['significance']:.1f}",
+            "",
+            "the fixed pattern the images share",
         )
     console = out_console()
     console.print(table)
-    console.print(f"threshold {thr}", style="dim")
+    console.print(
+        f"flagged: significance >= {min_sig:g} sigma, amplitude >= {min_amp:g} grey levels"
+        + (f", score > {thr:g}" if thr else "")
+        + (
+            f"; pooled amplitude >= {pooled['min_amplitude']:g}"
+            if pooled is not None and "min_amplitude" in pooled
+            else ""
+        ),
+        style="dim",
+    )

@@ -12,6 +12,9 @@ from ..spectrum import ScoreResult, candidates
 from .colormap import viridis
 from .fonts import font
 
+#: Local score (log10 line-to-background ratio of a group of tiles) outlined on the map.
+LOCAL_OUTLINE = 0.5
+
 
 def spectrum_png(result: ScoreResult, *, size: int = 576, title: str | None = None) -> Image.Image:
     """Log power spectrum (DC in the centre, ``-1/2 .. 1/2`` cycles/pixel on both axes).
@@ -59,7 +62,9 @@ def spectrum_png(result: ScoreResult, *, size: int = 576, title: str | None = No
     verdict = "FLAGGED" if result.flagged else "not flagged"
     draw.text(
         (margin, 8),
-        title or f"{name}: score {result.score:.2f} ({verdict}, threshold {result.threshold})",
+        title
+        or f"{name}: {result.amplitude:.2f} grey levels at period {result.period or '-'}, "
+        f"{result.significance:.1f} sigma ({verdict})",
         fill=(0, 0, 0),
         font=f_title,
     )
@@ -92,7 +97,8 @@ def map_png(
     """Where the artifact lives: the local score of each group of tiles over the image.
 
     ``grey`` is the luminance in ``[0, 1]``. Each cell is coloured by its local score (viridis,
-    0 .. max(1, highest)), blended over the image; cells above the threshold are outlined red.
+    0 .. max(1, highest)), blended over the image; when the image is flagged, the cells whose
+    local score is above ``LOCAL_OUTLINE`` are outlined red (none on an image not flagged).
     """
     if result.tile_scores is None:
         raise ValueError("score the image with keep_tiles=True")
@@ -115,7 +121,7 @@ def map_png(
             c = viridis(ts[i, j] / vmax)
             box = (gx[j] * scale, gy[i] * scale, gx[j + 1] * scale - 1, gy[i + 1] * scale - 1)
             draw_o.rectangle(box, fill=(int(c[0]), int(c[1]), int(c[2]), 120))
-            if ts[i, j] > result.threshold:
+            if result.flagged and ts[i, j] > LOCAL_OUTLINE:
                 outlines.append(box)
     for box in outlines:
         draw_o.rectangle(box, outline=(230, 30, 30, 255), width=2)
@@ -128,7 +134,8 @@ def map_png(
     draw.text((4, 6), f"{name}: local checkerboard score", fill=(0, 0, 0), font=font(16))
     draw.text(
         (4, 30),
-        f"colour 0 .. {vmax:.1f} (viridis); red outline: above the threshold {result.threshold}",
+        f"colour 0 .. {vmax:.1f} (viridis); red outline: local score above {LOCAL_OUTLINE}"
+        + ("" if result.flagged else " (none: the image is not flagged)"),
         fill=(90, 90, 90),
         font=font(12),
     )

@@ -1,0 +1,363 @@
+"""The periodic component of an image: its amplitude in grey levels and its significance.
+
+Uneven per-phase gains of a strided upsampler add to the image a pattern ``c`` that repeats
+every ``s`` pixels: a periodic *mean*. This module estimates that pattern from the image alone
+(or from many images of one generator), in physical units, with a test of whether it is there.
+
+Definitions (``Y`` = luminance in grey levels of 8-bit, ``Y = 0.299 R + 0.587 G + 0.114 B``
+scaled so that white is 255, whatever the file's bit depth):
+
+* **Residual** ``r = Y - box5(Y)``: ``Y`` minus its 5x5 box blur (reflected at the borders). It
+  removes the image's low-frequency content and passes a periodic pattern at frequency ``f``
+  with the known gain ``G(f) = 1 - D5(fy) D5(fx)``, ``D5(f) = sin(5 pi f) / (5 sin(pi f))``.
+* **Lattice coefficients** ``R(a/s, b/s)``: the DFT of ``r`` (cropped at the top-left to a
+  multiple of the lattice period ``L`` on both axes, ``N`` pixels) at the frequencies of period
+  ``s``; these are exact DFT bins, and they are the DFT of the ``s x s`` per-phase sums.
+* **Background** ``V(f)``: what ``|R(f)|^2`` is expected to be with no pattern, ``N S(f)``
+  with ``S`` the residual's power spectral density, estimated as the mean of the full-resolution
+  periodogram over the bins at Chebyshev distance ``1..J`` around ``f`` (``J`` up to 4; never
+  another lattice bin). At frequencies on an axis (the "cross" of horizontal and vertical
+  structure in natural images) the larger of that ring and the mean along the axis is used.
+* **Amplitude** of period ``s``: the RMS over the ``s x s`` phases of the periodic component of
+  ``Y``, ``A_s^2 = sum_f (|R(f)|^2 - V(f)) / G(f)^2 / N^2`` over the lattice frequencies of
+  ``s`` other than 0 (Parseval), with the background subtracted, so it is unbiased for a pattern
+  of any strength; frequencies where ``G(f) < 0.25`` (below about 1/10 cycle per pixel, where the
+  image's own content dominates) are not measured.
+* **Significance**: under no pattern, ``2 |R(f)|^2 / V(f)`` is chi-squared with 2 degrees of
+  freedom (1 and ``|R|^2 / V`` at the self-conjugate frequencies 0 and 1/2), independently over
+  the frequencies of one half-plane, so their sum ``X`` is chi-squared with as many degrees of
+  freedom as terms. ``p = P(chi2_dof > X)``, reported as the one-sided normal quantile
+  ``z = Phi^-1(1 - p)`` ("sigma").
+
+Everything above is a sum over pixels, so the statistics of several images add up
+(:class:`PhaseStats`): the pooled estimate of the pattern that a generator paints into all its
+samples is ``sum_i R_i / sum_i N_i`` with background ``sum_i V_i``; images of different sizes
+are aligned on the generator's grid at their top-left pixel.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft
+from numpy.typing import NDArray
+from scipy import special
+
+__all__ = [
+    "GAIN_MIN",
+    "PeriodEstimate",
+    "PhaseStats",
+    "estimate",
+    "gain",
+    "lattice_stats",
+    "pool",
+]
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+C128 = NDArray[np.complex128]
+
+#: Lattice frequencies where the residual passes less than this are not measured.
+GAIN_MIN = 0.25
+#: Rows of the image handled at once (memory stays near the decoded image plus one band).
+BAND_ROWS = 256
+#: Largest ring distance (in full-resolution bins) of the background estimate.
+RING = 4
+
+
+def _d5(f: F64) -> F64:
+    """Frequency response of the 5-tap box filter (1 at f = 0)."""
+    s = np.sin(np.pi * f)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.sin(5 * np.pi * f) / (5 * s)
+    return np.where(np.abs(s) < 1e-12, 1.0, out)
+
+
+def _signed(s: int) -> NDArray[np.int64]:
+    a = np.arange(s)
+    return np.where(a <= s // 2, a, a - s)
+
+
+@lru_cache(maxsize=64)
+def gain(s: int) -> F64:
+    """``G(a/s, b/s)`` of the residual ``r = Y - box5(Y)`` on the ``s x s`` lattice.
+
+    >>> round(float(gain(2)[1, 1]), 4)  # (1/2, 1/2): D5(1/2)^2 = 1/25
+    0.96
+    """
+    f = _signed(s) / s
+    d = _d5(f)
+    return np.asarray(1.0 - d[:, None] * d[None, :], dtype=np.float64)
+
+
+@lru_cache(maxsize=64)
+def _masks(s: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+    """(measured, primitive, representative) masks on the ``s x s`` lattice.
+
+    measured: not DC and ``G >= GAIN_MIN``; primitive: ``gcd(a, b, s) == 1`` (the frequencies
+    that no shorter period has); representative: one of each conjugate pair ``f, -f``.
+    """
+    a, b = np.indices((s, s))
+    measured = gain(s) >= GAIN_MIN
+    measured[0, 0] = False
+    prim = np.gcd(np.gcd(a, b), s) == 1
+    ca, cb = (-a) % s, (-b) % s
+    rep = (a * s + b) <= (ca * s + cb)
+    return measured, prim & measured, rep
+
+
+@dataclass
+class PhaseStats:
+    """Additive sufficient statistics of one period ``s`` (sum them over images to pool).
+
+    ``coef[a, b]`` is the sum of the lattice coefficients ``R(a/s, b/s)``, ``null[a, b]`` the sum
+    of their backgrounds ``V``, ``pixels`` the sum of ``N``, ``n_images`` how many images.
+    """
+
+    period: int
+    coef: C128
+    null: F64
+    pixels: int
+    n_images: int = 1
+
+    def __add__(self, other: PhaseStats) -> PhaseStats:
+        if other.period != self.period:
+            raise ValueError("cannot add statistics of different periods")
+        return PhaseStats(
+            self.period,
+            self.coef + other.coef,
+            self.null + other.null,
+            self.pixels + other.pixels,
+            self.n_images + other.n_images,
+        )
+
+
+@dataclass(frozen=True)
+class PeriodEstimate:
+    """What one period's statistics say (see the module docstring).
+
+    ``amplitude`` in grey levels (all measured frequencies of the period, harmonics included),
+    ``significance`` the z of the primitive frequencies (those no shorter period has),
+    ``significance_all`` the z of all measured frequencies, ``score`` the log10 of the mean
+    ratio ``|R|^2 / V`` over the primitive frequencies (0 when not above 1), ``log_ratios`` the
+    ``log10(|R|^2 / V)`` of each representative primitive frequency as ``(a, b, value)``.
+    """
+
+    period: int
+    amplitude: float
+    significance: float
+    significance_all: float
+    log10_p: float
+    score: float
+    log_ratios: tuple[tuple[int, int, float], ...]
+
+
+def _z_from_log_sf(log_p: float) -> float:
+    """One-sided normal quantile of a p-value given as ``log(p)`` (no underflow)."""
+    if log_p >= 0:
+        return 0.0
+    if log_p > -700:
+        return float(-special.ndtri(math.exp(log_p)))
+    # Mills ratio asymptotics: log p ~ -z^2/2 - log(z) - log(sqrt(2 pi))
+    z = math.sqrt(-2 * log_p)
+    for _ in range(8):
+        z = math.sqrt(max(-2 * (log_p + math.log(z) + 0.5 * math.log(2 * math.pi)), 1e-12))
+    return z
+
+
+def _chi2_log_sf(x: float, dof: int) -> float:
+    """``log P(chi2_dof > x)`` (the regularised upper incomplete gamma, in logs for large x)."""
+    if dof <= 0 or x <= 0:
+        return 0.0
+    q = float(special.gammaincc(dof / 2, x / 2))
+    if q > 1e-300:
+        return math.log(q)
+    # asymptotic: Q(k, y) ~ y^(k-1) e^-y / Gamma(k)
+    k, y = dof / 2, x / 2
+    return (k - 1) * math.log(y) - y - math.lgamma(k)
+
+
+def estimate(stats: PhaseStats) -> PeriodEstimate:
+    """Amplitude, significance and score of one period from its (possibly pooled) statistics."""
+    s = stats.period
+    measured, prim, rep = _masks(s)
+    power = np.abs(stats.coef) ** 2
+    null = np.maximum(stats.null, 1e-30)
+    excess = float(np.sum((power - stats.null)[measured]))
+    amplitude = math.sqrt(max(excess, 0.0)) / max(stats.pixels, 1)
+    a, b = np.indices((s, s))
+    selfconj = ((2 * a) % s == 0) & ((2 * b) % s == 0)
+    weight = np.where(selfconj, 1.0, 2.0)
+    ratio = power / null
+
+    def test(mask: NDArray[np.bool_]) -> float:
+        m = mask & rep
+        x = float(np.sum((weight * ratio)[m]))
+        dof = int(np.sum(weight[m]))
+        return _chi2_log_sf(x, dof)
+
+    log_p_prim, log_p_all = test(prim), test(measured)
+    m = prim & rep
+    logs = np.log10(np.maximum(ratio[m], 1e-30))
+    mean_ratio = float(np.sum((weight * ratio)[m]) / max(np.sum(weight[m]), 1))
+    lr = tuple(
+        (int(i), int(j), float(v))
+        for i, j, v in zip(a[m], b[m], logs, strict=True)  # row-major order
+    )
+    return PeriodEstimate(
+        period=s,
+        amplitude=amplitude,
+        significance=_z_from_log_sf(log_p_prim),
+        significance_all=_z_from_log_sf(log_p_all),
+        log10_p=log_p_prim / math.log(10),
+        score=max(0.0, math.log10(max(mean_ratio, 1e-30))),
+        log_ratios=lr,
+    )
+
+
+def pool(stats: Iterable[dict[int, PhaseStats]]) -> dict[int, PhaseStats]:
+    """Sum per-image statistics period by period (periods that some image lacks are kept with
+    the images that have them)."""
+    total: dict[int, PhaseStats] = {}
+    for one in stats:
+        for s, st in one.items():
+            total[s] = st if s not in total else total[s] + st
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# the lattice coefficients of one image
+# ---------------------------------------------------------------------------------------------
+
+
+def _smooth_part(first: F64, last: F64, left: F64, right: F64, plan: _Plan) -> C128:
+    """DFT of the smooth component of Moisan's periodic + smooth decomposition at the gathered
+    bins: what the jumps across the borders of the cropped image (seen as periodic) add to its
+    spectrum, the "cross" along both axes. Only the four border lines are needed:
+    ``S(q, r) = V(q, r) / (2 cos(2 pi q / H) + 2 cos(2 pi r / W) - 4)`` with
+    ``V(q, r) = V1(r) (1 - e^(2 pi i q / H)) + V2(q) (1 - e^(2 pi i r / W))``, ``V1`` the DFT of
+    ``last row - first row`` and ``V2`` that of ``right column - left column``.
+    """
+    v1 = np.fft.fft(last - first)  # over x
+    v2 = np.fft.fft(right - left)  # over y
+    s = (v1[plan.r] * plan.one_minus_eq + v2[plan.q] * plan.one_minus_er) * plan.inv_den
+    return np.where(plan.conj, np.conj(s), s)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    cols: NDArray[np.int64]  # kept rfft columns
+    q: NDArray[np.int64]  # (lat, lat, n_off) full-FFT row read
+    r: NDArray[np.int64]  # (lat, lat, n_off) rfft column read
+    col_idx: NDArray[np.int64]  # index of r in cols
+    conj: NDArray[np.bool_]  # conjugate what is read (the bin lies in the other half)
+    one_minus_eq: C128
+    one_minus_er: C128
+    inv_den: F64
+    ring: NDArray[np.int64]  # offset indices of the ring, along y, along x
+    along_y: NDArray[np.int64]
+    along_x: NDArray[np.int64]
+
+
+@lru_cache(maxsize=32)
+def _gather_plan(hc: int, wc: int, lat: int, ring: int) -> _Plan:
+    """Which rfft columns to keep, and for each lattice point and offset (offset 0 first),
+    which bin to read: the full-plane bin ``(a hc/lat + di, b wc/lat + dj)``, read from the
+    rfft half (conjugated) when it lies in the other half."""
+    offs = [(0, 0)] + [
+        (di, dj)
+        for di in range(-ring, ring + 1)
+        for dj in range(-ring, ring + 1)
+        if 1 <= max(abs(di), abs(dj)) <= ring
+    ]
+    off = np.array(offs, dtype=np.int64)
+    a = np.arange(lat)
+    ky = (a * (hc // lat))[:, None, None] + off[None, None, :, 0] + np.zeros((1, lat, 1), int)
+    kx = (a * (wc // lat))[None, :, None] + off[None, None, :, 1] + np.zeros((lat, 1, 1), int)
+    c = kx % wc
+    conj = c > wc // 2
+    col = np.where(conj, wc - c, c)
+    row = np.where(conj, (-ky) % hc, ky % hc)
+    cols = np.unique(col)
+    den = 2 * np.cos(2 * np.pi * row / hc) + 2 * np.cos(2 * np.pi * col / wc) - 4
+    inv_den = np.where(den < 0, 1.0 / np.where(den < 0, den, -1.0), 0.0)
+    return _Plan(
+        cols=cols,
+        q=row,
+        r=col,
+        col_idx=np.searchsorted(cols, col),
+        conj=conj,
+        one_minus_eq=1 - np.exp(2j * np.pi * row / hc),
+        one_minus_er=1 - np.exp(2j * np.pi * col / wc),
+        inv_den=inv_den,
+        ring=np.arange(1, len(offs)),
+        along_y=np.array([k for k, (di, dj) in enumerate(offs) if dj == 0 and di != 0]),
+        along_x=np.array([k for k, (di, dj) in enumerate(offs) if di == 0 and dj != 0]),
+    )
+
+
+def lattice_stats(
+    grey: Callable[[int, int], F32],
+    h: int,
+    w: int,
+    periods: tuple[int, ...],
+    *,
+    workers: int | None = None,
+) -> dict[int, PhaseStats]:
+    """Statistics of every period in ``periods`` for one image given as luminance bands.
+
+    ``grey(a, b)`` returns the luminance rows ``a .. b`` in grey levels (float32). The lattice
+    period ``L`` is the least common multiple of ``periods``; the image is cropped at the
+    top-left to multiples of ``L``. One real FFT per row (only the columns near lattice
+    frequencies are kept) and one complex FFT per kept column: cheaper than one full 2-D FFT,
+    in memory that does not grow with the image beyond a band and the kept columns. The
+    spectrum is that of the *periodic component* of Moisan's decomposition (see
+    ``_smooth_part``), so the crop's borders do not leak along the axes.
+    """
+    lat = math.lcm(*periods)
+    hc, wc = (h // lat) * lat, (w // lat) * lat
+    if hc < 4 * lat or wc < 4 * lat:
+        raise ValueError(f"image {h}x{w} too small for period {lat}")
+    ring = min(RING, hc // lat - 1, wc // lat - 1)
+    plan = _gather_plan(hc, wc, lat, ring)
+    cols = plan.cols
+    workers = workers or min(os.cpu_count() or 1, 4)
+    buf = np.empty((hc, len(cols)), dtype=np.complex64)
+    left = np.empty(hc, dtype=np.float64)
+    right = np.empty(hc, dtype=np.float64)
+    first = last = np.zeros(wc, dtype=np.float64)
+    for y0 in range(0, hc, BAND_ROWS):
+        y1 = min(hc, y0 + BAND_ROWS)
+        band = grey(y0, y1)[:, :wc]
+        buf[y0:y1] = scipy.fft.rfft(band, axis=1, workers=workers)[:, cols]
+        left[y0:y1], right[y0:y1] = band[:, 0], band[:, -1]
+        if y0 == 0:
+            first = band[0].astype(np.float64)
+        if y1 == hc:
+            last = band[-1].astype(np.float64)
+    full = scipy.fft.fft(buf, axis=0, workers=workers, overwrite_x=True)
+    vals = full[plan.q, plan.col_idx].astype(np.complex128)
+    vals = np.where(plan.conj, np.conj(vals), vals)
+    vals -= _smooth_part(first, last, left, right, plan)
+    power = vals.real**2 + vals.imag**2
+    along_y, along_x = plan.along_y, plan.along_x
+    null = power[..., plan.ring].mean(axis=-1)
+    # on the axes, the ridge of horizontal/vertical structure: the larger background
+    null[:, 0] = np.maximum(null[:, 0], power[:, 0][..., along_y].mean(axis=-1))
+    null[0, :] = np.maximum(null[0, :], power[0, :][..., along_x].mean(axis=-1))
+    centre = vals[..., 0]
+    out = {}
+    for s in periods:
+        step = lat // s
+        out[s] = PhaseStats(
+            period=s,
+            coef=np.ascontiguousarray(centre[::step, ::step]),
+            null=np.ascontiguousarray(null[::step, ::step]),
+            pixels=hc * wc,
+        )
+    return out

@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cbdiag.images import luminance
 from cbdiag.spectrum import score_image
 
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -104,9 +103,7 @@ def main() -> None:
                     for k, fn in enumerate(fns):
                         times[k].append(sum(timed(fn, path) for _ in range(reps)))
                 t_floor, t_score, t_pool = (float(np.median(t)) for t in times)
-                print(
-                    f"{n:5d}^2 {fmt:6s} {t_score / t_floor:10.2f}x {t_pool / t_score:11.2f}x"
-                )
+                print(f"{n:5d}^2 {fmt:6s} {t_score / t_floor:10.2f}x {t_pool / t_score:11.2f}x")
         if not args.skip_8k:
             n = 8192
             path = Path(tmp) / "img8192.png"

@@ -9,7 +9,10 @@ parse_layers, preset, deconv
 generate, GeneratorConfig
     Images of untrained generators (numpy), one upsampler at a time.
 score_image
-    Checkerboard energy of one image (array or path), with diagnostics.
+    The periodic pattern of one image (array or path): amplitude in grey levels, significance,
+    period, diagnostics.
+score_pooled, pool_results
+    The fixed pattern a set of images (one generator's samples) shares.
 inspect_weights
     Per-phase DC gains of upsampling kernels in a checkpoint or arrays.
 lint_paths
@@ -24,7 +27,7 @@ from .generator import GenerateResult, GeneratorConfig, generate
 from .layers import Layer, deconv, parse_layers, preset
 from .lint import LintResult, lint_paths
 from .overlap import OverlapResult, overlap_map
-from .spectrum import ScoreResult, score_image
+from .spectrum import PooledResult, ScoreResult, pool_results, score_image, score_pooled
 from .weights import InspectResult, inspect_weights
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "Layer",
     "LintResult",
     "OverlapResult",
+    "PooledResult",
     "ScoreResult",
     "__version__",
     "deconv",
@@ -43,6 +47,8 @@ __all__ = [
     "lint_paths",
     "overlap_map",
     "parse_layers",
+    "pool_results",
     "preset",
     "score_image",
+    "score_pooled",
 ]

@@ -30,7 +30,7 @@ from .render.panel import auto_scale, compare_panel, to_uint8
 from .render.score_png import spectrum_png
 from .render.weights_png import weights_png
 from .report.lint import display_path
-from .spectrum import DEFAULT_THRESHOLD, score_image
+from .spectrum import score_image
 from .weights import inspect_weights
 
 __all__ = ["DemoResult", "find_samples", "run_demo"]
@@ -162,10 +162,12 @@ def run_demo(
     gen_rows: list[dict[str, Any]] = []
     gens: dict[str, Any] = {"figure": save(panel, "generators.png"), "columns": gen_rows}
     for c in columns:
-        flagged = c.score is not None and c.score > DEFAULT_THRESHOLD
+        flagged = c.pooled is not None and c.pooled.flagged
+        amp = c.pooled.amplitude if c.pooled is not None else None
         gen_rows.append(
             {
                 "upsampler": c.name,
+                "pooled_amplitude": _r(amp),
                 "median_score": _r(c.score),
                 "phase_contrast": _r(c.phase_contrast),
                 "flagged": flagged,
@@ -175,7 +177,8 @@ def run_demo(
             {
                 "step": "generate",
                 "item": c.name,
-                "result": f"score {c.score:.2f}" + (" FLAGGED" if flagged else ""),
+                "result": ("-" if amp is None else f"pattern {amp:.2f} grey levels")
+                + (" FLAGGED" if flagged else ""),
             }
         )
     k3 = columns[0]
@@ -198,6 +201,8 @@ def run_demo(
                 scores.append(
                     {
                         "image": p.name,
+                        "amplitude": _r(s.amplitude),
+                        "significance": _r(s.significance),
                         "score": _r(s.score),
                         "flagged": s.flagged,
                         "period": s.period,
@@ -207,7 +212,8 @@ def run_demo(
                     {
                         "step": "score",
                         "item": p.name,
-                        "result": f"{s.score:.2f}" + (" FLAGGED" if s.flagged else ""),
+                        "result": f"{s.amplitude:.2f} grey levels, {s.significance:.0f} sigma"
+                        + (" FLAGGED" if s.flagged else ""),
                     }
                 )
         note("linting sample models")
@@ -304,9 +310,13 @@ def render_html(res: DemoResult) -> str:
         f'<figure><img src="{html.escape(g["figure"])}" alt="untrained generators">'
         "<figcaption>The same seed and width through every upsampler: deconvolutions (even k4 "
         "s2) and plain sub-pixel convolution paint a grid before any training; "
-        "resize-convolution and ICNR do not. Each column is captioned with its median score."
+        "resize-convolution and ICNR do not. Each column is captioned with the fixed pattern its "
+        "samples share (<code>cbdiag score --pooled</code>), in grey levels."
         "</figcaption></figure>",
-        _table(g["columns"], ["upsampler", "median_score", "phase_contrast", "flagged"]),
+        _table(
+            g["columns"],
+            ["upsampler", "pooled_amplitude", "median_score", "phase_contrast", "flagged"],
+        ),
         f'<figure><img src="{html.escape(g["spectrum"])}" alt="power spectrum">'
         "<figcaption>The power spectrum of one deconv k3s2 output: lines at the stride "
         "frequencies k/2, circled, are what <code>cbdiag score</code> measures."
@@ -315,7 +325,9 @@ def render_html(res: DemoResult) -> str:
         '<section id="score"><h2>3. Scores of the sample images (after training)</h2>',
     ]
     if s["score"]:
-        parts.append(_table(s["score"], ["image", "score", "flagged", "period"]))
+        parts.append(
+            _table(s["score"], ["image", "amplitude", "significance", "score", "flagged", "period"])
+        )
     else:
         parts.append("<p>No samples folder found: run the demo from a source checkout.</p>")
     parts += ["</section>", '<section id="lint"><h2>4. Lint of the sample models (in CI)</h2>']

@@ -181,6 +181,27 @@ def test_map_shows_where_the_artifact_is(tmp_path: Path) -> None:
     assert ts[:, : half - 1].mean() > ts[:, half + 1 :].mean() + 0.5
 
 
+def test_map_outlines_tiles_only_on_a_flagged_image() -> None:
+    from cbdiag.render.score_png import map_png
+    from cbdiag.spectrum import score_image
+
+    rng = np.random.default_rng(4)
+    img = rng.random((256, 256)) * 0.6 + 0.2
+    img[:, :128] += 0.01 * np.tile([[1, -1], [-1, 1]], (128, 64))  # local lines, 1.3 levels
+
+    def red(res: object, grey: np.ndarray) -> int:
+        px = np.asarray(map_png(res, grey))  # type: ignore[arg-type]
+        return int(np.all(px == (230, 30, 30), axis=-1).sum())
+
+    grey = np.clip(img, 0, 1).astype(np.float32)
+    flagged = score_image(grey, keep_tiles=True)
+    assert flagged.flagged and red(flagged, grey) > 0
+    quiet = score_image(grey, keep_tiles=True, min_amplitude=100.0)  # same tiles, not flagged
+    assert not quiet.flagged
+    assert quiet.tile_scores is not None and quiet.tile_scores.max() > 0.5
+    assert red(quiet, grey) == 0
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [

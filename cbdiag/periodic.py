@@ -245,8 +245,11 @@ def _smooth_part(first: F64, last: F64, left: F64, right: F64, plan: _Plan) -> C
     """
     v1 = np.fft.fft(last - first)  # over x
     v2 = np.fft.fft(right - left)  # over y
-    s = (v1[plan.r] * plan.one_minus_eq + v2[plan.q] * plan.one_minus_er) * plan.inv_den
-    return np.where(plan.conj, np.conj(s), s)
+    s = v1[plan.r] * plan.one_minus_eq
+    s += v2[plan.q] * plan.one_minus_er
+    s *= plan.inv_den
+    np.conjugate(s, out=s, where=plan.conj)
+    return s
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,7 @@ class _Plan:
     q: NDArray[np.int64]  # (lat, lat, n_off) full-FFT row read
     r: NDArray[np.int64]  # (lat, lat, n_off) rfft column read
     col_idx: NDArray[np.int64]  # index of r in cols
+    flat: NDArray[np.int64]  # q * len(cols) + col_idx: where to read in the (hc, cols) array
     conj: NDArray[np.bool_]  # conjugate what is read (the bin lies in the other half)
     one_minus_eq: C128
     one_minus_er: C128
@@ -266,9 +270,10 @@ class _Plan:
 
 @lru_cache(maxsize=32)
 def _gather_plan(hc: int, wc: int, lat: int, ring: int) -> _Plan:
-    """Which rfft columns to keep, and for each lattice point and offset (offset 0 first),
-    which bin to read: the full-plane bin ``(a hc/lat + di, b wc/lat + dj)``, read from the
-    rfft half (conjugated) when it lies in the other half."""
+    """Which rfft columns to keep, and for each lattice point ``(a, b)`` with ``b <= lat/2``
+    and each offset (offset 0 first), which bin to read: the full-plane bin
+    ``(a hc/lat + di, b wc/lat + dj)``, read from the rfft half (conjugated) when it lies in
+    the other half."""
     offs = [(0, 0)] + [
         (di, dj)
         for di in range(-ring, ring + 1)
@@ -277,8 +282,10 @@ def _gather_plan(hc: int, wc: int, lat: int, ring: int) -> _Plan:
     ]
     off = np.array(offs, dtype=np.int64)
     a = np.arange(lat)
-    ky = (a * (hc // lat))[:, None, None] + off[None, None, :, 0] + np.zeros((1, lat, 1), int)
-    kx = (a * (wc // lat))[None, :, None] + off[None, None, :, 1] + np.zeros((lat, 1, 1), int)
+    b = np.arange(lat // 2 + 1)  # one half of the lattice; the other is its conjugate
+    nb = len(b)
+    ky = (a * (hc // lat))[:, None, None] + off[None, None, :, 0] + np.zeros((1, nb, 1), int)
+    kx = (b * (wc // lat))[None, :, None] + off[None, None, :, 1] + np.zeros((lat, 1, 1), int)
     c = kx % wc
     conj = c > wc // 2
     col = np.where(conj, wc - c, c)
@@ -291,6 +298,7 @@ def _gather_plan(hc: int, wc: int, lat: int, ring: int) -> _Plan:
         q=row,
         r=col,
         col_idx=np.searchsorted(cols, col),
+        flat=row * len(cols) + np.searchsorted(cols, col),
         conj=conj,
         one_minus_eq=1 - np.exp(2j * np.pi * row / hc),
         one_minus_er=1 - np.exp(2j * np.pi * col / wc),
@@ -299,6 +307,17 @@ def _gather_plan(hc: int, wc: int, lat: int, ring: int) -> _Plan:
         along_y=np.array([k for k, (di, dj) in enumerate(offs) if dj == 0 and di != 0]),
         along_x=np.array([k for k, (di, dj) in enumerate(offs) if di == 0 and dj != 0]),
     )
+
+
+def _full_lattice(half: NDArray[np.generic], lat: int, *, conj: bool) -> NDArray[np.generic]:
+    """The ``lat x lat`` lattice from its columns ``0 .. lat/2``: ``X(-f) = conj(X(f))``."""
+    nb = half.shape[1]
+    out = np.empty((lat, lat), dtype=half.dtype)
+    out[:, :nb] = half
+    rest = lat - np.arange(nb, lat)
+    mirror = half[(-np.arange(lat)) % lat][:, rest]
+    out[:, nb:] = np.conj(mirror) if conj else mirror
+    return out
 
 
 def lattice_stats(
@@ -341,8 +360,8 @@ def lattice_stats(
         if y1 == hc:
             last = band[-1].astype(np.float64)
     full = scipy.fft.fft(buf, axis=0, workers=workers, overwrite_x=True)
-    vals = full[plan.q, plan.col_idx].astype(np.complex128)
-    vals = np.where(plan.conj, np.conj(vals), vals)
+    vals = np.take(full, plan.flat).astype(np.complex128)  # (lat, lat/2 + 1, offsets)
+    np.conjugate(vals, out=vals, where=plan.conj)
     vals -= _smooth_part(first, last, left, right, plan)
     power = vals.real**2 + vals.imag**2
     along_y, along_x = plan.along_y, plan.along_x
@@ -350,7 +369,8 @@ def lattice_stats(
     # on the axes, the ridge of horizontal/vertical structure: the larger background
     null[:, 0] = np.maximum(null[:, 0], power[:, 0][..., along_y].mean(axis=-1))
     null[0, :] = np.maximum(null[0, :], power[0, :][..., along_x].mean(axis=-1))
-    centre = vals[..., 0]
+    centre = _full_lattice(vals[..., 0], lat, conj=True)
+    null = _full_lattice(null, lat, conj=False)
     out = {}
     for s in periods:
         step = lat // s

@@ -82,8 +82,10 @@ DEFAULT_POOLED_MIN_AMPLITUDE = 0.05
 #: A pattern up to this amplitude in an image with the notches of an interpolating resampler
 #: is explained by the resampler's rounding (uniform rounding noise has RMS 1/sqrt(12) = 0.29).
 ROUNDING_LEVELS = 0.3
+#: Decoded images with more pixels than this are converted to arrays band by band.
+BANDED_PIXELS = 2048 * 2048
 #: Tiles of the diagnostic Welch spectrum (a sample when the image has more).
-DIAGNOSTIC_TILES = 16
+DIAGNOSTIC_TILES = 9
 TILE_SIZES = (96, 48, 24)
 #: log10 ratio above which an off-grid peak is reported (about 1 % of the benchmark's camera
 #: photos, JPEGs and resizes reach 1.3).
@@ -542,12 +544,12 @@ def _period_score(vals: list[tuple[int, int, float]]) -> float:
 
 class _Sampler:
     """Keeps, from luminance bands as they go by, the rows and columns of the top-left
-    ``2048 x 2048`` region that the nearest-neighbour check looks at (every ``h // 256``-th row,
-    every ``w // 256``-th column)."""
+    ``2048 x 2048`` region that the nearest-neighbour check looks at (every ``h // 128``-th row,
+    every ``w // 128``-th column)."""
 
     def __init__(self, h: int, w: int) -> None:
         self.h, self.w = min(h, 2048), min(w, 2048)
-        self.kr, self.kc = max(1, self.h // 256), max(1, self.w // 256)
+        self.kr, self.kc = max(1, self.h // 128), max(1, self.w // 128)
         self.rows: list[F32] = []
         self.cols: list[F32] = []
 
@@ -599,6 +601,25 @@ def _notches(full: F64, t: int) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=16)
+def _off_grid_mask(t: int, periods: tuple[int, ...]) -> NDArray[np.bool_]:
+    """Bins (fftshift layout) searched for off-grid peaks: away from DC (|f| > 0.1) and from
+    every ``k/s`` bin by more than the Hann window's main lobe (+-2 bins, wrapping at 1/2)."""
+    f = (np.arange(t) - t // 2) / t
+    mask = np.hypot(f[:, None], f[None, :]) > 0.1
+    near = np.arange(-2, 3)
+    for s in periods:
+        if t % s:
+            continue
+        for a in range(s):
+            cy = (a * t // s + t // 2) % t
+            for b in range(s):
+                cx = (b * t // s + t // 2) % t
+                mask[np.ix_((cy + near) % t, (cx + near) % t)] = False
+    mask.flags.writeable = False
+    return mask
+
+
 def _off_grid(full: F64, t: int, periods: tuple[int, ...]) -> dict[str, Any]:
     """The strongest peak away from every ``k/s`` bin (a resized checkerboard moves there)."""
     shifted = np.log10(np.maximum(np.fft.fftshift(full), 1e-300))
@@ -606,18 +627,7 @@ def _off_grid(full: F64, t: int, periods: tuple[int, ...]) -> dict[str, Any]:
     box = ndimage.uniform_filter(shifted, size=7, mode="wrap")
     ratio = shifted - (box * 49 - shifted) / 48
     f = (np.arange(t) - t // 2) / t
-    fy, fx = np.meshgrid(f, f, indexing="ij")
-    mask = np.hypot(fy, fx) > 0.1
-    for s in periods:
-        if t % s:
-            continue
-        for a in range(s):
-            for b in range(s):
-                cy = (a * t // s + t // 2) % t
-                cx = (b * t // s + t // 2) % t
-                # the Hann window's main lobe: +-2 bins, wrapping around +-1/2
-                near = np.arange(-2, 3)
-                mask[np.ix_((cy + near) % t, (cx + near) % t)] = False
+    mask = _off_grid_mask(t, periods)
     ratio = np.where(mask, ratio, -np.inf)
     iy, ix = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
     lr = float(ratio[iy, ix])
@@ -702,9 +712,16 @@ def score_image(
     if isinstance(image, LoadedImage):
         top = image.max_value
         loaded: LoadedImage | None = image
-        rows = image.rows
         h, w = image.shape
         dtype = image.dtype
+        if h * w <= BANDED_PIXELS:  # small enough to convert once (faster than by bands)
+            whole = image.pixels
+
+            def rows(a: int, b: int, c0: int = 0, c1: int | None = None) -> NDArray[np.generic]:
+                return whole[a:b, c0:c1]
+
+        else:
+            rows = image.rows
     else:
         arr = np.asarray(image)
         if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):

@@ -143,7 +143,9 @@ class PeriodEstimate:
 
     ``amplitude`` in grey levels (all measured frequencies of the period, harmonics included),
     ``significance`` the z of the primitive frequencies (those no shorter period has),
-    ``significance_all`` the z of all measured frequencies, ``score`` the log10 of the mean
+    ``significance_all`` the z of all measured frequencies, ``power`` the background-subtracted
+    mean square of the pattern (``amplitude**2`` before clipping at 0), ``primitive_power`` the
+    part of it on the primitive frequencies, ``score`` the log10 of the mean
     ratio ``|R|^2 / V`` over the primitive frequencies (0 when not above 1), ``log_ratios`` the
     ``log10(|R|^2 / V)`` of each representative primitive frequency as ``(a, b, value)``.
     """
@@ -155,6 +157,8 @@ class PeriodEstimate:
     log10_p: float
     score: float
     log_ratios: tuple[tuple[int, int, float], ...]
+    power: float = 0.0
+    primitive_power: float = 0.0
 
 
 def _z_from_log_sf(log_p: float) -> float:
@@ -188,8 +192,10 @@ def estimate(stats: PhaseStats) -> PeriodEstimate:
     measured, prim, rep = _masks(s)
     power = np.abs(stats.coef) ** 2
     null = np.maximum(stats.null, 1e-30)
-    excess = float(np.sum((power - stats.null)[measured]))
-    amplitude = math.sqrt(max(excess, 0.0)) / max(stats.pixels, 1)
+    n2 = float(max(stats.pixels, 1)) ** 2
+    excess = float(np.sum((power - stats.null)[measured])) / n2
+    excess_prim = float(np.sum((power - stats.null)[prim])) / n2
+    amplitude = math.sqrt(max(excess, 0.0))
     a, b = np.indices((s, s))
     selfconj = ((2 * a) % s == 0) & ((2 * b) % s == 0)
     weight = np.where(selfconj, 1.0, 2.0)
@@ -217,6 +223,8 @@ def estimate(stats: PhaseStats) -> PeriodEstimate:
         log10_p=log_p_prim / math.log(10),
         score=max(0.0, math.log10(max(mean_ratio, 1e-30))),
         log_ratios=lr,
+        power=excess,
+        primitive_power=excess_prim,
     )
 
 

@@ -84,6 +84,9 @@ DEFAULT_POOLED_MIN_AMPLITUDE = 0.05
 ROUNDING_LEVELS = 0.3
 #: Decoded images with more pixels than this are converted to arrays band by band.
 BANDED_PIXELS = 2048 * 2048
+#: A longer period counts when its own lines carry at least this share of the power of the
+#: longest shorter period that counts (see ``_decide``).
+OWN_SHARE = 0.25
 #: Tiles of the diagnostic Welch spectrum (a sample when the image has more).
 DIAGNOSTIC_TILES = 9
 TILE_SIZES = (96, 48, 24)
@@ -240,13 +243,27 @@ class PooledResult:
 def _decide(
     est: dict[int, PeriodEstimate], min_significance: float
 ) -> tuple[int | None, int | None]:
-    """(detected period, reported period): the largest period whose primitive frequencies are
-    significant; without one, the most significant period (for its amplitude)."""
+    """(detected period, reported period).
+
+    Periods are taken in increasing order; one counts when its primitive frequencies (those no
+    shorter period has) are significant and, if a shorter period already counts, their power is
+    at least ``OWN_SHARE`` of that period's primitive power. A pattern modulated by the image
+    (uneven gains multiply the local content) leaks faint but significant side lines onto the
+    finer lattices of longer periods; a longer stage of a generator paints lines of its own. The
+    detected period is the longest that counts; without one, the reported period is the most
+    significant (for its amplitude).
+    """
     if not est:
         return None, None
-    sig = [s for s, e in est.items() if e.significance >= min_significance]
-    if sig:
-        return max(sig), max(sig)
+    last: PeriodEstimate | None = None
+    for s in sorted(est):
+        e = est[s]
+        if e.significance < min_significance:
+            continue
+        if last is None or e.primitive_power >= OWN_SHARE * last.primitive_power:
+            last = e
+    if last is not None:
+        return last.period, last.period
     best = max(est, key=lambda s: (est[s].significance, -s))
     return None, best
 
@@ -774,6 +791,7 @@ def score_image(
             top,
             loaded,
             sampler.nearest(),
+            detected,
             keep_spectrum=keep_spectrum,
             keep_tiles=keep_tiles,
         )
@@ -820,6 +838,7 @@ def _diagnostics(
     top: float,
     loaded: LoadedImage | None,
     nearest: int | None,
+    detected: int | None,
     *,
     keep_spectrum: bool,
     keep_tiles: bool,
@@ -854,8 +873,9 @@ def _diagnostics(
         "off_grid": _off_grid(full, t, (2, 4, 8)),
     }
     tile_scores = None
-    if per_tile is not None:
-        tile_scores = _tile_scores(per_tile, t, tuple(s for s in (2, 4, 8, 16) if t % s == 0))
+    if per_tile is not None:  # the local score of the detected period (of all, without one)
+        local = (detected,) if detected and t % detected == 0 else (2, 4, 8, 16)
+        tile_scores = _tile_scores(per_tile, t, tuple(s for s in local if t % s == 0))
     return diag, t, n_tiles, full, tile_scores
 
 

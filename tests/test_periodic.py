@@ -167,8 +167,9 @@ def test_a_fixed_pattern_no_single_sample_shows_is_plain_in_the_pool() -> None:
     rng = np.random.default_rng(6)
     pat = planted(64, 64, 4, 0.4)
     samples = [
-        np.clip(np.round(60 + 120 * smooth(64, seed=k) + rng.normal(0, 3, (64, 64)) + pat), 0, 255)
-        .astype(np.uint8)
+        np.clip(
+            np.round(60 + 120 * smooth(64, seed=k) + rng.normal(0, 3, (64, 64)) + pat), 0, 255
+        ).astype(np.uint8)
         for k in range(256)
     ]
     singles = [score_image(s) for s in samples[:32]]
@@ -179,8 +180,9 @@ def test_a_fixed_pattern_no_single_sample_shows_is_plain_in_the_pool() -> None:
     assert p.n_images == 256
     # the same images without the pattern: not flagged
     clean = [
-        np.clip(np.round(60 + 120 * smooth(64, seed=k) + rng.normal(0, 3, (64, 64))), 0, 255)
-        .astype(np.uint8)
+        np.clip(
+            np.round(60 + 120 * smooth(64, seed=k) + rng.normal(0, 3, (64, 64))), 0, 255
+        ).astype(np.uint8)
         for k in range(256)
     ]
     assert not score_pooled(clean).flagged

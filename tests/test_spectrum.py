@@ -323,3 +323,33 @@ def test_non_finite_pixels_are_refused() -> None:
 def test_period_too_large_for_the_image() -> None:
     with pytest.raises(ImageTooSmallError):
         score_image(noise(40, 40), stride=16)
+
+
+def test_a_pattern_modulated_by_the_content_keeps_its_period() -> None:
+    """Uneven gains multiply the local content: the pattern's faint side lines on the finer
+    lattices of periods 8..32 are significant but carry no energy of their own."""
+    rng = np.random.default_rng(12)
+    n = 512
+    content = 40 + 180 * _smooth(n)
+    tile = rng.standard_normal((4, 4))
+    tile -= tile.mean()
+    tile /= np.sqrt((tile**2).mean())
+    pat = np.tile(tile, (n // 4, n // 4)) * 0.04 * content  # about 3 grey levels RMS
+    img = np.clip(np.round(content + pat + rng.normal(0, 1, (n, n))), 0, 255).astype(np.uint8)
+    r = score_image(img)
+    assert r.flagged and r.period == 4, (r.period, r.per_period_significance)
+
+
+def test_a_generator_with_five_stages_reports_period_32() -> None:
+    """Energy at every level of a 2-2-2-2-2 stack: the longest period is the pattern's."""
+    rng = np.random.default_rng(13)
+    n = 512
+    pat = np.zeros((32, 32))
+    for k in (2, 4, 8, 16, 32):  # each stage adds its own lines
+        t = rng.standard_normal((k, k))
+        pat += np.tile(t - t.mean(), (32 // k, 32 // k))
+    pat *= 2.0 / np.sqrt((pat**2).mean())
+    img = 128 + np.tile(pat, (n // 32, n // 32)) + rng.normal(0, 2, (n, n))
+    r = score_image(np.clip(np.round(img), 0, 255).astype(np.uint8))
+    assert r.flagged and r.period == 32, (r.period, r.per_period_significance)
+    assert r.amplitude == pytest.approx(2.0, rel=0.15)

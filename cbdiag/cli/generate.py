@@ -34,7 +34,8 @@ feature map of size --base instead of a latent: the pure geometry.
 
 --compare writes one panel with a column per upsampler (deconv k3s2, deconv k4s2,
 resize-nearest, resize-bilinear, subpixel, subpixel-ICNR), same seed and width, each captioned
-with the median `cbdiag score` of its samples and its phase contrast (0 = no checkerboard).
+with the fixed pattern its samples share (`cbdiag score --pooled`, grey levels) and its phase
+contrast (0 = no checkerboard).
 
 Weights and inputs come from --seed (numpy PCG64: the same on every machine); batch norm uses
 the statistics of each --batch-size batch, as an untrained GAN in training mode does. Existing
@@ -342,6 +343,8 @@ def _compare(
             "upsampler": c.name,
             "config": c.config.as_dict(),
             "score": None if c.score is None else num(round(c.score, 4)),
+            "pooled_amplitude": None if c.pooled is None else num(round(c.pooled.amplitude, 4)),
+            "pooled_flagged": None if c.pooled is None else c.pooled.flagged,
             "phase_contrast": None if c.phase_contrast is None else num(c.phase_contrast),
         }
         for c in columns
@@ -371,12 +374,16 @@ def _compare(
         return
     table = Table(box=None, header_style="bold")
     table.add_column("upsampler")
+    table.add_column("pooled pattern", justify="right")
+    table.add_column("flagged")
     table.add_column("median score", justify="right")
     table.add_column("phase contrast", justify="right")
     for r in results:
-        pc, sc = r["phase_contrast"], r["score"]
+        pc, sc, amp = r["phase_contrast"], r["score"], r["pooled_amplitude"]
         table.add_row(
             str(r["upsampler"]),
+            "n/a" if amp is None else f"{amp:.2f}",
+            {True: "yes", False: "no", None: "n/a"}[r["pooled_flagged"]],  # type: ignore[index]
             "n/a" if sc is None else f"{sc:.3f}",
             "n/a" if pc is None else f"{pc:.4f}",
         )

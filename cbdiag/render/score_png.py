@@ -13,14 +13,15 @@ from .colormap import viridis
 from .fonts import font
 
 #: Local score (log10 line-to-background ratio of a group of tiles) outlined on the map.
-LOCAL_OUTLINE = 0.5
+LOCAL_OUTLINE = 1.0
 
 
 def spectrum_png(result: ScoreResult, *, size: int = 576, title: str | None = None) -> Image.Image:
     """Log power spectrum (DC in the centre, ``-1/2 .. 1/2`` cycles/pixel on both axes).
 
-    Small white ticks mark every candidate ``k/s`` frequency; red circles mark the candidates
-    whose peak ratio exceeds 2 (log10 > 0.3), with their ratio.
+    Small white ticks mark the candidate ``k/s`` frequencies of the periods 2, 4 and 8 and of the
+    detected period; red circles mark the lattice frequencies whose line is at least ten times
+    its background at full resolution (log10 > 1: by chance once in 20,000 bins), with ratio.
     """
     if result.spectrum is None:
         raise ValueError("score the image with keep_spectrum=True")
@@ -41,7 +42,11 @@ def spectrum_png(result: ScoreResult, *, size: int = 576, title: str | None = No
         kx = ((round(fx * t) + t // 2) % t) + 0.5
         return margin + kx * cell, head + ky * cell
 
-    periods = [s for s, v in result.per_period.items() if v is not None]
+    periods = [
+        s
+        for s, v in result.per_period.items()
+        if v is not None and (s <= 8 or s == result.period) and t % s == 0
+    ]
     for s in periods:
         for a, b in candidates(s):
             for sign in (1, -1):
@@ -50,7 +55,7 @@ def spectrum_png(result: ScoreResult, *, size: int = 576, title: str | None = No
                 draw.line((x, y - 3, x, y + 3), fill=(255, 255, 255))
     f_small, f_title = font(12), font(16)
     for pk in result.peaks:
-        if pk.log_ratio <= 0.3:
+        if pk.log_ratio <= 1.0:
             continue
         for sign in (1, -1):
             x, y = xy(sign * pk.fy, sign * pk.fx)
@@ -81,7 +86,7 @@ def spectrum_png(result: ScoreResult, *, size: int = 576, title: str | None = No
         draw.text((8, y - 6), str(frac), fill=(0, 0, 0), font=f_small)
     draw.text(
         (margin, head + plot.height + 24),
-        "fx (cycles/pixel) horizontally, fy vertically; + = k/s candidates, red = peaks > 2x",
+        "fx (cycles/pixel) horizontally, fy vertically; + = k/s candidates, red = lines > 10x",
         fill=(90, 90, 90),
         font=f_small,
     )

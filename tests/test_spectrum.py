@@ -16,7 +16,7 @@ from PIL import Image
 from cbdiag import score_image
 from cbdiag.errors import CbdiagError
 from cbdiag.images import ImageReadError, jpeg_quality, load_image
-from cbdiag.spectrum import DEFAULT_THRESHOLD, ImageTooSmallError, candidates
+from cbdiag.spectrum import ImageTooSmallError, candidates
 
 DATA = Path(__file__).parent / "data"
 RNG = np.random.default_rng(0)

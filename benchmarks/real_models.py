@@ -257,8 +257,14 @@ def main() -> None:
     dc = man["dcgan"]
     dc_files = sorted((out / dc["samples"]).glob("*.png"))
     ph_files = sorted((out / man["photo64"]).glob("*.png"))
-    fixed = dc["fixed_pattern"]
-    print(f"  DCGAN ground-truth fixed pattern (4096 samples): {fixed}")
+    fixed = {k: round(v, 3) for k, v in dc["fixed_pattern"].items()}
+    print(f"  DCGAN ground-truth fixed pattern (4096 samples), by period: {fixed}")
+    singles = [score_image(load(f)) for f in dc_files[:128]]
+    print(
+        f"  DCGAN samples flagged one by one: {sum(r.flagged for r in singles)} of "
+        f"{len(singles)}; photo crops: "
+        f"{sum(score_image(load(f)).flagged for f in ph_files[:128])} of {min(128, len(ph_files))}"
+    )
     for n in (64, 256):
         for label, files in (("DCGAN samples", dc_files), ("photo crops", ph_files)):
             sets = [files[i : i + n] for i in range(0, len(files) - n + 1, n)]

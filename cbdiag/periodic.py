@@ -64,8 +64,8 @@ C128 = NDArray[np.complex128]
 
 #: Lattice frequencies where the residual passes less than this are not measured.
 GAIN_MIN = 0.25
-#: Rows of the image handled at once (memory stays near the decoded image plus one band).
-BAND_ROWS = 256
+#: Pixels of the image handled at once (memory stays near the decoded image plus one band).
+BAND_PIXELS = 1 << 19
 #: Largest ring distance (in full-resolution bins) of the background estimate.
 RING = 4
 
@@ -358,8 +358,9 @@ def lattice_stats(
     left = np.empty(hc, dtype=np.float64)
     right = np.empty(hc, dtype=np.float64)
     first = last = np.zeros(wc, dtype=np.float64)
-    for y0 in range(0, hc, BAND_ROWS):
-        y1 = min(hc, y0 + BAND_ROWS)
+    band_rows = max(8, min(hc, BAND_PIXELS // max(w, 1)))
+    for y0 in range(0, hc, band_rows):
+        y1 = min(hc, y0 + band_rows)
         band = grey(y0, y1)[:, :wc]
         buf[y0:y1] = scipy.fft.rfft(band, axis=1, workers=workers)[:, cols]
         left[y0:y1], right[y0:y1] = band[:, 0], band[:, -1]

@@ -575,8 +575,8 @@ class _Sampler:
             return
         band = band[: self.h - a, : self.w]
         first = (-a) % self.kr
-        self.rows.append(band[first :: self.kr])
-        self.cols.append(band[:, :: self.kc])
+        self.rows.append(band[first :: self.kr].copy())  # copies: a view would keep the band
+        self.cols.append(band[:, :: self.kc].copy())
 
     def nearest(self) -> int | None:
         if not self.rows:

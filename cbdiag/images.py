@@ -271,16 +271,37 @@ def _to_array(img: Image.Image, fmt: str | None, quality: int | None) -> LoadedI
         return LoadedImage(pixels, 65535.0, mode, fmt, quality)
     if mode == "I":
         pixels = np.asarray(img, dtype=np.int32)[..., None]
-        top = 65535.0 if pixels.max(initial=0) > 255 else 255.0
-        return LoadedImage(pixels, top, mode, fmt, quality)
+        return LoadedImage(pixels, white_level(pixels), mode, fmt, quality)
     if mode == "F":
         pixels = np.asarray(img, dtype=np.float32)[..., None]
-        return LoadedImage(pixels, float(max(pixels.max(initial=0.0), 1.0)), mode, fmt, quality)
+        return LoadedImage(pixels, white_level(pixels), mode, fmt, quality)
     if mode in ("1", "L", "LA"):
         return LoadedImage(img if mode == "L" else img.convert("L"), 255.0, mode, fmt, quality)
     if mode != "RGB":
         img = img.convert("RGBA" if mode in ("P", "PA") else "RGB").convert("RGB")
     return LoadedImage(img, 255.0, mode, fmt, quality)
+
+
+#: Float images are read with white = 1 unless some value exceeds this: then white = 255.
+FLOAT_LIMIT = 2.0
+
+
+def white_level(pixels: NDArray[np.generic]) -> float:
+    """The value of full white, by type: 255 for 8-bit, 65535 for 16-bit and wider integers,
+    1 for booleans, 1.0 for floats (255 when some value exceeds ``FLOAT_LIMIT``: data in 0..255).
+
+    >>> [white_level(np.array(v)) for v in (np.uint16(7), 0.5, 200.0)]
+    [65535.0, 1.0, 255.0]
+    """
+    dt = np.asarray(pixels).dtype
+    if dt == np.uint8:
+        return 255.0
+    if dt == np.bool_:
+        return 1.0
+    if np.issubdtype(dt, np.integer):
+        return 255.0 if dt == np.int8 else 65535.0
+    arr = np.asarray(pixels)
+    return 255.0 if arr.size and float(np.abs(arr).max()) > FLOAT_LIMIT else 1.0
 
 
 def luminance(pixels: NDArray[np.generic], max_value: float = 255.0) -> NDArray[np.float32]:

@@ -7,27 +7,30 @@ every ``s`` pixels: a periodic *mean*. This module estimates that pattern from t
 Definitions (``Y`` = luminance in grey levels of 8-bit, ``Y = 0.299 R + 0.587 G + 0.114 B``
 scaled so that white is 255, whatever the file's bit depth):
 
-* **Residual** ``r = Y - box5(Y)``: ``Y`` minus its 5x5 box blur (reflected at the borders). It
-  removes the image's low-frequency content and passes a periodic pattern at frequency ``f``
-  with the known gain ``G(f) = 1 - D5(fy) D5(fx)``, ``D5(f) = sin(5 pi f) / (5 sin(pi f))``.
-* **Lattice coefficients** ``R(a/s, b/s)``: the DFT of ``r`` (cropped at the top-left to a
-  multiple of the lattice period ``L`` on both axes, ``N`` pixels) at the frequencies of period
-  ``s``; these are exact DFT bins, and they are the DFT of the ``s x s`` per-phase sums.
+* **Lattice coefficients** ``R(a/s, b/s)``: the DFT of the *periodic component* of ``Y``
+  (Moisan's periodic + smooth decomposition, see ``_smooth_part``: the jumps across the
+  borders of the image, seen as periodic, would otherwise leak a cross along both axes), the
+  image cropped at the top-left to a multiple of the lattice period ``L`` on both axes (``N``
+  pixels), at the frequencies of period ``s``. They are exact DFT bins, and (up to the border
+  correction, of order ``1/N``) the DFT of the ``s x s`` per-phase sums of ``Y``.
 * **Background** ``V(f)``: what ``|R(f)|^2`` is expected to be with no pattern, ``N S(f)``
-  with ``S`` the residual's power spectral density, estimated as the mean of the full-resolution
+  with ``S`` the power spectral density, estimated as the mean of the full-resolution
   periodogram over the bins at Chebyshev distance ``1..J`` around ``f`` (``J`` up to 4; never
   another lattice bin). At frequencies on an axis (the "cross" of horizontal and vertical
   structure in natural images) the larger of that ring and the mean along the axis is used.
-* **Amplitude** of period ``s``: the RMS over the ``s x s`` phases of the periodic component of
-  ``Y``, ``A_s^2 = sum_f (|R(f)|^2 - V(f)) / G(f)^2 / N^2`` over the lattice frequencies of
-  ``s`` other than 0 (Parseval), with the background subtracted, so it is unbiased for a pattern
-  of any strength; frequencies where ``G(f) < 0.25`` (below about 1/10 cycle per pixel, where the
-  image's own content dominates) are not measured.
+* **Measured frequencies**: those where a 5x5 box residual ``Y - box5(Y)`` would pass at least
+  ``GAIN_MIN`` of a line, ``G(f) = 1 - D5(fy) D5(fx) >= 0.25`` with
+  ``D5(f) = sin(5 pi f) / (5 sin(pi f))``: below about 1/10 cycle per pixel the image's own
+  content dominates and no pattern can be told from it.
+* **Amplitude** of period ``s``: the RMS over the ``s x s`` phases of the periodic pattern of
+  ``Y``, ``A_s^2 = sum_f (|R(f)|^2 - V(f)) / N^2`` over the measured lattice frequencies of
+  ``s`` other than 0 (Parseval), background subtracted, so it is unbiased at any strength.
 * **Significance**: under no pattern, ``2 |R(f)|^2 / V(f)`` is chi-squared with 2 degrees of
   freedom (1 and ``|R|^2 / V`` at the self-conjugate frequencies 0 and 1/2), independently over
   the frequencies of one half-plane, so their sum ``X`` is chi-squared with as many degrees of
   freedom as terms. ``p = P(chi2_dof > X)``, reported as the one-sided normal quantile
-  ``z = Phi^-1(1 - p)`` ("sigma").
+  ``z = Phi^-1(1 - p)`` ("sigma"), over the primitive frequencies of ``s`` (those no shorter
+  period has) and over all its measured frequencies.
 
 Everything above is a sum over pixels, so the statistics of several images add up
 (:class:`PhaseStats`): the pooled estimate of the pattern that a generator paints into all its
@@ -66,6 +69,8 @@ C128 = NDArray[np.complex128]
 GAIN_MIN = 0.25
 #: Pixels of the image handled at once (memory stays near the decoded image plus one band).
 BAND_PIXELS = 1 << 19
+#: How many of a period's strongest lines its estimate keeps (for the reported peaks).
+LOG_RATIOS_KEPT = 16
 #: Largest ring distance (in full-resolution bins) of the background estimate.
 RING = 4
 
@@ -143,11 +148,14 @@ class PeriodEstimate:
 
     ``amplitude`` in grey levels (all measured frequencies of the period, harmonics included),
     ``significance`` the z of the primitive frequencies (those no shorter period has),
-    ``significance_all`` the z of all measured frequencies, ``power`` the background-subtracted
+    ``significance_all`` the z of all measured frequencies (``log10_p`` and ``log10_p_all`` the
+    log10 of their p-values), ``n_images`` how many images the statistics pool, ``power`` the
+    background-subtracted
     mean square of the pattern (``amplitude**2`` before clipping at 0), ``primitive_power`` the
     part of it on the primitive frequencies, ``score`` the log10 of the mean
     ratio ``|R|^2 / V`` over the primitive frequencies (0 when not above 1), ``log_ratios`` the
-    ``log10(|R|^2 / V)`` of each representative primitive frequency as ``(a, b, value)``.
+    ``log10(|R|^2 / V)`` of the strongest representative primitive frequencies (at most
+    ``LOG_RATIOS_KEPT``, strongest first) as ``(a, b, value)``.
     """
 
     period: int
@@ -159,6 +167,8 @@ class PeriodEstimate:
     log_ratios: tuple[tuple[int, int, float], ...]
     power: float = 0.0
     primitive_power: float = 0.0
+    log10_p_all: float = 0.0
+    n_images: int = 1
 
 
 def _z_from_log_sf(log_p: float) -> float:
@@ -211,9 +221,10 @@ def estimate(stats: PhaseStats) -> PeriodEstimate:
     m = prim & rep
     logs = np.log10(np.maximum(ratio[m], 1e-30))
     mean_ratio = float(np.sum((weight * ratio)[m]) / max(np.sum(weight[m]), 1))
+    top_k = np.argsort(-logs, kind="stable")[:LOG_RATIOS_KEPT]  # the strongest lines
     lr = tuple(
         (int(i), int(j), float(v))
-        for i, j, v in zip(a[m], b[m], logs, strict=True)  # row-major order
+        for i, j, v in zip(a[m][top_k], b[m][top_k], logs[top_k], strict=True)
     )
     return PeriodEstimate(
         period=s,
@@ -225,6 +236,8 @@ def estimate(stats: PhaseStats) -> PeriodEstimate:
         log_ratios=lr,
         power=excess,
         primitive_power=excess_prim,
+        log10_p_all=log_p_all / math.log(10),
+        n_images=stats.n_images,
     )
 
 

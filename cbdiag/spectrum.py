@@ -11,13 +11,14 @@ Pipeline (one image, see ``score_image``; the maths is in :mod:`cbdiag.periodic`
    those with ``s <= min(H, W) / 4``), and the full-resolution periodogram around each.
 3. Per period: **amplitude** (the RMS of the periodic pattern over its ``s x s`` phases, grey
    levels, background subtracted), **significance** (a chi-squared test of the lattice power
-   against the local background, as a one-sided normal z), and the **score** ``S_s``: the mean
-   of the top half of ``log10(|R(f)|^2 / V(f))`` over the primitive frequencies of ``s`` (0 = no
+   against the local background, as a one-sided normal z), and the **score** ``S_s``: the log10
+   of the mean ratio ``|R(f)|^2 / V(f)`` over the primitive frequencies of ``s`` (0 = no
    excess, 1 = lines ten times their background on average).
-4. **Period**: the largest period whose primitive frequencies (those no shorter period has)
-   are significant; **flagged**: that significance is at least ``min_significance`` (default
-   5 sigma), the amplitude at least ``min_amplitude`` (default in ``DEFAULT_MIN_AMPLITUDE``),
-   the score above ``threshold`` (default 0), and no diagnosed look-alike explains it.
+4. **Period**: the longest period whose primitive frequencies (those no shorter period has)
+   are significant and carry power of their own (see ``_decide``); **flagged**: the
+   significance of all its frequencies is at least ``min_significance`` (default 5 sigma), the
+   amplitude at least ``min_amplitude`` (default in ``DEFAULT_MIN_AMPLITUDE``), the score above
+   ``threshold`` (default 0), and no diagnosed look-alike explains it.
 
 Diagnostics come from a Welch spectrum of a Laplacian residual over a sample of tiles: the
 JPEG grid (quantisation tables, and period-8 lines of the *rectified* residual), interpolated
@@ -43,7 +44,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from .errors import CbdiagError
-from .images import MIN_SIZE, LoadedImage, load_image, luminance
+from .images import MIN_SIZE, LoadedImage, load_image, luminance, white_level
 from .periodic import PeriodEstimate, PhaseStats, estimate, lattice_stats, pool
 
 __all__ = [
@@ -199,7 +200,8 @@ class PooledResult:
     """The pattern common to a set of images (one generator's samples), see ``pool_results``.
 
     ``amplitude`` (grey levels) and ``significance`` (z) of the pooled pattern at ``period``;
-    ``per_period`` has both for every period that some image had.
+    ``per_period`` has both for every period that some image had, with how many images had it;
+    only the periods every image has decide the verdict.
     """
 
     n_images: int
@@ -231,6 +233,7 @@ class PooledResult:
                     "amplitude": _r(e.amplitude),
                     "significance": _r(e.significance, 2),
                     "score": _r(e.score),
+                    "n_images": e.n_images,
                 }
                 for s, e in self.per_period.items()
             },
@@ -281,13 +284,16 @@ def pool_results(
     if not total:
         raise CbdiagError("no image to pool")
     est = {s: estimate(total[s]) for s in sorted(total)}
-    detected, shown = _decide(est, min_significance)
+    n_images = max(st.n_images for st in total.values())
+    # a period that only some images have (the larger ones) does not speak for the pool
+    shared = {s: e for s, e in est.items() if total[s].n_images == n_images}
+    detected, shown = _decide(shared, min_significance)
     e = est[shown] if shown is not None else None
     return PooledResult(
-        n_images=max(st.n_images for st in total.values()),
+        n_images=n_images,
         amplitude=e.amplitude if e else 0.0,
         significance=(e.significance_all if detected else e.significance) if e else 0.0,
-        log10_p=e.log10_p if e else 0.0,
+        log10_p=(e.log10_p_all if detected else e.log10_p) if e else 0.0,
         period=detected,
         per_period=est,
         min_amplitude=min_amplitude,
@@ -308,8 +314,8 @@ def score_pooled(
     --------
     >>> rng = np.random.default_rng(1)
     >>> tile = np.array([[0.5, -0.5], [-0.5, 0.5]])  # a 0.5 grey-level checkerboard
-    >>> samples = [rng.normal(128, 8, (64, 64)) + np.tile(tile, (32, 32)) for _ in range(64)]
-    >>> p = score_pooled(samples)
+    >>> grey = [rng.normal(128, 8, (64, 64)) + np.tile(tile, (32, 32)) for _ in range(64)]
+    >>> p = score_pooled([g / 255 for g in grey])  # float images are in [0, 1]
     >>> p.flagged, p.period, round(p.amplitude, 1)
     (True, 2, 0.5)
     """
@@ -366,6 +372,15 @@ def _choose_tile(h: int, w: int) -> tuple[int, int]:
     return t, t // 2
 
 
+def _even(v: list[int], n: int) -> list[int]:
+    """``n`` entries of ``v`` spread evenly (first and last included when ``n > 1``)."""
+    if n >= len(v):
+        return v
+    if n == 1:
+        return [v[len(v) // 2]]
+    return [v[round(i * (len(v) - 1) / (n - 1))] for i in range(n)]
+
+
 def _hann(t: int) -> F32:
     w = np.hanning(t + 2)[1:-1]  # strictly positive taps
     return np.outer(w, w).astype(np.float32)
@@ -402,15 +417,43 @@ def welch(
     win = _hann(t)
     ys, xs = _starts(h, t, step), _starts(w, t, step)
     if max_tiles is not None and len(ys) * len(xs) > max_tiles:  # an even sample of tiles
-        k = math.ceil(math.sqrt(len(ys) * len(xs) / max_tiles))
-        ys, xs = ys[k // 2 :: k], xs[k // 2 :: k]
+        ny = min(len(ys), max(1, math.isqrt(max_tiles)))
+        nx = min(len(xs), max(1, max_tiles // ny))
+        ny = min(len(ys), max(1, max_tiles // nx))  # a thin image: more along its long side
+        ys, xs = _even(ys, ny), _even(xs, nx)
     n_tiles = len(ys) * len(xs)
+    workers = min(os.cpu_count() or 1, 4)
+    if max_tiles is not None and not keep_tiles and n_tiles <= rectified_tiles:
+        # a sample of tiles: read them (with a one-pixel margin) and transform them at once
+        lum = np.stack(
+            [
+                luminance(rows(y0 - 1, y0 + t + 1, x0 - 1, x0 + t + 1), max_value)
+                for y0 in ys
+                for x0 in xs
+            ]
+        )
+        r = np.float32(4.0) * lum[:, 1:-1, 1:-1]
+        r -= lum[:, :-2, 1:-1]
+        r -= lum[:, 2:, 1:-1]
+        r -= lum[:, 1:-1, :-2]
+        r -= lum[:, 1:-1, 2:]
+        r *= np.float32(0.25)
+        both = np.concatenate([r, np.abs(r)])
+        both -= both.mean(axis=(1, 2), keepdims=True)
+        both *= win
+        spec = scipy.fft.rfft2(both, workers=workers)
+        power = spec.real**2 + spec.imag**2
+        return (
+            power[:n_tiles].sum(axis=0) / n_tiles,
+            power[n_tiles:].sum(axis=0) / n_tiles,
+            n_tiles,
+            None,
+        )
     every = max(1, n_tiles // rectified_tiles)
     acc = np.zeros((t, t // 2 + 1), dtype=np.float64)
     acc_abs = np.zeros_like(acc)
     n_abs = 0
     per_tile = np.empty((len(ys), len(xs), t, t // 2 + 1)) if keep_tiles else None
-    workers = min(os.cpu_count() or 1, 4)
     idx = 0
     for iy, y0 in enumerate(ys):
         # only the columns the tiles of this row cover (a sample of tiles reads much less)
@@ -457,8 +500,7 @@ def _full(p: F64) -> F64:
     full = np.empty((t, t))
     full[:, : p.shape[1]] = p
     ky = (-np.arange(t)) % t
-    for kx in range(p.shape[1], t):
-        full[:, kx] = p[ky, t - kx]
+    full[:, p.shape[1] :] = p[ky][:, t - np.arange(p.shape[1], t)]
     return full
 
 
@@ -515,8 +557,9 @@ def _masked_median(flat: F64, sel: NDArray[np.int64]) -> F64:
     vals = np.where(valid, flat[np.maximum(sel, 0)], np.inf)
     vals.sort(axis=1)
     n = valid.sum(axis=1)
-    lo = np.take_along_axis(vals, np.maximum((n - 1) // 2, 0)[:, None], axis=1)[:, 0]
-    hi = np.take_along_axis(vals, np.maximum(n // 2, 0)[:, None], axis=1)[:, 0]
+    rows = np.arange(len(n))
+    lo = vals[rows, np.maximum((n - 1) // 2, 0)]
+    hi = vals[rows, np.maximum(n // 2, 0)]
     return np.where(n > 0, (lo + np.where(n > 0, hi, 0.0)) / 2, 0.0)
 
 
@@ -745,12 +788,7 @@ def score_image(
             raise CbdiagError(f"expected an (H, W) or (H, W, 1|3|4) array, got shape {arr.shape}")
         if arr.ndim == 3 and arr.shape[2] == 4:
             arr = arr[..., :3]
-        if arr.dtype == np.uint16:
-            top = 65535.0
-        elif np.issubdtype(arr.dtype, np.integer):  # 8-bit, or wider holding 16-bit values
-            top = 65535.0 if arr.dtype != np.uint8 and arr.size and arr.max() > 255 else 255.0
-        else:
-            top = 1.0
+        top = white_level(arr)
         loaded = None
         h, w = arr.shape[:2]
         dtype = arr.dtype
@@ -815,7 +853,7 @@ def score_image(
         tiles=n_tiles,
         amplitude=amplitude,
         significance=(e.significance_all if detected else e.significance) if e else 0.0,
-        log10_p=e.log10_p if e else 0.0,
+        log10_p=(e.log10_p_all if detected else e.log10_p) if e else 0.0,
         min_amplitude=min_amplitude,
         min_significance=min_significance,
         per_period_amplitude={s: est[s].amplitude for s in periods},

@@ -290,3 +290,64 @@ def test_dangling_symlink_in_a_folder_is_unreadable(tmp_path: Path) -> None:
     assert p.returncode == 2
     errors = [r for r in json.loads(p.stdout)["results"] if r["error"]]
     assert [Path(r["path"]).name for r in errors] == ["gone.png"]
+
+
+def test_piped_text_keeps_every_row_whole(tmp_path: Path) -> None:
+    """Off a terminal and without COLUMNS, rows are printed at their full width."""
+    d = tmp_path / ("a_folder_with_a_long_name_" * 3)
+    d.mkdir()
+    planted(d / "an_image_file_with_a_long_name_0001.png")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    p = subprocess.run(
+        [sys.executable, "-m", "cbdiag", "score", str(d), "--pooled"],
+        capture_output=True,
+        text=True,
+        env={**env, "NO_COLOR": "1"},
+        timeout=120,
+    )
+    assert p.returncode == 1
+    lines = p.stdout.splitlines()
+    row = next(ln for ln in lines if "0001.png" in ln)
+    assert str(d / "an_image_file_with_a_long_name_0001.png") in row
+    assert "FLAGGED" in row and "…" not in p.stdout
+    assert any(ln.startswith("(pooled: 1 image) ") for ln in lines)
+
+
+def test_csv_columns_follow_the_searched_periods(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    t = rng.standard_normal((3, 3))
+    img = 128 + rng.normal(0, 2, (192, 192)) + 3 * np.tile(t - t.mean(), (64, 64))
+    Image.fromarray(np.clip(np.round(img), 0, 255).astype(np.uint8)).save(tmp_path / "p3.png")
+    p = cli(str(tmp_path / "p3.png"), "--stride", "3", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    assert p.returncode == 1 and rows[0]["period"] == "3"
+    assert float(rows[0]["amplitude_3"]) > 2 and float(rows[0]["period_3"]) > 0
+    assert "period_2" not in rows[0]
+
+
+def test_pooled_verdict_only_from_periods_every_image_has(tmp_path: Path) -> None:
+    """One large image with a period-32 pattern among small clean samples: period 32 pools
+    one image only, so it does not make the pool's verdict."""
+    d = samples(tmp_path / "mix", 60, 0.0)
+    rng = np.random.default_rng(5)
+    t = rng.standard_normal((32, 32))
+    big = 128 + rng.normal(0, 2, (256, 256)) + 3 * np.tile(t - t.mean(), (8, 8))
+    Image.fromarray(np.clip(np.round(big), 0, 255).astype(np.uint8)).save(d / "big.png")
+    p = cli(str(d), "--pooled", "--format", "json")
+    doc = json.loads(p.stdout)
+    pooled = doc["pooled"]
+    assert pooled["n_images"] == 61
+    assert pooled["per_period"]["32"]["n_images"] == 1
+    assert pooled["per_period"]["2"]["n_images"] == 61
+    assert pooled["period"] != 32
+    big_row = next(r for r in doc["results"] if r["path"].endswith("big.png"))
+    assert big_row["flagged"] and big_row["period"] == 32  # the image itself is flagged
+
+
+def test_json_significance_and_log10_p_agree(tmp_path: Path) -> None:
+    from scipy.stats import norm
+
+    path = planted(tmp_path / "weak.png", amp=0.012)  # a few grey levels in strong noise
+    r = json.loads(cli(str(path), "--format", "json").stdout)["results"][0]
+    assert r["period"] == 2 and -300 < r["log10_p"] < -7  # detected, p still representable
+    assert r["significance"] == pytest.approx(-norm.ppf(10 ** r["log10_p"]), abs=0.05)

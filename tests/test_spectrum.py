@@ -353,3 +353,26 @@ def test_a_generator_with_five_stages_reports_period_32() -> None:
     r = score_image(np.clip(np.round(img), 0, 255).astype(np.uint8))
     assert r.flagged and r.period == 32, (r.period, r.per_period_significance)
     assert r.amplitude == pytest.approx(2.0, rel=0.15)
+
+
+def test_white_level_is_fixed_by_type_not_by_content() -> None:
+    """8-bit 255, wider integers 65535, floats 1 (0..255 when a value exceeds 2): one pixel
+    more or less does not change the scale."""
+    rng = np.random.default_rng(21)
+    i, j = np.indices((256, 256))
+    grey = 60 + rng.normal(0, 2, (256, 256)) + 1.0 * ((i + j) % 2 - 0.5) * 2  # 1 grey level
+    ref = score_image(grey / 255).amplitude
+    assert ref == pytest.approx(1.0, rel=0.1)
+    assert score_image(grey).amplitude == pytest.approx(ref, rel=1e-4)  # floats in 0..255
+    dark = np.round(grey * 257).astype(np.int32)  # 16-bit values in an int32 array
+    bright = dark.copy()
+    bright[0, 0] = 65535
+    assert score_image(dark).amplitude == pytest.approx(score_image(bright).amplitude, rel=0.02)
+    assert score_image(dark).amplitude == pytest.approx(ref, rel=0.05)
+
+
+def test_thin_images_are_scored() -> None:
+    for h, w in ((32, 3000), (3000, 32), (48, 600), (64, 2000)):
+        img = noise(h, w) * 0.5 + 0.25 + 0.05 * pattern(h, w, 2)
+        r = score_image(img)
+        assert r.flagged and r.period == 2, (h, w)

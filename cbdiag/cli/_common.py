@@ -22,9 +22,9 @@ class Format(str, Enum):
     json = "json"
 
 
-def out_console() -> Console:
+def out_console(width: int | None = None) -> Console:
     """Console for results (stdout). Colour only on a terminal; ``NO_COLOR`` honoured by rich."""
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, width=width)
 
 
 def err_console() -> Console:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -312,6 +313,11 @@ def _notes(r: dict[str, Any]) -> str:
     return ", ".join(notes)
 
 
+def _pool_label(pooled: dict[str, Any]) -> str:
+    n = pooled.get("n_images", 0)
+    return f"(pooled: {n} image{'' if n == 1 else 's'})"
+
+
 def _emit(
     results: list[dict[str, Any]],
     fmt: ScoreFormat,
@@ -334,9 +340,12 @@ def _emit(
         return
     if fmt == ScoreFormat.csv:
         buf = io.StringIO()
+        searched = sorted(
+            {int(k) for r in results for k in (r.get("per_period") or {})} or set(PERIODS)
+        )
         cols = ["path", "score", "flagged", "period", "amplitude", "significance"]
-        cols += [f"period_{s}" for s in PERIODS]
-        cols += [f"amplitude_{s}" for s in PERIODS]
+        cols += [f"period_{s}" for s in searched]
+        cols += [f"amplitude_{s}" for s in searched]
         cols += ["peak_frequency", "peak_ratio", "notes", "error"]
         wr = csv.writer(buf, lineterminator="\n")
         wr.writerow(cols)
@@ -346,8 +355,8 @@ def _emit(
             wr.writerow(
                 [r["path"], r["score"], r["flagged"], r["period"]]
                 + [r.get("amplitude"), r.get("significance")]
-                + [r["per_period"].get(str(s)) for s in PERIODS]
-                + [amps.get(str(s)) for s in PERIODS]
+                + [r["per_period"].get(str(s)) for s in searched]
+                + [amps.get(str(s)) for s in searched]
                 + [
                     ",".join(pk["frequency"]) if pk else None,
                     pk["ratio"] if pk else None,
@@ -358,10 +367,10 @@ def _emit(
         if pooled is not None:
             per = pooled.get("per_period") or {}
             wr.writerow(
-                [f"(pooled: {pooled['n_images']} images)", None, pooled["flagged"]]
+                [_pool_label(pooled), None, pooled["flagged"]]
                 + [pooled.get("period"), pooled.get("amplitude"), pooled.get("significance")]
-                + [(per.get(str(s)) or {}).get("score") for s in PERIODS]
-                + [(per.get(str(s)) or {}).get("amplitude") for s in PERIODS]
+                + [(per.get(str(s)) or {}).get("score") for s in searched]
+                + [(per.get(str(s)) or {}).get("amplitude") for s in searched]
                 + [None, None, "", pooled.get("error")]
             )
         sys.stdout.write(buf.getvalue())
@@ -392,7 +401,7 @@ def _emit(
     if pooled is not None and pooled.get("error") is None:
         flag = Text("FLAGGED", style="bold red") if pooled["flagged"] else Text("ok", style="green")
         table.add_row(
-            f"(pooled: {pooled['n_images']} images)",
+            _pool_label(pooled),
             flag,
             str(pooled["period"] or "-"),
             f"{pooled['amplitude']:.3f}",
@@ -400,7 +409,14 @@ def _emit(
             "",
             "the fixed pattern the images share",
         )
+    elif pooled is not None:
+        err = Text("error", style="bold red")
+        table.add_row(_pool_label(pooled), err, "-", "-", "-", "-", pooled["error"])
     console = out_console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # a pipe or a CI log: print every row whole, however wide
+        wide = out_console(width=100_000)
+        console = out_console(width=max(console.width, wide.measure(table).maximum))
     console.print(table)
     console.print(
         f"flagged: significance >= {min_sig:g} sigma, amplitude >= {min_amp:g} grey levels"

@@ -69,6 +69,10 @@ C128 = NDArray[np.complex128]
 GAIN_MIN = 0.25
 #: Pixels of the image handled at once (memory stays near the decoded image plus one band).
 BAND_PIXELS = 1 << 19
+#: A lattice frequency is left out when a bin of its ring exceeds this many times the ring's
+#: median and the frequency's own power: a line of the content beside it (by chance with no
+#: pattern: about 1e-7 per ring).
+LINE_GUARD = 30.0
 #: How many of a period's strongest lines its estimate keeps (for the reported peaks).
 LOG_RATIOS_KEPT = 16
 #: Largest ring distance (in full-resolution bins) of the background estimate.
@@ -121,7 +125,9 @@ class PhaseStats:
     """Additive sufficient statistics of one period ``s`` (sum them over images to pool).
 
     ``coef[a, b]`` is the sum of the lattice coefficients ``R(a/s, b/s)``, ``null[a, b]`` the sum
-    of their backgrounds ``V``, ``pixels`` the sum of ``N``, ``n_images`` how many images.
+    of their backgrounds ``V``, ``pixels`` the sum of ``N``, ``n_images`` how many images, and
+    ``npix[a, b]`` the pixels behind each frequency: an image whose frequency was left out (a
+    strong line of its own content right beside it, see ``LINE_GUARD``) adds 0 there.
     """
 
     period: int
@@ -129,6 +135,13 @@ class PhaseStats:
     null: F64
     pixels: int
     n_images: int = 1
+    npix: F64 | None = None
+
+    def weights(self) -> F64:
+        """Pixels behind each lattice frequency (``pixels`` where none was left out)."""
+        if self.npix is None:
+            return np.full((self.period, self.period), float(self.pixels))
+        return self.npix
 
     def __add__(self, other: PhaseStats) -> PhaseStats:
         if other.period != self.period:
@@ -139,6 +152,7 @@ class PhaseStats:
             self.null + other.null,
             self.pixels + other.pixels,
             self.n_images + other.n_images,
+            self.weights() + other.weights(),
         )
 
 
@@ -202,9 +216,12 @@ def estimate(stats: PhaseStats) -> PeriodEstimate:
     measured, prim, rep = _masks(s)
     power = np.abs(stats.coef) ** 2
     null = np.maximum(stats.null, 1e-30)
-    n2 = float(max(stats.pixels, 1)) ** 2
-    excess = float(np.sum((power - stats.null)[measured])) / n2
-    excess_prim = float(np.sum((power - stats.null)[prim])) / n2
+    npix = stats.weights()
+    usable = npix > 0
+    measured, prim = measured & usable, prim & usable
+    n2 = np.maximum(npix, 1.0) ** 2
+    excess = float(np.sum(((power - stats.null) / n2)[measured]))
+    excess_prim = float(np.sum(((power - stats.null) / n2)[prim]))
     amplitude = math.sqrt(max(excess, 0.0))
     a, b = np.indices((s, s))
     selfconj = ((2 * a) % s == 0) & ((2 * b) % s == 0)
@@ -387,12 +404,24 @@ def lattice_stats(
     vals -= _smooth_part(first, last, left, right, plan)
     power = vals.real**2 + vals.imag**2
     along_y, along_x = plan.along_y, plan.along_x
-    null = power[..., plan.ring].mean(axis=-1)
+    ring_power = power[..., plan.ring]
+    null = ring_power.mean(axis=-1)
+    ring_max = ring_power.max(axis=-1)
+    ring_median = np.median(ring_power, axis=-1)
     # on the axes, the ridge of horizontal/vertical structure: the larger background
     null[:, 0] = np.maximum(null[:, 0], power[:, 0][..., along_y].mean(axis=-1))
     null[0, :] = np.maximum(null[0, :], power[0, :][..., along_x].mean(axis=-1))
     centre = _full_lattice(vals[..., 0], lat, conj=True)
     null = _full_lattice(null, lat, conj=False)
+    # a strong line of the image's own content (a periodic texture, a sharp straight edge) right
+    # beside a lattice frequency leaks into it unevenly: that frequency is left out
+    # (the line itself, when the pattern covers only part of the image, leaks into its ring
+    # too, but stays the strongest bin there)
+    beside = (ring_max > LINE_GUARD * ring_median) & (ring_max > power[..., 0])
+    guard = _full_lattice(beside, lat, conj=False)
+    centre = np.where(guard, 0.0, centre)
+    null = np.where(guard, 0.0, null)
+    npix = np.where(guard, 0.0, float(hc * wc))
     out = {}
     for s in periods:
         step = lat // s
@@ -401,5 +430,6 @@ def lattice_stats(
             coef=np.ascontiguousarray(centre[::step, ::step]),
             null=np.ascontiguousarray(null[::step, ::step]),
             pixels=hc * wc,
+            npix=np.ascontiguousarray(npix[::step, ::step]),
         )
     return out

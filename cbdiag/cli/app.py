@@ -61,7 +61,7 @@ app.command(
 app.command(
     "score",
     help=score_cmd.HELP,
-    short_help="Checkerboard energy of images (FFT peaks at the stride frequencies); a CI gate.",
+    short_help="The periodic pattern of images in grey levels, per image and pooled; a CI gate.",
 )(score_cmd.score)
 
 app.command(

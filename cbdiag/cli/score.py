@@ -1,4 +1,4 @@
-"""``cbdiag score``: checkerboard energy of images, one line each, and a CI gate."""
+"""``cbdiag score``: the periodic pattern of images (grey levels), per image and pooled."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import csv
 import io
 import os
 import sys
+import textwrap
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from enum import Enum
@@ -32,7 +33,7 @@ from ..spectrum import (
 from ._common import err_console, handle_errors, out_console, write_stdout
 from .generate import _progress
 
-HELP = f"""Score images for checkerboard artifacts: the periodic pattern at the stride periods
+_HELP = f"""Score images for checkerboard artifacts: the periodic pattern at the stride periods
 (2, 4, 8, 16, 32) in grey levels, and how significant it is, with no model and no training data.
 
 PATHS are image files, directories (searched recursively, --glob to filter) or - to read a list
@@ -40,17 +41,21 @@ of paths from stdin. Each image gets an amplitude (RMS of the periodic pattern, 
 8-bit luminance), a significance (sigma: how unlikely those lines are under the image's own
 background), the period that carries it, a score (log10 of the lines' excess over their
 background), its strongest frequencies, and diagnostics of look-alikes (JPEG grid, interpolated
-or nearest-neighbour upscaling, off-grid peaks of a resized image). An image is flagged when its
-pattern is significant (--min-significance, default {DEFAULT_MIN_SIGNIFICANCE:g} sigma), at least
---min-amplitude (default {DEFAULT_MIN_AMPLITUDE:g} grey levels, above every photo, JPEG, resize
-and texture of the benchmark) and not explained by a look-alike.
+or nearest-neighbour upscaling, off-grid peaks of a resized image).
+
+An image is flagged when its pattern is significant (--min-significance, default
+{DEFAULT_MIN_SIGNIFICANCE:g} sigma), at least --min-amplitude (default
+{DEFAULT_MIN_AMPLITUDE:g} grey levels: above every photo, JPEG, resize and texture of the
+benchmark) and not explained by a look-alike.
 
 --pooled treats all images as samples of one generator and also reports the fixed pattern they
-share (at least --pooled-min-amplitude, default {DEFAULT_POOLED_MIN_AMPLITUDE:g} grey levels):
-a pattern too faint for any single sample is plain in the pool.
+share (flagged from --pooled-min-amplitude, default {DEFAULT_POOLED_MIN_AMPLITUDE:g} grey
+levels): a pattern too faint for any single sample is plain in the pool.
 
 Exit codes: 0 nothing flagged, 1 an image (or the pool) flagged, 2 bad input or an unreadable
 file (every readable file is still scored and reported)."""
+# paragraphs refilled, so the interpolated defaults do not leave ragged lines
+HELP = "\n\n".join(textwrap.fill(" ".join(p.split()), 96) for p in _HELP.split("\n\n"))
 
 
 class ScoreFormat(str, Enum):
@@ -130,7 +135,7 @@ def score(
         str | None, typer.Option("--glob", help='Pattern for directories, e.g. "*.png".')
     ] = None,
     stride: Annotated[
-        int | None, typer.Option("--stride", "-s", help="Only look for this period.")
+        int | None, typer.Option("--stride", "-s", help="Only look for this period (2 to 32).")
     ] = None,
     min_amplitude: Annotated[
         float,

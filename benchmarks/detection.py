@@ -24,68 +24,19 @@ Usage: python benchmarks/detection.py [--quick]
 from __future__ import annotations
 
 import argparse
-import io
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _photos import jpeg, photos, resize, to_u8
 
 from cbdiag.generator import GeneratorConfig, compare_configs, generate
 from cbdiag.spectrum import DEFAULT_MIN_AMPLITUDE, DEFAULT_MIN_SIGNIFICANCE, score_image
-
-PHOTOS = [
-    "astronaut",
-    "camera",
-    "cat",
-    "chelsea",
-    "coffee",
-    "coins",
-    "moon",
-    "rocket",
-    "hubble_deep_field",
-    "immunohistochemistry",
-    "retina",
-    "stereo_motorcycle",
-    "grass",
-    "gravel",
-    "brick",
-    "clock",
-    "page",
-    "text",
-    "colorwheel",
-]
-
-
-def photos() -> Iterator[tuple[str, np.ndarray]]:
-    import skimage.data as data
-
-    for name in PHOTOS:
-        img = getattr(data, name)()
-        if isinstance(img, tuple):
-            for k, part in enumerate(img[:2]):
-                yield f"{name}{k}", np.asarray(part)
-            continue
-        yield name, np.asarray(img)
-
-
-def to_u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(x), 0, 255).astype(np.uint8)
-
-
-def jpeg(img: np.ndarray, q: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="JPEG", quality=q)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())))
-
-
-def resize(img: np.ndarray, factor: float, method: Image.Resampling) -> np.ndarray:
-    pil = Image.fromarray(img)
-    size = (max(32, round(pil.width * factor)), max(32, round(pil.height * factor)))
-    return np.asarray(pil.resize(size, method))
 
 
 def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:

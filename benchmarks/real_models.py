@@ -23,7 +23,6 @@ Usage: python benchmarks/real_models.py [--quick] [--data DIR]
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import subprocess
 import sys
@@ -36,6 +35,9 @@ from PIL import Image
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _photos import jpeg, photos, resize
 
 from cbdiag.spectrum import (
     DEFAULT_MIN_AMPLITUDE,
@@ -47,65 +49,12 @@ from cbdiag.spectrum import (
 )
 
 HERE = Path(__file__).resolve().parent
-PHOTOS = [
-    "astronaut",
-    "camera",
-    "cat",
-    "chelsea",
-    "coffee",
-    "coins",
-    "moon",
-    "rocket",
-    "hubble_deep_field",
-    "immunohistochemistry",
-    "retina",
-    "stereo_motorcycle",
-    "grass",
-    "gravel",
-    "brick",
-    "clock",
-    "page",
-    "text",
-    "colorwheel",
-    "skin",
-]
 RS = Image.Resampling
-
-
-def photos(quick: bool) -> Iterator[tuple[str, np.ndarray]]:
-    import skimage.data as data
-
-    for name in PHOTOS[: (6 if quick else None)]:
-        try:
-            img = getattr(data, name)()
-        except Exception:  # a photo this scikit-image version lacks or would download
-            continue
-        parts = img[:2] if isinstance(img, tuple) else (img,)
-        for k, part in enumerate(parts):
-            arr = np.asarray(part)
-            if arr.dtype != np.uint8:
-                arr = np.clip(np.round(arr * (255 if arr.max() <= 1 else 1)), 0, 255)
-                arr = arr.astype(np.uint8)
-            if arr.ndim == 3 and arr.shape[2] == 4:
-                arr = arr[..., :3]
-            yield (f"{name}{k}" if len(parts) > 1 else name), arr
-
-
-def jpeg(img: np.ndarray, q: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="JPEG", quality=q)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())))
-
-
-def resize(img: np.ndarray, factor: float, method: Image.Resampling) -> np.ndarray:
-    pil = Image.fromarray(img)
-    size = (max(32, round(pil.width * factor)), max(32, round(pil.height * factor)))
-    return np.asarray(pil.resize(size, method))
 
 
 def negatives(quick: bool) -> Iterator[tuple[str, np.ndarray]]:
     """(family, image) of every natural negative."""
-    for _name, img in photos(quick):
+    for _name, img in photos(6 if quick else None):
         yield "photo", img
         h, w = img.shape[:2]
         if min(h, w) >= 256:
@@ -230,8 +179,8 @@ def main() -> None:
     errs = [e["err"][str(e["scale"])] for e, _, _, _ in rows]
     rho_err = spearmanr(errs, amps).statistic
     print(
-        f"  Spearman(amplitude, gt): all {rho:.3f}; gt >= 0.1: {rho_big:.3f}; "
-        f"against the periodic RMS of the error (output - target): {rho_err:.3f}"
+        f"  Spearman(amplitude, gt): all {rho:.4f}; gt >= 0.1: {rho_big:.4f}; "
+        f"against the periodic RMS of the error (output - target): {rho_err:.4f}"
     )
     flagged_rows = [(e, r) for e, _, r, _ in rows if r.flagged]
     right = sum(r.period == e["scale"] for e, r in flagged_rows)

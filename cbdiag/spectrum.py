@@ -122,6 +122,13 @@ class Peak:
         }
 
 
+def _meets(
+    period: int | None, significance: float, amplitude: float, min_sig: float, min_amp: float
+) -> bool:
+    """The two criteria of a flag: a detected period, significant and large enough."""
+    return period is not None and significance >= min_sig and amplitude >= min_amp
+
+
 def _r(x: float | None, nd: int = 4) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), nd)
 
@@ -163,9 +170,13 @@ class ScoreResult:
     @property
     def flagged(self) -> bool:
         return (
-            self.period is not None
-            and self.significance >= self.min_significance
-            and self.amplitude >= self.min_amplitude
+            _meets(
+                self.period,
+                self.significance,
+                self.amplitude,
+                self.min_significance,
+                self.min_amplitude,
+            )
             and self.score > self.threshold
             and self.explained_by is None
         )
@@ -215,10 +226,12 @@ class PooledResult:
 
     @property
     def flagged(self) -> bool:
-        return (
-            self.period is not None
-            and self.significance >= self.min_significance
-            and self.amplitude >= self.min_amplitude
+        return _meets(
+            self.period,
+            self.significance,
+            self.amplitude,
+            self.min_significance,
+            self.min_amplitude,
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -136,6 +136,7 @@ class PhaseStats:
     pixels: int
     n_images: int = 1
     npix: F64 | None = None
+    ring: F64 | None = None  # the background before frequencies are left out (diagnostics)
 
     def weights(self) -> F64:
         """Pixels behind each lattice frequency (``pixels`` where none was left out)."""
@@ -153,6 +154,7 @@ class PhaseStats:
             self.pixels + other.pixels,
             self.n_images + other.n_images,
             self.weights() + other.weights(),
+            None if self.ring is None or other.ring is None else self.ring + other.ring,
         )
 
 
@@ -419,6 +421,7 @@ def lattice_stats(
     # too, but stays the strongest bin there)
     beside = (ring_max > LINE_GUARD * ring_median) & (ring_max > power[..., 0])
     guard = _full_lattice(beside, lat, conj=False)
+    ring_all = null
     centre = np.where(guard, 0.0, centre)
     null = np.where(guard, 0.0, null)
     npix = np.where(guard, 0.0, float(hc * wc))
@@ -431,5 +434,6 @@ def lattice_stats(
             null=np.ascontiguousarray(null[::step, ::step]),
             pixels=hc * wc,
             npix=np.ascontiguousarray(npix[::step, ::step]),
+            ring=np.ascontiguousarray(ring_all[::step, ::step]),
         )
     return out

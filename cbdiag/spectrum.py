@@ -20,10 +20,11 @@ Pipeline (one image, see ``score_image``; the maths is in :mod:`cbdiag.periodic`
    amplitude at least ``min_amplitude`` (default in ``DEFAULT_MIN_AMPLITUDE``), the score above
    ``threshold`` (default 0), and no diagnosed look-alike explains it.
 
-Diagnostics come from a Welch spectrum of a Laplacian residual over a sample of tiles: the
-JPEG grid (quantisation tables, and period-8 lines of the *rectified* residual), interpolated
-upscaling (notches at ``k/s``), nearest-neighbour upscaling (flat ``s x s`` blocks) and
-off-grid peaks (a resized checkerboard). A resampler that interpolates and rounds to integers
+Diagnostics: the JPEG grid (quantisation tables, and period-8 lines of the *rectified*
+residual) and off-grid peaks (a resized checkerboard) from a Welch spectrum of a Laplacian
+residual over a sample of tiles; interpolated upscaling (notches at ``k/s``) from the lattice
+backgrounds; nearest-neighbour upscaling (flat ``s x s`` blocks) from a sample of rows and
+columns. A resampler that interpolates and rounds to integers
 paints a sub-grey-level periodic pattern of its own: in an image with the interpolation
 notches, a pattern no larger than ``ROUNDING_LEVELS`` is explained by that rounding.
 """
@@ -89,7 +90,7 @@ BANDED_PIXELS = 2048 * 2048
 #: longest shorter period that counts (see ``_decide``).
 OWN_SHARE = 0.25
 #: Tiles of the diagnostic Welch spectrum (a sample when the image has more).
-DIAGNOSTIC_TILES = 9
+DIAGNOSTIC_TILES = 4
 TILE_SIZES = (96, 48, 24)
 #: log10 ratio above which an off-grid peak is reported (about 1 % of the benchmark's camera
 #: photos, JPEGs and resizes reach 1.3).
@@ -658,19 +659,55 @@ def _nearest_blocks(rows: F32, cols: F32, max_factor: int = 8) -> int | None:
     return None
 
 
-def _notches(full: F64, t: int) -> dict[str, Any]:
-    """Interpolated upscaling leaves notches (deep minima) at k/s: report the deepest factor."""
-    res = _ratios(full, t, tuple(s for s in (2, 3, 4) if t % s == 0), gated=False)
-    best: tuple[int, float] | None = None
-    for s, vals in res.items():
-        worst = max(v for _, _, v in vals)  # every candidate must be a notch
-        if worst < -0.7 and (best is None or s > best[0]):
-            best = (s, worst)
-    nyq = min((v for _, _, v in res.get(2, [])), default=0.0)
+@lru_cache(maxsize=32)
+def _notch_plan(lat: int, s: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """For the primitive frequencies of ``s`` on the ``lat`` lattice: their flat indices, and
+    the flat indices of the lattice points 1 or 2 steps around each (not on the ``s`` lattice)."""
+    step = lat // s
+    centres, rings = [], []
+    for a in range(s):
+        for b in range(s):
+            if (a, b) == (0, 0) or math.gcd(math.gcd(a, b), s) != 1:
+                continue
+            ya, xb = a * step, b * step
+            centres.append(ya * lat + xb)
+            rings.append(
+                [
+                    ((ya + i) % lat) * lat + (xb + j) % lat
+                    for i in range(-2, 3)
+                    for j in range(-2, 3)
+                    if max(abs(i), abs(j)) >= 1 and ((ya + i) % step or (xb + j) % step)
+                ]
+            )
+    return np.array(centres, dtype=np.int64), np.array(rings, dtype=np.int64)
+
+
+def _lattice_notches(stats: dict[int, PhaseStats]) -> dict[str, Any]:
+    """Interpolated upscaling leaves notches (deep minima) at ``k/s``: from the lattice pass,
+    the background of each primitive frequency of ``s`` against the backgrounds of the lattice
+    frequencies around it (1 or 2 steps of ``1/L`` away, not on the lattice of ``s``). Every
+    candidate must be 5 times below (log10 < -0.7); the largest such factor is reported."""
+    lat = max(stats)
+    st = stats[lat]
+    v = (st.ring if st.ring is not None else st.null).ravel()
+    best: int | None = None
+    nyq = 0.0
+    for s in (2, 3, 4):
+        if lat % s or lat == s:
+            continue
+        centres, rings = _notch_plan(lat, s)
+        ref = np.median(v[rings], axis=1)
+        c = v[centres]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lr = np.where((c > 0) & (ref > 0), np.log10(c / ref), 0.0)
+        if s == 2:
+            nyq = float(lr.min())
+        if float(lr.max()) < -0.7:
+            best = s
     return {
         "flag": best is not None,
-        "factor": None if best is None else best[0],
-        "nyquist_log10_ratio": round(float(nyq), 3),
+        "factor": best,
+        "nyquist_log10_ratio": round(nyq, 3),
     }
 
 
@@ -843,6 +880,7 @@ def score_image(
             loaded,
             sampler.nearest(),
             detected,
+            stats,
             keep_spectrum=keep_spectrum,
             keep_tiles=keep_tiles,
         )
@@ -890,6 +928,7 @@ def _diagnostics(
     loaded: LoadedImage | None,
     nearest: int | None,
     detected: int | None,
+    stats: dict[int, PhaseStats],
     *,
     keep_spectrum: bool,
     keep_tiles: bool,
@@ -919,7 +958,7 @@ def _diagnostics(
             "rectified_period8": None if abs_s8 is None else round(abs_s8, 3),
             "flag": bool((loaded is not None and loaded.format == "JPEG") or (abs_s8 or 0) > 0.3),
         },
-        "interpolated_upscale": _notches(full, t),
+        "interpolated_upscale": _lattice_notches(stats),
         "nearest_upscale": {"flag": nearest is not None, "factor": nearest},
         "off_grid": _off_grid(full, t, (2, 4, 8)),
     }

@@ -35,16 +35,6 @@ class Column:
         return f"{s} · {p}"
 
 
-def median_score(images: NDArray[np.float32]) -> float:
-    """Median ``cbdiag score`` of generated images (``[-1, 1]`` mapped to ``[0, 1]``)."""
-    return float(np.median([score_image((img + 1.0) / 2.0).score for img in images]))
-
-
-def pooled_pattern(images: NDArray[np.float32]) -> PooledResult:
-    """The fixed pattern generated images share (``[-1, 1]`` mapped to ``[0, 1]``)."""
-    return pool_results(score_image((img + 1.0) / 2.0, diagnostics=False) for img in images)
-
-
 def compare_upsamplers(
     base: GeneratorConfig,
     rows: int,

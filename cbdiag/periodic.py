@@ -297,8 +297,7 @@ class _Plan:
     cols: NDArray[np.int64]  # kept rfft columns
     q: NDArray[np.int64]  # (lat, lat, n_off) full-FFT row read
     r: NDArray[np.int64]  # (lat, lat, n_off) rfft column read
-    col_idx: NDArray[np.int64]  # index of r in cols
-    flat: NDArray[np.int64]  # q * len(cols) + col_idx: where to read in the (hc, cols) array
+    flat: NDArray[np.int64]  # q * len(cols) + (index of r in cols): where to read in (hc, cols)
     conj: NDArray[np.bool_]  # conjugate what is read (the bin lies in the other half)
     one_minus_eq: C128
     one_minus_er: C128
@@ -337,7 +336,6 @@ def _gather_plan(hc: int, wc: int, lat: int, ring: int) -> _Plan:
         cols=cols,
         q=row,
         r=col,
-        col_idx=np.searchsorted(cols, col),
         flat=row * len(cols) + np.searchsorted(cols, col),
         conj=conj,
         one_minus_eq=1 - np.exp(2j * np.pi * row / hc),

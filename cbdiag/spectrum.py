@@ -285,6 +285,19 @@ def _decide(
     return None, best
 
 
+def _headline(
+    est: dict[int, PeriodEstimate], detected: int | None, shown: int | None
+) -> tuple[float, float, float]:
+    """(amplitude, significance, log10_p) reported for the shown period: the significance of
+    all its frequencies when it is detected, of its primitive ones otherwise."""
+    if shown is None:
+        return 0.0, 0.0, 0.0
+    e = est[shown]
+    if detected is not None:
+        return e.amplitude, e.significance_all, e.log10_p_all
+    return e.amplitude, e.significance, e.log10_p
+
+
 def pool_results(
     results: Iterable[ScoreResult | dict[int, PhaseStats]],
     *,
@@ -302,12 +315,12 @@ def pool_results(
     # a period that only some images have (the larger ones) does not speak for the pool
     shared = {s: e for s, e in est.items() if total[s].n_images == n_images}
     detected, shown = _decide(shared, min_significance)
-    e = est[shown] if shown is not None else None
+    amplitude, significance, log10_p = _headline(est, detected, shown)
     return PooledResult(
         n_images=n_images,
-        amplitude=e.amplitude if e else 0.0,
-        significance=(e.significance_all if detected else e.significance) if e else 0.0,
-        log10_p=(e.log10_p_all if detected else e.log10_p) if e else 0.0,
+        amplitude=amplitude,
+        significance=significance,
+        log10_p=log10_p,
         period=detected,
         per_period=est,
         min_amplitude=min_amplitude,
@@ -581,7 +594,6 @@ def _ratios(
     full: F64,
     t: int,
     periods: tuple[int, ...],
-    gated: bool = True,
 ) -> dict[int, list[tuple[int, int, float]]]:
     """log10 peak ratio of every candidate of every period in a Welch spectrum (vectorised
     over candidates): used by the diagnostics and the local map."""
@@ -595,10 +607,9 @@ def _ratios(
         ok = (bg > 0) & (peak > 0)
         lr = np.zeros(len(centre))
         lr[ok] = np.log10(peak[ok] / bg[ok])
-        if gated:
-            gate_idx = idx[3]
-            gate = np.max(np.where(gate_idx >= 0, flat[np.maximum(gate_idx, 0)], -np.inf), axis=1)
-            lr = np.where(ok & (peak < gate), np.minimum(lr, 0.0), lr)
+        gate_idx = idx[3]
+        gate = np.max(np.where(gate_idx >= 0, flat[np.maximum(gate_idx, 0)], -np.inf), axis=1)
+        lr = np.where(ok & (peak < gate), np.minimum(lr, 0.0), lr)
         out[s] = [(int(a), int(b), float(v)) for (a, b), v in zip(ab, lr, strict=True)]
     return out
 
@@ -863,7 +874,7 @@ def score_image(
     stats = lattice_stats(grey, h, w, periods)
     est = {s: estimate(stats[s]) for s in periods}
     detected, shown = _decide(est, min_significance)
-    e = est[shown] if shown is not None else None
+    amplitude, significance, log10_p = _headline(est, detected, shown)
     per_period: dict[int, float | None] = {s: est[s].score for s in periods}
     score = max((v for v in per_period.values() if v is not None), default=0.0)
     cands = [(lr, s, a, b) for s, pe in est.items() for a, b, lr in pe.log_ratios]
@@ -884,7 +895,6 @@ def score_image(
             keep_spectrum=keep_spectrum,
             keep_tiles=keep_tiles,
         )
-    amplitude = e.amplitude if e else 0.0
     explained = None
     notch = diag.get("interpolated_upscale", {})
     if notch.get("flag") and amplitude <= ROUNDING_LEVELS:
@@ -903,8 +913,8 @@ def score_image(
         tile=t,
         tiles=n_tiles,
         amplitude=amplitude,
-        significance=(e.significance_all if detected else e.significance) if e else 0.0,
-        log10_p=(e.log10_p_all if detected else e.log10_p) if e else 0.0,
+        significance=significance,
+        log10_p=log10_p,
         min_amplitude=min_amplitude,
         min_significance=min_significance,
         per_period_amplitude={s: est[s].amplitude for s in periods},

@@ -69,6 +69,7 @@ C128 = NDArray[np.complex128]
 GAIN_MIN = 0.25
 #: Pixels of the image handled at once (memory stays near the decoded image plus one band).
 BAND_PIXELS = 1 << 19
+SMALL_BAND = 1 << 18
 #: A lattice frequency is left out when a bin of its ring exceeds this many times the ring's
 #: median and the frequency's own power: a line of the content beside it (by chance with no
 #: pattern: about 1e-7 per ring).
@@ -118,6 +119,27 @@ def _masks(s: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.boo
     ca, cb = (-a) % s, (-b) % s
     rep = (a * s + b) <= (ca * s + cb)
     return measured, prim & measured, rep
+
+
+def median_last(x: F64) -> F64:
+    """``np.median(x, axis=-1)`` from one partition (``np.median`` does two: slower on many
+    short rows)."""
+    n = x.shape[-1]
+    mid = n // 2
+    part = np.partition(x, mid, axis=-1)
+    out = part[..., mid]
+    if n % 2 == 0:
+        out = (out + part[..., :mid].max(axis=-1)) / 2
+    return np.asarray(out, dtype=np.float64)
+
+
+@lru_cache(maxsize=64)
+def _index_weights(s: int) -> tuple[NDArray[np.int64], NDArray[np.int64], F64]:
+    """Indices ``a, b`` of the ``s x s`` lattice and the chi-squared degrees of freedom of each
+    frequency: 2 (a complex coefficient), 1 where ``f = -f`` (a real one)."""
+    a, b = np.indices((s, s))
+    selfconj = ((2 * a) % s == 0) & ((2 * b) % s == 0)
+    return a, b, np.where(selfconj, 1.0, 2.0)
 
 
 @dataclass
@@ -221,13 +243,11 @@ def estimate(stats: PhaseStats) -> PeriodEstimate:
     npix = stats.weights()
     usable = npix > 0
     measured, prim = measured & usable, prim & usable
-    n2 = np.maximum(npix, 1.0) ** 2
-    excess = float(np.sum(((power - stats.null) / n2)[measured]))
-    excess_prim = float(np.sum(((power - stats.null) / n2)[prim]))
+    per_freq = (power - stats.null) / np.maximum(npix, 1.0) ** 2
+    excess = float(np.sum(per_freq[measured]))
+    excess_prim = float(np.sum(per_freq[prim]))
     amplitude = math.sqrt(max(excess, 0.0))
-    a, b = np.indices((s, s))
-    selfconj = ((2 * a) % s == 0) & ((2 * b) % s == 0)
-    weight = np.where(selfconj, 1.0, 2.0)
+    a, b, weight = _index_weights(s)
     ratio = power / null
 
     def test(mask: NDArray[np.bool_]) -> float:
@@ -285,9 +305,8 @@ def _smooth_part(first: F64, last: F64, left: F64, right: F64, plan: _Plan) -> C
     """
     v1 = np.fft.fft(last - first)  # over x
     v2 = np.fft.fft(right - left)  # over y
-    s = v1[plan.r] * plan.one_minus_eq
-    s += v2[plan.q] * plan.one_minus_er
-    s *= plan.inv_den
+    s = v1[plan.r] * plan.factor_v1
+    s += v2[plan.q] * plan.factor_v2
     np.conjugate(s, out=s, where=plan.conj)
     return s
 
@@ -299,9 +318,8 @@ class _Plan:
     r: NDArray[np.int64]  # (lat, lat, n_off) rfft column read
     flat: NDArray[np.int64]  # q * len(cols) + (index of r in cols): where to read in (hc, cols)
     conj: NDArray[np.bool_]  # conjugate what is read (the bin lies in the other half)
-    one_minus_eq: C128
-    one_minus_er: C128
-    inv_den: F64
+    factor_v1: C128  # (1 - e^(2 pi i q / H)) / den
+    factor_v2: C128  # (1 - e^(2 pi i r / W)) / den
     ring: NDArray[np.int64]  # offset indices of the ring, along y, along x
     along_y: NDArray[np.int64]
     along_x: NDArray[np.int64]
@@ -338,9 +356,8 @@ def _gather_plan(hc: int, wc: int, lat: int, ring: int) -> _Plan:
         r=col,
         flat=row * len(cols) + np.searchsorted(cols, col),
         conj=conj,
-        one_minus_eq=1 - np.exp(2j * np.pi * row / hc),
-        one_minus_er=1 - np.exp(2j * np.pi * col / wc),
-        inv_den=inv_den,
+        factor_v1=(1 - np.exp(2j * np.pi * row / hc)) * inv_den,
+        factor_v2=(1 - np.exp(2j * np.pi * col / wc)) * inv_den,
         ring=np.arange(1, len(offs)),
         along_y=np.array([k for k, (di, dj) in enumerate(offs) if dj == 0 and di != 0]),
         along_x=np.array([k for k, (di, dj) in enumerate(offs) if di == 0 and dj != 0]),
@@ -365,6 +382,7 @@ def lattice_stats(
     periods: tuple[int, ...],
     *,
     workers: int | None = None,
+    band_pixels: int = BAND_PIXELS,
 ) -> dict[int, PhaseStats]:
     """Statistics of every period in ``periods`` for one image given as luminance bands.
 
@@ -374,7 +392,8 @@ def lattice_stats(
     frequencies are kept) and one complex FFT per kept column: cheaper than one full 2-D FFT,
     in memory that does not grow with the image beyond a band and the kept columns. The
     spectrum is that of the *periodic component* of Moisan's decomposition (see
-    ``_smooth_part``), so the crop's borders do not leak along the axes.
+    ``_smooth_part``), so the crop's borders do not leak along the axes. Rows are read in
+    bands of about ``band_pixels`` pixels (an image already in memory can be read in one).
     """
     lat = math.lcm(*periods)
     hc, wc = (h // lat) * lat, (w // lat) * lat
@@ -388,17 +407,20 @@ def lattice_stats(
     left = np.empty(hc, dtype=np.float64)
     right = np.empty(hc, dtype=np.float64)
     first = last = np.zeros(wc, dtype=np.float64)
-    band_rows = max(8, min(hc, BAND_PIXELS // max(w, 1)))
+    band_rows = max(8, min(hc, band_pixels // max(w, 1)))
+    # threads cost more than they save on a band that fits in cache
+    row_workers = 1 if band_rows * w <= SMALL_BAND else workers
     for y0 in range(0, hc, band_rows):
         y1 = min(hc, y0 + band_rows)
         band = grey(y0, y1)[:, :wc]
-        buf[y0:y1] = scipy.fft.rfft(band, axis=1, workers=workers)[:, cols]
+        buf[y0:y1] = scipy.fft.rfft(band, axis=1, workers=row_workers)[:, cols]
         left[y0:y1], right[y0:y1] = band[:, 0], band[:, -1]
         if y0 == 0:
             first = band[0].astype(np.float64)
         if y1 == hc:
             last = band[-1].astype(np.float64)
-    full = scipy.fft.fft(buf, axis=0, workers=workers, overwrite_x=True)
+    col_workers = 1 if buf.size <= SMALL_BAND else workers
+    full = scipy.fft.fft(buf, axis=0, workers=col_workers, overwrite_x=True)
     vals = np.take(full, plan.flat).astype(np.complex128)  # (lat, lat/2 + 1, offsets)
     np.conjugate(vals, out=vals, where=plan.conj)
     vals -= _smooth_part(first, last, left, right, plan)
@@ -407,7 +429,7 @@ def lattice_stats(
     ring_power = power[..., plan.ring]
     null = ring_power.mean(axis=-1)
     ring_max = ring_power.max(axis=-1)
-    ring_median = np.median(ring_power, axis=-1)
+    ring_median = median_last(ring_power)
     # on the axes, the ridge of horizontal/vertical structure: the larger background
     null[:, 0] = np.maximum(null[:, 0], power[:, 0][..., along_y].mean(axis=-1))
     null[0, :] = np.maximum(null[0, :], power[0, :][..., along_x].mean(axis=-1))

@@ -46,7 +46,16 @@ from scipy import ndimage
 
 from .errors import CbdiagError
 from .images import MIN_SIZE, LoadedImage, load_image, luminance, white_level
-from .periodic import PeriodEstimate, PhaseStats, estimate, lattice_stats, pool
+from .periodic import (
+    BAND_PIXELS,
+    SMALL_BAND,
+    PeriodEstimate,
+    PhaseStats,
+    estimate,
+    lattice_stats,
+    median_last,
+    pool,
+)
 
 __all__ = [
     "DEFAULT_MIN_AMPLITUDE",
@@ -86,6 +95,7 @@ DEFAULT_POOLED_MIN_AMPLITUDE = 0.05
 ROUNDING_LEVELS = 0.3
 #: Decoded images with more pixels than this are converted to arrays band by band.
 BANDED_PIXELS = 2048 * 2048
+CACHED_BAND = 1 << 17  # pixels per band of the lattice pass for an image in memory
 #: A longer period counts when its own lines carry at least this share of the power of the
 #: longest shorter period that counts (see ``_decide``).
 OWN_SHARE = 0.25
@@ -408,9 +418,12 @@ def _even(v: list[int], n: int) -> list[int]:
     return [v[round(i * (len(v) - 1) / (n - 1))] for i in range(n)]
 
 
+@lru_cache(maxsize=8)
 def _hann(t: int) -> F32:
     w = np.hanning(t + 2)[1:-1]  # strictly positive taps
-    return np.outer(w, w).astype(np.float32)
+    win = np.outer(w, w).astype(np.float32)
+    win.flags.writeable = False
+    return win
 
 
 def _starts(n: int, t: int, step: int) -> list[int]:
@@ -431,13 +444,14 @@ def welch(
     rectified_tiles: int = 32,
     keep_tiles: bool = False,
     max_tiles: int | None = None,
-) -> tuple[F64, F64, int, F64 | None]:
+) -> tuple[F64, F64 | None, int, F64 | None]:
     """Welch spectra of the linear and the rectified Laplacian residual of the luminance.
 
     Works band by band (one row of tiles at a time), so memory stays bounded by the decoded
     image plus a band. Returns ``(P, P_abs, tiles, per_tile)`` with ``P`` of shape
     ``(tile, tile // 2 + 1)`` (``rfft2`` layout); ``P_abs`` uses about ``rectified_tiles``
-    tiles spread over the image; ``per_tile`` (when asked) is ``(rows, cols, tile, tile//2+1)``.
+    tiles spread over the image (None when that is 0); ``per_tile`` (when asked) is
+    ``(rows, cols, tile, tile//2+1)``.
     """
     h, w = shape
     t = tile
@@ -450,7 +464,7 @@ def welch(
         ys, xs = _even(ys, ny), _even(xs, nx)
     n_tiles = len(ys) * len(xs)
     workers = min(os.cpu_count() or 1, 4)
-    if max_tiles is not None and not keep_tiles and n_tiles <= rectified_tiles:
+    if max_tiles is not None and not keep_tiles and n_tiles <= max(rectified_tiles, max_tiles):
         # a sample of tiles: read them (with a one-pixel margin) and transform them at once
         lum = np.stack(
             [
@@ -465,18 +479,18 @@ def welch(
         r -= lum[:, 1:-1, :-2]
         r -= lum[:, 1:-1, 2:]
         r *= np.float32(0.25)
-        both = np.concatenate([r, np.abs(r)])
+        both = np.concatenate([r, np.abs(r)]) if rectified_tiles else r
         both -= both.mean(axis=(1, 2), keepdims=True)
         both *= win
-        spec = scipy.fft.rfft2(both, workers=workers)
+        spec = scipy.fft.rfft2(both, workers=1 if both.size <= SMALL_BAND else workers)
         power = spec.real**2 + spec.imag**2
         return (
             power[:n_tiles].sum(axis=0) / n_tiles,
-            power[n_tiles:].sum(axis=0) / n_tiles,
+            power[n_tiles:].sum(axis=0) / n_tiles if rectified_tiles else None,
             n_tiles,
             None,
         )
-    every = max(1, n_tiles // rectified_tiles)
+    every = max(1, n_tiles // rectified_tiles) if rectified_tiles else 0
     acc = np.zeros((t, t // 2 + 1), dtype=np.float64)
     acc_abs = np.zeros_like(acc)
     n_abs = 0
@@ -504,12 +518,12 @@ def welch(
         tiles = np.stack([r[:, x - 1 : x - 1 + t] for x in starts])
         tiles -= tiles.mean(axis=(1, 2), keepdims=True)
         tiles *= win
-        spec = scipy.fft.rfft2(tiles, workers=workers)
+        spec = scipy.fft.rfft2(tiles, workers=1 if tiles.size <= SMALL_BAND else workers)
         power = spec.real**2 + spec.imag**2
         acc += power.sum(axis=0)
         if per_tile is not None:
             per_tile[iy] = power
-        sel = [j for j in range(len(xs)) if (idx + j) % every == 0]
+        sel = [j for j in range(len(xs)) if every and (idx + j) % every == 0]
         if sel:
             ab = np.abs(np.stack([r[:, starts[j] - 1 : starts[j] - 1 + t] for j in sel]))
             ab -= ab.mean(axis=(1, 2), keepdims=True)
@@ -518,7 +532,7 @@ def welch(
             acc_abs += (sa.real**2 + sa.imag**2).sum(axis=0)
             n_abs += len(sel)
         idx += len(xs)
-    return acc / n_tiles, acc_abs / max(n_abs, 1), n_tiles, per_tile
+    return acc / n_tiles, acc_abs / n_abs if n_abs else None, n_tiles, per_tile
 
 
 def _full(p: F64) -> F64:
@@ -646,7 +660,11 @@ class _Sampler:
         self.rows.append(band[first :: self.kr].copy())  # copies: a view would keep the band
         self.cols.append(band[:, :: self.kc].copy())
 
-    def nearest(self) -> int | None:
+    def nearest(self, whole: F32 | None = None) -> int | None:
+        """The check on the rows and columns taken, or on those of ``whole`` (views of it)."""
+        if whole is not None:
+            region = whole[: self.h, : self.w]
+            return _nearest_blocks(region[:: self.kr], region[:, :: self.kc])
         if not self.rows:
             return None
         return _nearest_blocks(np.concatenate(self.rows), np.concatenate(self.cols))
@@ -657,9 +675,9 @@ def _nearest_blocks(rows: F32, cols: F32, max_factor: int = 8) -> int | None:
     blocks aligned to some phase (detected from exactly-zero neighbour differences in a sample
     of ``rows`` and of columns ``cols``)."""
     dx = np.diff(rows, axis=1) == 0
-    dy = np.diff(cols, axis=0) == 0
     if dx.mean() < 0.3:
         return None
+    dy = np.diff(cols, axis=0) == 0
     for s in range(max_factor, 1, -1):
         fx = np.array([dx[:, p::s].mean() for p in range(s)])
         fy = np.array([dy[p::s].mean() for p in range(s)])
@@ -707,7 +725,7 @@ def _lattice_notches(stats: dict[int, PhaseStats]) -> dict[str, Any]:
         if lat % s or lat == s:
             continue
         centres, rings = _notch_plan(lat, s)
-        ref = np.median(v[rings], axis=1)
+        ref = median_last(v[rings])
         c = v[centres]
         with np.errstate(divide="ignore", invalid="ignore"):
             lr = np.where((c > 0) & (ref > 0), np.log10(c / ref), 0.0)
@@ -865,13 +883,34 @@ def score_image(
     grey_scale = top / 255.0
 
     sampler = _Sampler(h, w)
+    # an image in memory anyway is converted once, band by band as the lattice pass reads it
+    # (while each band is in cache), and kept for the diagnostics' tiles
+    whole_grey = (
+        np.empty((h, w), dtype=np.float32) if loaded is None or h * w <= BANDED_PIXELS else None
+    )
+    raw_rows = rows
 
     def grey(a: int, b: int) -> F32:
-        band = luminance(rows(a, b), grey_scale)
-        sampler.take(a, band)
+        band = luminance(raw_rows(a, b), grey_scale)
+        if whole_grey is not None:
+            whole_grey[a:b] = band
+        else:
+            sampler.take(a, band)
         return band
 
-    stats = lattice_stats(grey, h, w, periods)
+    stats = lattice_stats(
+        grey, h, w, periods, band_pixels=CACHED_BAND if whole_grey is not None else BAND_PIXELS
+    )
+    if whole_grey is not None:
+        read = (h // math.lcm(*periods)) * math.lcm(*periods)  # the rows the pass read
+        if read < h:
+            whole_grey[read:] = luminance(raw_rows(read, h), grey_scale)
+        y_all = whole_grey
+
+        def rows(a: int, b: int, c0: int = 0, c1: int | None = None) -> NDArray[np.generic]:
+            return y_all[a:b, c0:c1]
+
+        top = 255.0
     est = {s: estimate(stats[s]) for s in periods}
     detected, shown = _decide(est, min_significance)
     amplitude, significance, log10_p = _headline(est, detected, shown)
@@ -889,7 +928,7 @@ def score_image(
             (h, w),
             top,
             loaded,
-            sampler.nearest(),
+            sampler.nearest(whole_grey),
             detected,
             stats,
             keep_spectrum=keep_spectrum,
@@ -947,6 +986,10 @@ def _diagnostics(
     h, w = shape
     t, step = _choose_tile(h, w)
     sample = None if (keep_spectrum or keep_tiles) else DIAGNOSTIC_TILES
+    jpeg_file = bool(loaded is not None and loaded.format == "JPEG")
+    # the rectified residual shows a JPEG grid in a file that does not say it is a JPEG; a JPEG
+    # file says it
+    rectified = 0 if jpeg_file else 32 if sample is None else sample
     p, p_abs, n_tiles, per_tile = welch(
         rows,
         shape,
@@ -955,18 +998,19 @@ def _diagnostics(
         step=step,
         keep_tiles=keep_tiles,
         max_tiles=sample,
-        rectified_tiles=32 if sample is None else sample,
+        rectified_tiles=rectified,
     )
     full = _full(p)
-    full_abs = _full(p_abs)
-    abs_s8 = _period_score(_ratios(full_abs, t, (8,))[8]) if t % 8 == 0 else None
+    abs_s8 = None
+    if p_abs is not None and t % 8 == 0:
+        abs_s8 = _period_score(_ratios(_full(p_abs), t, (8,))[8])
     jpeg_q = loaded.jpeg_quality if loaded is not None else None
     diag = {
         "jpeg_grid": {
-            "jpeg_file": bool(loaded is not None and loaded.format == "JPEG"),
+            "jpeg_file": jpeg_file,
             "quality_estimate": jpeg_q,
             "rectified_period8": None if abs_s8 is None else round(abs_s8, 3),
-            "flag": bool((loaded is not None and loaded.format == "JPEG") or (abs_s8 or 0) > 0.3),
+            "flag": bool(jpeg_file or (abs_s8 or 0) > 0.3),
         },
         "interpolated_upscale": _lattice_notches(stats),
         "nearest_upscale": {"flag": nearest is not None, "factor": nearest},

@@ -226,3 +226,13 @@ def test_a_pattern_on_part_of_the_image_keeps_its_frequencies() -> None:
     e = estimate(st)
     assert e.significance > 10
     assert e.amplitude == pytest.approx(1.0, rel=0.1)
+
+
+def test_median_last_is_numpys_median_for_odd_and_even_rows() -> None:
+    from cbdiag.periodic import median_last
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 80, 81):
+        x = rng.random((5, 4, n))
+        x[0, 0] = 1.0  # ties
+        np.testing.assert_allclose(median_last(x), np.median(x, axis=-1), rtol=0, atol=0)

@@ -204,6 +204,21 @@ def test_jpeg_quality_is_reported(tmp_path: Path) -> None:
         img.save(path, quality=q)
         d = score_image(path).diagnostics["jpeg_grid"]
         assert d["jpeg_file"] and abs(d["quality_estimate"] - q) <= 1
+        assert d["flag"] and d["rectified_period8"] is None  # the file says it is a JPEG
+
+
+def test_jpeg_grid_of_a_decoded_jpeg_saved_as_png(tmp_path: Path) -> None:
+    img = Image.fromarray(np.round(_smooth(512) * 255).astype(np.uint8))
+    jpg = tmp_path / "q30.jpg"
+    img.save(jpg, quality=30)
+    png = tmp_path / "q30.png"
+    Image.open(jpg).save(png)
+    d = score_image(png).diagnostics["jpeg_grid"]
+    assert not d["jpeg_file"] and d["rectified_period8"] > 0.3 and d["flag"]
+    clean = tmp_path / "clean.png"
+    img.save(clean)
+    d = score_image(clean).diagnostics["jpeg_grid"]
+    assert d["rectified_period8"] is not None and d["rectified_period8"] <= 0.3 and not d["flag"]
 
 
 def test_jpeg_quality_inverts_libjpeg_tables() -> None:

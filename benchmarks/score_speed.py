@@ -8,7 +8,7 @@ Ratios are medians over the rounds; absolute times vary with the machine, ratios
 "pooled" is the per-image cost inside ``--pooled`` (statistics only, no diagnostics) against
 the per-image mode.
 
-Usage: python benchmarks/score_speed.py [--rounds 7] [--skip-8k]
+Usage: python benchmarks/score_speed.py [--rounds 21] [--skip-8k]
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ print(json.dumps({{"base_kib": base, "peak_kib": hwm(), "amplitude": r.amplitude
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--skip-8k", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -37,4 +37,4 @@ def _plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # Lint fixtures are inputs of `cbdiag lint`, not modules to import (doctest collection would).
-collect_ignore_glob = ["lint/fixtures/*"]
+collect_ignore_glob = ["lint/fixtures/*", "lint/resolution/*"]

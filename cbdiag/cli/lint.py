@@ -11,19 +11,32 @@ import typer
 
 from ..errors import OutputError, UsageError
 from ..images import check_writable
-from ..lint import DEFAULT_EXCLUDE, decode, lint_paths, lint_source, load_config, select_codes
+from ..lint import (
+    DEFAULT_EXCLUDE,
+    LintResult,
+    decode,
+    lint_paths,
+    lint_text,
+    load_config,
+    select_codes,
+)
 from ..lint.engine import Violation
 from ..lint.rules import RULES, rules_markdown
-from ..report.lint import FORMATS, RENDERERS
+from ..report.lint import FORMATS, RENDERERS, display_path
 from ._common import err_console, handle_errors
 
 HELP = """Lint model source code for checkerboard-prone upsampling, without importing or
 running it.
 
-Reads .py/.pyi files and directories (recursively; .git, virtual environments and build
-folders excluded), or - for stdin. Resolves imports and aliases to PyTorch, Keras/TensorFlow
-and Flax transposed convolutions (and strided convolutions, pixel shuffles), evaluates static
-arguments, and reports path:line:col: CODE message.
+Reads .py/.pyi files, Jupyter notebooks (.ipynb: code cells, reported as path:cell N:line:col)
+and directories (recursively; .git, virtual environments and build folders excluded), or - for
+stdin. Resolves imports and aliases to PyTorch, Keras/TensorFlow and Flax transposed
+convolutions (and strided convolutions, pixel shuffles) and follows static values: literals,
+constants, parameter defaults, literal arguments from call sites anywhere in the linted files,
+loops over literal lists, layer lists built in loops, Keras model.add, functools.partial.
+Reports path:line:col: CODE message; a finding reached through a call names it (via ...).
+Every layer call ends as a finding, clean, or unresolved: --show-unresolved lists the last
+with the reason, and the summary counts them.
 
 Rules: CBD101 kernel not divisible by stride, CBD102 kernel smaller than stride, CBD103 dilation
 sharing a factor with the stride, CBD104 stacked transposed convolutions with uneven combined
@@ -79,7 +92,15 @@ def lint(
     stdin_filename: Annotated[
         str | None, typer.Option("--stdin-filename", help="Name to report for - (stdin).")
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes to lint with.")] = 1,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Accepted for compatibility (one process).")
+    ] = 1,
+    show_unresolved: Annotated[
+        bool,
+        typer.Option(
+            "--show-unresolved", help="List the layer calls whose parameters are not known."
+        ),
+    ] = False,
 ) -> None:
     with handle_errors():
         if explain is not None:
@@ -116,30 +137,33 @@ def lint(
             decoded, problem = decode(sys.stdin.buffer.read())
             if decoded is None:
                 violations = [Violation(name, 1, 1, 1, 2, "CBD902", f"cannot read: {problem}")]
-                violations = [v for v in violations if v.code in codes]
+                res = LintResult([v for v in violations if v.code in codes], 1)
             else:
-                violations = lint_source(decoded, name, codes=codes)
+                res = lint_text(decoded, name, codes=codes)
                 sources[name] = decoded.splitlines()
-            n_files = 1
         else:
             if "-" in paths:
                 raise UsageError("- (stdin) cannot be mixed with paths")
             res = lint_paths(
                 paths, select=sorted(codes), exclude=excl, force_exclude=force_exclude, jobs=jobs
             )
-            violations, n_files = res.violations, res.files
             if fmt == "full":
-                for v in violations:
+                for v in res.violations:
                     if v.path not in sources:
-                        try:
-                            sources[v.path] = Path(v.path).read_text(errors="replace").splitlines()
-                        except OSError:
-                            sources[v.path] = []
+                        sources[v.path] = _source_lines(v.path)
+        violations, n_files = res.violations, res.files
         if statistics:
             counts = Counter(v.code for v in violations)
             text = "".join(f"{n:5d}  {c}  {RULES[c].name}\n" for c, n in sorted(counts.items()))
         else:
             text = RENDERERS[fmt](violations, sources)
+        unresolved_text = "".join(
+            f"{display_path(u.path)}:{f'cell {u.cell}:' if u.cell is not None else ''}"
+            f"{u.line}:{u.col}: unresolved {u.name}: {u.reason}\n"
+            for u in res.unresolved
+        )
+        if show_unresolved and fmt in ("full", "concise") and not statistics:
+            text += unresolved_text
         if output is not None:
             try:
                 output.write_text(text)
@@ -150,15 +174,43 @@ def lint(
             sys.stdout.flush()
         files = {v.path for v in violations}
         err = err_console()
+        if show_unresolved and unresolved_text and fmt not in ("full", "concise"):
+            sys.stderr.write(unresolved_text)
+        n_un = len(res.unresolved)
+        calls = f"; layer calls: {res.clean} clean, {n_un} unresolved" + (
+            " (--show-unresolved lists them)" if n_un and not show_unresolved else ""
+        )
         if violations:
             err.print(
                 f"Found {len(violations)} violation{'s' * (len(violations) != 1)} in "
-                f"{len(files)} file{'s' * (len(files) != 1)} ({n_files} checked)"
+                f"{len(files)} file{'s' * (len(files) != 1)} ({n_files} checked{calls})"
                 + (f"; configuration: {cfg_path}" if cfg_path else ""),
                 style="dim",
                 highlight=False,
+                soft_wrap=True,
             )
         else:
-            err.print(f"All checks passed ({n_files} files).", style="dim", highlight=False)
+            err.print(
+                f"All checks passed ({n_files} files{calls}).",
+                style="dim",
+                highlight=False,
+                soft_wrap=True,
+            )
         if violations and not exit_zero:
             raise typer.Exit(1)
+
+
+def _source_lines(path: str) -> list[str]:
+    """A file's lines for the full format (a notebook's: its joined code cells)."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return []
+    if path.endswith(".ipynb"):
+        from ..lint.notebook import NotebookError, notebook_source
+
+        try:
+            return notebook_source(text)[0].splitlines()
+        except NotebookError:
+            return []
+    return text.splitlines()

@@ -11,16 +11,24 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .engine import Violation, check_source
+from .engine import FileReport, Unresolved, Violation, check_files, check_source
 from .rules import DEFAULT_SELECT, RULES
 
-__all__ = ["LintResult", "Violation", "lint_paths", "lint_source", "load_config", "select_codes"]
+__all__ = [
+    "LintResult",
+    "Unresolved",
+    "Violation",
+    "lint_paths",
+    "lint_source",
+    "lint_text",
+    "load_config",
+    "select_codes",
+]
 
 DEFAULT_EXCLUDE = (
     ".git",
@@ -43,15 +51,20 @@ DEFAULT_EXCLUDE = (
     ".pytest_cache",
     ".ipynb_checkpoints",
 )
-SUFFIXES = (".py", ".pyi")
+SUFFIXES = (".py", ".pyi", ".ipynb")
+#: Largest source file read (bytes).
+MAX_SOURCE = 16 << 20
 
 
 @dataclass
 class LintResult:
-    """Findings (selected and not suppressed) and the files read."""
+    """Findings (selected and not suppressed), the files read, and the layer calls the
+    selected rules look at: how many ended clean, and those left unresolved (with why)."""
 
     violations: list[Violation] = field(default_factory=list)
     files: int = 0
+    unresolved: list[Unresolved] = field(default_factory=list)
+    clean: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -94,6 +107,20 @@ def lint_source(
     """Findings in one source text (``codes``: enabled codes, default the default set)."""
     enabled = set(DEFAULT_SELECT) if codes is None else codes
     return [v for v in check_source(source, path) if v.code in enabled]
+
+
+def lint_text(source: str, path: str = "<stdin>", *, codes: set[str] | None = None) -> LintResult:
+    """:func:`lint_source` with the unresolved and clean layer calls."""
+    enabled = set(DEFAULT_SELECT) if codes is None else codes
+    result = LintResult(files=1)
+    _collect(result, check_files([(path, source)])[0], frozenset(enabled))
+    return result
+
+
+def _collect(result: LintResult, rep: FileReport, codes: frozenset[str]) -> None:
+    result.violations.extend(v for v in rep.violations if v.code in codes)
+    result.unresolved.extend(u for u in rep.unresolved if codes & set(u.codes))
+    result.clean += sum(1 for _, c in rep.clean if codes & set(c))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,29 +250,23 @@ def decode(raw: bytes) -> tuple[str | None, str | None]:
 
 
 def _read(path: str) -> tuple[str | None, str | None]:
+    import stat
+
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        with open(path, "rb", buffering=0) as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None, "not a regular file"
+            raw = fh.read(MAX_SOURCE + 1)
     except OSError as exc:
         return None, exc.strerror or str(exc)
-    return decode(raw)
-
-
-def _lint_file(args: tuple[str, frozenset[str]]) -> list[Violation]:
-    path, codes = args
-    text, err = _read(path)
-    if text is None:
-        found = [Violation(path, 1, 1, 1, 2, "CBD902", f"cannot read: {err}")]
-    else:
+    if len(raw) > MAX_SOURCE:
+        return None, f"larger than {MAX_SOURCE >> 20} MiB"
+    if path.endswith(".ipynb"):
         try:
-            found = check_source(text, path)
-        except Exception as exc:  # one file must never stop the run
-            found = [
-                Violation(
-                    path, 1, 1, 1, 2, "CBD902", f"cannot analyse: {type(exc).__name__}: {exc}"
-                )
-            ]
-    return [v for v in found if v.code in codes]
+            return raw.decode("utf-8-sig"), None
+        except UnicodeDecodeError:
+            return None, "cannot decode (a notebook must be UTF-8)"
+    return decode(raw)
 
 
 def lint_paths(
@@ -261,6 +282,10 @@ def lint_paths(
 ) -> LintResult:
     """Lint files and directories; returns the findings in path and line order.
 
+    The files are analysed together: literal arguments passed in one file reach the
+    functions and classes of another that it imports. (``jobs`` is accepted for compatibility;
+    the analysis runs in one process.)
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -274,21 +299,44 @@ def lint_paths(
     excl = list(DEFAULT_EXCLUDE if exclude is None else exclude) + list(extend_exclude or [])
     files = iter_files(paths, excl, force_exclude=force_exclude)
     result = LintResult(files=len(files))
-    todo = []
-    for path, err in files:
-        if err is not None:
+    texts: list[tuple[str, str]] = []
+    roots: dict[str, str | None] = {}
+    for path, err, root in _with_roots(files, paths):
+        text = None
+        if err is None:
+            text, err = _read(path)
+        if text is None:
             if "CBD902" in codes:
                 result.violations.append(
                     Violation(path, 1, 1, 1, 1, "CBD902", f"cannot read: {err}")
                 )
             continue
-        todo.append((path, codes))
-    if jobs > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for found in pool.map(_lint_file, todo, chunksize=max(1, len(todo) // (8 * jobs))):
-                result.violations.extend(found)
-    else:
-        for item in todo:
-            result.violations.extend(_lint_file(item))
-    result.violations.sort(key=lambda v: (v.path, v.line, v.col, v.code))
+        texts.append((path, text))
+        roots[path] = root
+    try:
+        reports = check_files(texts, roots)
+    except Exception as exc:  # never lose the run: report it on every file
+        reports = [
+            FileReport(
+                p,
+                [Violation(p, 1, 1, 1, 2, "CBD902", f"cannot analyse: {type(exc).__name__}")],
+            )
+            for p, _ in texts
+        ]
+    for rep in reports:
+        _collect(result, rep, codes)
+    result.violations.sort(key=lambda v: (v.path, v.cell or 0, v.line, v.col, v.code))
+    result.unresolved.sort(key=lambda u: (u.path, u.cell or 0, u.line, u.col))
     return result
+
+
+def _with_roots(
+    files: list[tuple[str, str | None]], paths: Sequence[str | os.PathLike[str]]
+) -> list[tuple[str, str | None, str | None]]:
+    """Each file with the directory it was found under (its module names start there)."""
+    dirs = [str(p) for p in paths if Path(p).is_dir()]
+    out = []
+    for path, err in files:
+        root = next((d for d in dirs if os.path.commonpath([d, path]) == os.path.normpath(d)), None)
+        out.append((path, err, root))
+    return out

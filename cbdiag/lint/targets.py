@@ -33,6 +33,8 @@ class Target:
     dilation: Arg | None = None
     weight: Arg | None = None
     default_stride: int = 1
+    padding: Arg | None = None  # where 'same' / 'valid' is (Keras-style frameworks)
+    default_padding: str | None = None
 
 
 def _torch_module(cls: str, kind: str, ndim: int) -> Target:
@@ -160,6 +162,36 @@ TARGETS["flax.nnx.ConvTranspose"] = Target(
     Arg(3, ("strides",)),
     Arg(None, ("kernel_dilation",)),
 )
+
+# TensorFlow 1: tf.layers.conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1),
+# padding='valid', ...); tf.contrib.layers.conv2d_transpose(inputs, num_outputs, kernel_size,
+# stride=1, padding='SAME', ...)
+for _name in ("tensorflow.layers.", "tensorflow.compat.v1.layers."):
+    for _d in (2, 3):
+        TARGETS[f"{_name}conv{_d}d_transpose"] = Target(
+            f"conv{_d}d_transpose",
+            "keras",
+            "deconv",
+            _d,
+            Arg(2, ("kernel_size",)),
+            Arg(3, ("strides",)),
+            None,
+            padding=Arg(4, ("padding",)),
+            default_padding="valid",
+        )
+        TARGETS[f"{_name}Conv{_d}DTranspose"] = _keras(f"Conv{_d}DTranspose", _d)
+for _name in ("tensorflow.contrib.layers.", "tensorflow.contrib.slim.", "tf_slim."):
+    TARGETS[f"{_name}conv2d_transpose"] = Target(
+        "conv2d_transpose",
+        "keras",
+        "deconv",
+        2,
+        Arg(2, ("kernel_size",)),
+        Arg(3, ("stride",)),
+        None,
+        padding=Arg(4, ("padding",)),
+        default_padding="same",
+    )
 
 #: Containers whose arguments are applied in order (for the stacked-layers rule).
 SEQUENTIALS = {

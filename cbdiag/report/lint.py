@@ -27,18 +27,36 @@ def display_path(path: str) -> str:
     return Path(rel).as_posix()
 
 
+def where(v: Violation) -> str:
+    """``path:line:col``, or ``path:cell N:line:col`` in a notebook (as ruff writes it)."""
+    cell = f"cell {v.cell}:" if v.cell is not None else ""
+    return f"{display_path(v.path)}:{cell}{v.line}:{v.col}"
+
+
 def concise(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
-    return "".join(f"{display_path(v.path)}:{v.line}:{v.col}: {v.code} {v.message}\n" for v in vs)
+    return "".join(f"{where(v)}: {v.code} {v.message}\n" for v in vs)
+
+
+def _source_line(v: Violation, lines: list[str]) -> int:
+    """The index (1-based) in ``lines`` of a finding's line; a notebook's lines are its
+    joined code cells, each after a ``# %% cbdiag cell N`` marker."""
+    if v.cell is None:
+        return v.line
+    try:
+        return lines.index(f"# %% cbdiag cell {v.cell}") + 1 + v.line
+    except ValueError:
+        return 0
 
 
 def full(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
     """``path:line:col: CODE [name] message``, the source line with a caret, and the fix."""
     out = []
     for v in vs:
-        out.append(f"{display_path(v.path)}:{v.line}:{v.col}: {v.code} [{v.rule}] {v.message}\n")
+        out.append(f"{where(v)}: {v.code} [{v.rule}] {v.message}\n")
         lines = (sources or {}).get(v.path)
-        if lines and 0 < v.line <= len(lines):
-            text = lines[v.line - 1].rstrip("\n")
+        at = _source_line(v, lines) if lines else 0
+        if lines and 0 < at <= len(lines):
+            text = lines[at - 1].rstrip("\n")
             width = (v.end_col - v.col) if v.end_line == v.line else len(text) - v.col + 1
             out.append(f"  {v.line:>4} | {text}\n")
             out.append(f"       | {' ' * (v.col - 1)}{'^' * max(1, width)}\n")
@@ -57,6 +75,7 @@ def _record(v: Violation) -> dict[str, object]:
         "noqa_row": v.line,
         "level": RULES[v.code].level,
         "url": None,
+        "cell": v.cell,
     }
 
 
@@ -86,7 +105,7 @@ def github(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None)
             f"title={_escape_prop(f'cbdiag ({v.code})')},file={_escape_prop(path)},"
             f"line={v.line},col={v.col},endLine={v.end_line},endColumn={v.end_col}"
         )
-        msg = _escape_data(f"{path}:{v.line}:{v.col}: {v.code} {v.message}")
+        msg = _escape_data(f"{where(v)}: {v.code} {v.message}")
         out.append(f"::{level} {props}::{msg}\n")
     return "".join(out)
 

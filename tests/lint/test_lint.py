@@ -74,7 +74,7 @@ def test_every_rule_has_a_fixture_and_a_doc() -> None:
 EXPECTED_SAMPLES = {
     "dcgan_torch.py": [],
     "esrgan_torch.py": [],
-    "cyclegan_torch.py": [(17, "CBD101")],
+    "cyclegan_torch.py": [(17, "CBD101"), (29, "CBD104")],
     "pix2pixhd_torch.py": [
         (9, "CBD104"),
         (10, "CBD101"),
@@ -171,6 +171,7 @@ def test_json_and_json_lines(tmp_path: Path) -> None:
             "noqa_row": 2,
             "level": "warning",
             "url": None,
+            "cell": None,
         }
     ]
     lines = cli("g.py", "--output-format", "json-lines", cwd=tmp_path).stdout.splitlines()
@@ -483,3 +484,160 @@ def test_stdin_is_decoded_like_a_file() -> None:
         timeout=120,
     )
     assert p.returncode == 1 and p.stdout.decode().startswith("-:2:5: CBD101")
+
+
+# ---------------------------------------------------------------------------------------------
+# static value analysis: one file per resolution rule, expectations written as markers
+# (``# <- CODE`` a finding on that line, ``# ? words`` unresolved with a reason holding them)
+# ---------------------------------------------------------------------------------------------
+
+RESOLUTION = HERE / "resolution"
+
+
+@pytest.mark.parametrize("fixture", sorted(RESOLUTION.glob("*.py")), ids=lambda p: p.stem)
+def test_resolution_fixture(fixture: Path) -> None:
+    from cbdiag.lint import lint_text
+
+    text = fixture.read_text()
+    res = lint_text(text, str(fixture), codes=set(select_codes(["ALL"])) - {"CBD105"})
+    want = []
+    unresolved = {}
+    for i, line in enumerate(text.splitlines(), 1):
+        want += [(i, m) for m in re.findall(r"# <- (CBD\d{3})", line)]
+        m = re.search(r"# \? (.+)$", line)
+        if m:
+            unresolved[i] = m.group(1).strip()
+    assert sorted((v.line, v.code) for v in res.violations) == sorted(want)
+    got = {u.line: u.reason for u in res.unresolved if u.line in unresolved}
+    assert set(got) == set(unresolved), (got, res.unresolved)
+    for line, words in unresolved.items():
+        assert words in got[line], (line, got[line])
+
+
+def test_a_call_chain_is_named_in_the_message() -> None:
+    from cbdiag.lint import lint_text
+
+    res = lint_text((RESOLUTION / "callsites.py").read_text(), "callsites.py")
+    by_line = {v.line: v.message for v in res.violations}
+    assert by_line[8].endswith("(via callsites.py:25 `UpBlock(64, 32, k_size=3, stride=2)`)")
+    assert "via callsites.py:27 `two_deep(16, 5)` → callsites.py:19 `make_up(c, k, 2)`" in by_line[15]
+
+
+def test_literals_cross_modules_by_import(tmp_path: Path) -> None:
+    pkg = tmp_path / "models"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "blocks.py").write_text(
+        "import torch.nn as nn\n\n\nclass UpBlock(nn.Module):\n"
+        "    def __init__(self, c, k_size=4, stride=2):\n        super().__init__()\n"
+        "        self.up = nn.ConvTranspose2d(c, c, k_size, stride, 1)\n"
+    )
+    (pkg / "net.py").write_text(
+        "from .blocks import UpBlock\nfrom models import blocks as b\n\n"
+        "x = UpBlock(8, k_size=3)\ny = b.UpBlock(8, k_size=4)\n"
+    )
+    (tmp_path / "train.py").write_text("from models.blocks import UpBlock\nz = UpBlock(8, 5, 2)\n")
+    res = lint_paths([tmp_path])
+    got = sorted((Path(v.path).name, v.line, v.code, v.message.split("(via ")[-1]) for v in res.violations)
+    assert [g[:3] for g in got] == [("blocks.py", 7, "CBD101")]
+    v = res.violations[0]
+    assert "via net.py:4 `UpBlock(8, k_size=3)`" in v.message  # the first call site found
+    # alone, the block uses its defaults (clean): the finding needs the caller's literal
+    alone = lint_paths([pkg / "blocks.py"])
+    assert alone.violations == [] and alone.clean == 1
+
+
+def test_unresolved_calls_are_listed_and_counted(tmp_path: Path) -> None:
+    (tmp_path / "g.py").write_text(
+        "import torch.nn as nn\n\n\ndef up(c, k):\n    return nn.ConvTranspose2d(c, c, k, 2)\n\n\n"
+        "a = nn.ConvTranspose2d(8, 8, 4, 2, 1)\n"
+    )
+    p = cli("g.py", cwd=tmp_path)
+    assert p.returncode == 0
+    assert "layer calls: 1 clean, 1 unresolved (--show-unresolved lists them)" in p.stderr
+    p = cli("g.py", "--show-unresolved", "--output-format", "concise", cwd=tmp_path)
+    assert p.stdout == (
+        "g.py:5:12: unresolved ConvTranspose2d: kernel_size: parameter k of `up`, which no "
+        "caller in the tree passes as a literal\n"
+    )
+
+
+NOTEBOOK = {
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# A generator\n"]},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": 1,
+            "outputs": [],
+            "source": ["%matplotlib inline\n", "import torch.nn as nn\n", "!pip list\n"],
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": 2,
+            "outputs": [],
+            "source": [
+                "G = nn.Sequential(\n",
+                "    nn.ConvTranspose2d(64, 32, 5, 2),\n",
+                "    nn.ConvTranspose2d(32, 3, 5, 2),\n",
+                ")\n",
+            ],
+        },
+        {"cell_type": "code", "metadata": {}, "outputs": [], "source": "%%bash\necho hi\n"},
+    ],
+    "metadata": {"language_info": {"name": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def test_notebooks_are_linted_cell_by_cell(tmp_path: Path) -> None:
+    nb = tmp_path / "gan.ipynb"
+    nb.write_text(json.dumps(NOTEBOOK))
+    res = lint_paths([tmp_path])  # a directory includes its notebooks
+    assert [(v.cell, v.line, v.col, v.code) for v in res.violations] == [
+        (3, 1, 5, "CBD104"),
+        (3, 2, 5, "CBD101"),
+        (3, 3, 5, "CBD101"),
+    ]
+    p = cli("gan.ipynb", "--output-format", "concise", cwd=tmp_path)
+    assert p.returncode == 1
+    assert p.stdout.splitlines()[1].startswith("gan.ipynb:cell 3:2:5: CBD101 ")
+    full = cli("gan.ipynb", cwd=tmp_path).stdout
+    assert "     | nn.ConvTranspose2d(64, 32, 5, 2)," not in full
+    assert "    2 |     nn.ConvTranspose2d(64, 32, 5, 2)," in full
+    d = json.loads(cli("gan.ipynb", "--output-format", "json", cwd=tmp_path).stdout)
+    assert [(r["cell"], r["location"]["row"]) for r in d] == [(3, 1), (3, 2), (3, 3)]
+    nb.write_text("{not json")
+    p = cli("gan.ipynb", "--output-format", "concise", cwd=tmp_path)
+    assert p.returncode == 1 and "CBD901 cannot parse: not a notebook" in p.stdout
+
+
+def test_noqa_in_a_notebook_cell(tmp_path: Path) -> None:
+    nb = json.loads(json.dumps(NOTEBOOK))
+    nb["cells"][2]["source"][1] = "    nn.ConvTranspose2d(64, 32, 5, 2),  # noqa: CBD101\n"
+    (tmp_path / "n.ipynb").write_text(json.dumps(nb))
+    res = lint_paths([tmp_path / "n.ipynb"])
+    assert [(v.cell, v.line, v.code) for v in res.violations] == [(3, 1, "CBD104"), (3, 3, "CBD101")]
+
+
+def test_fix_keeps_the_output_size_for_the_padding_given() -> None:
+    import torch
+
+    cases = [
+        ("nn.ConvTranspose2d(8, 8, kernel_size=3, stride=2, padding=1, output_padding=1)", 3, 2, 1, 1),
+        ("nn.ConvTranspose2d(8, 8, 5, 2, 2, 1)", 5, 2, 2, 1),
+        ("nn.ConvTranspose2d(8, 8, 3, 2)", 3, 2, 0, 0),
+        ("nn.ConvTranspose2d(8, 8, 7, 4, 3, 1)", 7, 4, 3, 1),
+    ]
+    for call, k, s, p, op in cases:
+        (v,) = lint_source(f"import torch.nn as nn\nx = {call}\n")
+        m = re.search(r"use kernel (\d+) with padding (\d+)(?:, output_padding (\d+))?", v.message)
+        assert m, v.message
+        k2, p2, op2 = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        assert k2 % s == 0
+        x = torch.zeros(1, 1, 9, 9)
+        before = torch.nn.ConvTranspose2d(1, 1, k, s, p, op)(x).shape
+        after = torch.nn.ConvTranspose2d(1, 1, k2, s, p2, op2)(x).shape
+        assert before == after, (call, v.message)

@@ -1,0 +1,1589 @@
+"""A module's layer structure, extracted statically: an abstract interpreter over the parsed
+source (never importing or running it) that follows what can be known without running code.
+
+What it follows: literals and module constants; parameter defaults; literal arguments passed
+from call sites in the linted tree (same module, or another module of the tree by import), by
+running the called function's body with them ("inline", a few calls deep); ``self.attr`` set
+earlier in the same method; loops over literal sequences, ``zip``, ``range``, ``enumerate``
+(unrolled); lists built by ``append``/``extend``/``+=`` and Keras models built by ``add``;
+``functools.partial``; literal ``**kwargs`` dicts; branches whose condition is known (and, where
+it is not, what both branches agree on); and the symbolic fact ``kernel_size = c * stride``.
+Values from configuration files, command lines or anything run-time stay unknown.
+
+Every layer call the rules know ends as findings, clean, or unresolved with the reason; the
+result (:class:`ModuleResult`) is what the lint rules report and what ``inspect --source``
+reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
+from .scopes import canonical, import_bindings, names_bound
+from .targets import SEQUENTIALS, SHAPED, TARGETS, Target
+from .values import (
+    MAX_ITEMS,
+    Func,
+    Growth,
+    Inst,
+    Layer,
+    ModRef,
+    Partial,
+    Qual,
+    Seq,
+    Sym,
+    Tensor,
+    Unknown,
+    as_tuple,
+    binop,
+    bounded,
+    compare,
+    known,
+    same,
+)
+
+#: How many calls deep literal arguments are followed into the tree's functions.
+MAX_DEPTH = 4
+#: Loop iterations unrolled (a longer loop is followed once, its variables unknown).
+MAX_UNROLL = 256
+#: Evaluation steps per lint run before the rest is left unresolved ("analysis budget").
+MAX_STEPS = 3_000_000
+#: Runs of one function with literal arguments (distinct argument sets) followed.
+MAX_RUNS = 64
+
+RESIZERS = {
+    "torch.nn.Upsample": None,
+    "torch.nn.UpsamplingNearest2d": "nearest",
+    "torch.nn.UpsamplingBilinear2d": "bilinear",
+    "keras.layers.UpSampling2D": None,
+    "tensorflow.keras.layers.UpSampling2D": None,
+}
+INIT_WORDS = ("icnr", "zeros_", "zero_", "constant_")
+_LIBRARIES = ("torch.", "keras.", "tensorflow.", "tf_keras.", "flax.", "jax.", "haiku.")
+
+
+class _Budget(Exception):
+    pass
+
+
+@dataclass
+class Outcome:
+    """What became of one layer (or container) call over every run of its code."""
+
+    node: ast.AST
+    name: str
+    findings: list[tuple[str, str, str]] = field(default_factory=list)  # (code, message, via)
+    clean: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.findings:
+            return "finding"
+        if self.clean:
+            return "clean"
+        return "unresolved"
+
+    def reason(self) -> str:
+        return self.reasons[0] if self.reasons else "not reached by the analysis"
+
+
+@dataclass(eq=False)
+class FuncInfo:
+    key: str
+    qual: str
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    module: ModuleInfo
+    cls: str | None = None  # the class key of a method
+    targets: bool = False  # spans a line that may hold a layer call
+    relevant: bool = False  # holds a layer call, or calls (a few calls deep) one that does
+    calls: set[str] = field(default_factory=set)  # leaf names it calls
+    callers: int = 0  # call sites in the tree (syntactic)
+    passed: set[str] = field(default_factory=set)  # parameters every call site passes
+    omitted: set[str] = field(default_factory=set)  # parameters some call site leaves out
+    runs: int = 0
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def function(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        if isinstance(self.node, ast.ClassDef):
+            for st in self.node.body:
+                if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef) and st.name == "__init__":
+                    return st
+            return None
+        return self.node
+
+
+@dataclass(eq=False)
+class ModuleInfo:
+    name: str
+    path: str
+    source: str
+    tree: ast.Module
+    lines: list[int] | None  # lines that may hold a layer call (None: all)
+    funcs: dict[str, FuncInfo] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    class_env: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    ran: bool = False
+
+    def spans(self, node: ast.AST) -> bool:
+        if self.lines is None:
+            return True
+        import bisect
+
+        start = min(
+            [node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]  # type: ignore[attr-defined]
+        )
+        i = bisect.bisect_left(self.lines, start)
+        return i < len(self.lines) and self.lines[i] <= (node.end_lineno or node.lineno)  # type: ignore[attr-defined]
+
+
+@dataclass
+class ModuleResult:
+    """The layer calls of one module and what became of each."""
+
+    path: str
+    outcomes: list[Outcome]
+
+
+def module_names(path: str, root: str | None) -> list[str]:
+    """The dotted name of a file below ``root`` and its shorter suffixes (``src.pkg.mod``,
+    ``pkg.mod``, ``mod``): an import may name any of them."""
+    rel = os.path.relpath(path, root) if root else os.path.basename(path)
+    parts = [p for p in rel.replace(os.sep, "/").split("/") if p not in ("", ".")]
+    if not parts or parts[0] == "..":
+        parts = [os.path.basename(path)]
+    last = parts[-1]
+    for suf in (".py", ".pyi", ".ipynb"):
+        if last.endswith(suf):
+            last = last[: -len(suf)]
+    parts[-1] = last
+    if parts[-1] == "__init__":
+        parts = parts[:-1] or ["__init__"]
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+class Project:
+    """The modules of one lint run, for resolving imports and call sites across them."""
+
+    def __init__(self) -> None:
+        self.modules: list[ModuleInfo] = []
+        self.by_name: dict[str, ModuleInfo | None] = {}
+        self.funcs: dict[str, FuncInfo] = {}
+        self.steps = 0
+        self.stack: list[str] = []
+
+    def add(
+        self, path: str, source: str, tree: ast.Module, lines: list[int] | None, root: str | None
+    ) -> ModuleInfo:
+        names = module_names(path, root)
+        m = ModuleInfo(names[0], path, source, tree, lines)
+        self.modules.append(m)
+        for i, n in enumerate(names):
+            if n in self.by_name and self.by_name[n] is not m:
+                if i == 0 or self.by_name[n] is None:
+                    continue
+                self.by_name[n] = None  # ambiguous suffix
+            else:
+                self.by_name[n] = m
+        self._index(m)
+        return m
+
+    def _index(self, m: ModuleInfo) -> None:
+        def walk(body: list[ast.stmt], prefix: str, cls: str | None) -> None:
+            for st in body:
+                if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    qual = f"{prefix}{st.name}"
+                    key = f"{m.name}:{qual}"
+                    f = FuncInfo(
+                        key, qual, st, m, cls=cls if not isinstance(st, ast.ClassDef) else None
+                    )
+                    f.targets = m.spans(st)
+                    m.funcs[qual] = f
+                    self.funcs[key] = f
+                    if isinstance(st, ast.ClassDef):
+                        walk(st.body, f"{qual}.", key)
+                    else:
+                        walk(st.body, f"{qual}.<locals>.", None)
+                elif isinstance(st, ast.If | ast.Try | ast.With | ast.For | ast.While):
+                    for part in ("body", "orelse", "finalbody"):
+                        walk(getattr(st, part, []) or [], prefix, cls)
+                    for h in getattr(st, "handlers", []):
+                        walk(h.body, prefix, cls)
+
+        walk(m.tree.body, "", None)
+
+    def module(self, name: str | None) -> ModuleInfo | None:
+        if not name:
+            return None
+        return self.by_name.get(name)
+
+    def relative(self, m: ModuleInfo, level: int, module: str | None) -> str | None:
+        parts = m.name.split(".")
+        is_pkg = os.path.basename(m.path).startswith("__init__.")
+        base = parts if is_pkg else parts[:-1]
+        if level - 1 > len(base):
+            return None
+        base = base[: len(base) - (level - 1)]
+        return ".".join([*base, *([module] if module else [])]) or None
+
+    def count_callers(self) -> None:
+        """Which functions matter (they hold a layer call, or call one a few calls deep), and
+        the call sites of those (syntactic: by the called name) with the parameters they
+        pass."""
+        names: dict[str, list[FuncInfo]] = {}
+        for f in self.funcs.values():
+            if f.targets:
+                f.relevant = True
+                names.setdefault(f.qual.rsplit(".", 1)[-1], []).append(f)
+        if not names:
+            return
+        seen_calls: set[str] = set()
+        for _ in range(MAX_DEPTH):
+            grew = False
+            for m in self.modules:
+                if not any(n in m.source for n in names):
+                    continue
+                m.mentions = True  # type: ignore[attr-defined]
+                for f in m.funcs.values():
+                    if f.key not in seen_calls:
+                        seen_calls.add(f.key)
+                        f.calls = {
+                            n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+                            for n in ast.walk(f.node)
+                            if isinstance(n, ast.Call)
+                            and isinstance(n.func, ast.Name | ast.Attribute)
+                        }
+                    if not f.relevant and f.calls & names.keys():
+                        f.relevant = grew = True
+                        names.setdefault(f.qual.rsplit(".", 1)[-1], []).append(f)
+            if not grew:
+                break
+        for f in self.funcs.values():  # the methods of a class that builds layers see them
+            if f.cls is not None and not f.relevant:
+                init = self.funcs.get(f"{f.cls}.__init__")
+                if init is not None and init.targets:
+                    f.relevant = True
+        for m in self.modules:
+            if not any(n in m.source for n in names):
+                continue
+            for node in ast.walk(m.tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                fn = node.func
+                leaf = (
+                    fn.id
+                    if isinstance(fn, ast.Name)
+                    else fn.attr
+                    if isinstance(fn, ast.Attribute)
+                    else None
+                )
+                for f in names.get(leaf or "", ()):
+                    self._site(f, node)
+            for node in ast.walk(m.tree):  # functools.partial(f, ...)
+                if (
+                    isinstance(node, ast.Call)
+                    and node.args
+                    and isinstance(node.args[0], ast.Name | ast.Attribute)
+                    and (getattr(node.func, "attr", None) or getattr(node.func, "id", None))
+                    == "partial"
+                ):
+                    a0 = node.args[0]
+                    leaf = a0.id if isinstance(a0, ast.Name) else a0.attr
+                    for f in names.get(leaf, ()):
+                        f.callers += 1
+                        f.omitted |= set(_param_names(f))
+
+    def _site(self, f: FuncInfo, node: ast.Call) -> None:
+        fn = f.function
+        f.callers += 1
+        if fn is None:
+            return
+        params = _param_names(f)
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(
+            k.arg is None for k in node.keywords
+        ):
+            return  # passes who knows what
+        given = set(params[: len(node.args)]) | {k.arg for k in node.keywords if k.arg}
+        if f.callers == 1:
+            f.passed = set(given)
+        else:
+            f.passed &= given
+        f.omitted |= set(params) - given
+
+
+def _param_names(f: FuncInfo) -> list[str]:
+    fn = f.function
+    if fn is None:
+        return []
+    a = fn.args
+    names = [p.arg for p in [*a.posonlyargs, *a.args]]
+    if f.cls is not None or isinstance(f.node, ast.ClassDef):
+        names = names[1:]  # self
+    return names + [p.arg for p in a.kwonlyargs]
+
+
+# ---------------------------------------------------------------------------------------------
+# the interpreter
+# ---------------------------------------------------------------------------------------------
+
+
+class _Return(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+_BREAK, _CONTINUE = "break", "continue"
+
+
+class Frame:
+    """One run of a body: its local names, the module, the class (methods), ``self``."""
+
+    def __init__(
+        self,
+        module: ModuleInfo,
+        locals_: dict[str, Any],
+        *,
+        local_names: set[str] | None = None,
+        via: tuple[str, ...] = (),
+        depth: int = 0,
+        func: FuncInfo | None = None,
+        class_env: dict[str, Any] | None = None,
+        inst: Inst | None = None,
+    ) -> None:
+        self.module = module
+        self.locals = locals_
+        self.local_names = local_names or set()
+        self.via = via
+        self.depth = depth
+        self.func = func
+        self.class_env = class_env
+        self.inst = inst
+        self.seqs: list[Seq] = []  # Keras Sequential models made here (checked at the end)
+
+
+class Interpreter:
+    def __init__(self, project: Project) -> None:
+        self.p = project
+
+    # -- running modules and functions ------------------------------------------------------
+    def run_module(self, m: ModuleInfo) -> None:
+        if m.ran:
+            return
+        m.ran = True
+        counts: dict[str, int] = {}
+        bound = names_bound(m.tree.body)
+        for st in ast.walk(m.tree) if "global" in m.source else ():
+            if isinstance(st, ast.Global):
+                for n in st.names:
+                    counts[n] = counts.get(n, 0) + 2
+        _count_bindings(m.tree.body, counts)
+        frame = Frame(m, m.env)
+        multi = {n for n, c in counts.items() if c > 1}
+        del bound
+        try:
+            self.block(m.tree.body, frame, module_level=True)
+        except _Return:
+            pass
+        except _Budget:
+            pass
+        self._finish(frame)
+        for n in multi:
+            if n in m.env and not isinstance(m.env[n], Func | Qual | ModRef):
+                m.env[n] = Unknown(f"`{n}` is bound more than once at module level")
+        # every function that may hold a layer call, on its own
+        for f in list(m.funcs.values()):
+            if f.relevant and not isinstance(f.node, ast.ClassDef):
+                self.run_alone(f)
+
+    def run_alone(self, f: FuncInfo) -> None:
+        fn = f.function
+        if fn is None or getattr(f, "alone", False):
+            return
+        f.alone = True  # type: ignore[attr-defined]
+        env: dict[str, Any] = {}
+        a = fn.args
+        pos = [*a.posonlyargs, *a.args]
+        defaults = [None] * (len(pos) - len(a.defaults)) + list(a.defaults)
+        pairs = list(zip(pos, defaults, strict=True)) + list(
+            zip(a.kwonlyargs, a.kw_defaults, strict=True)
+        )
+        names = _param_names(f)
+        sites = f
+        if f.cls is not None and f.qual.endswith(".__init__"):
+            sites = self.p.funcs.get(f.cls, f)  # the class's call sites
+        module_frame = Frame(f.module, f.module.env)
+        inst = None
+        if f.cls is not None and pos:
+            inst = self._instance(f)
+            env[pos[0].arg] = inst
+        for p, d in pairs:
+            if inst is not None and p is pos[0]:
+                continue
+            if p.arg not in names:
+                continue
+            if d is not None and (sites.callers == 0 or p.arg in sites.omitted):
+                env[p.arg] = self.expr(d, module_frame)
+            elif d is not None:
+                env[p.arg] = Sym(
+                    p.arg, 1, f"parameter {p.arg} of `{f.qual}`, which every caller passes"
+                )
+            else:
+                env[p.arg] = Sym(
+                    p.arg,
+                    1,
+                    f"parameter {p.arg} of `{f.qual}`, which no caller in the tree passes as a "
+                    "literal",
+                )
+        for extra in (a.vararg, a.kwarg):
+            if extra is not None:
+                env[extra.arg] = Unknown(f"*{extra.arg} of `{f.qual}`")
+        self.run(f, env, via=(), depth=0, inst=inst)
+
+    def _instance(self, f: FuncInfo) -> Inst:
+        """``self`` for a method run on its own: the attributes ``__init__`` (run on its own)
+        set, so that ``forward`` sees ``self.conv`` and ``self.shuffle``."""
+        assert f.cls is not None
+        cache = self.__dict__.setdefault("_instances", {})
+        if f.cls not in cache:
+            cache[f.cls] = Inst(f.cls)
+            init = self.p.funcs.get(f"{f.cls}.__init__")
+            if init is not None and init is not f and init.relevant:
+                self.run_alone(init)
+        inst: Inst = cache[f.cls]
+        return inst
+
+    def run(
+        self,
+        f: FuncInfo,
+        env: dict[str, Any],
+        *,
+        via: tuple[str, ...],
+        depth: int,
+        inst: Inst | None = None,
+    ) -> Any:
+        fn = f.function
+        if fn is None:
+            return Unknown(f"`{f.qual}` has no body cbdiag reads")
+        if f.key in self.p.stack:
+            return Unknown(f"`{f.qual}` calls itself")
+        self.p.stack.append(f.key)
+        frame = Frame(
+            f.module,
+            env,
+            local_names=set(names_bound(fn.body, fn.args)),
+            via=via,
+            depth=depth,
+            func=f,
+            inst=inst,
+        )
+        try:
+            self.block(fn.body, frame)
+            value: Any = None
+        except _Return as r:
+            value = r.value
+        except _Budget:
+            value = Unknown("the analysis budget ran out")
+        finally:
+            self.p.stack.pop()
+        self._finish(frame)
+        return value
+
+    def _finish(self, frame: Frame) -> None:
+        for seq in frame.seqs:
+            if seq.added and seq.node is not None and seq.sequential:
+                self._stack(seq.node, seq.sequential, seq.items, frame)
+
+    # -- statements -------------------------------------------------------------------------
+    def block(self, stmts: list[ast.stmt], fr: Frame, module_level: bool = False) -> str | None:
+        for i, st in enumerate(stmts):
+            try:
+                sig = self.stmt(st, fr, module_level)
+            except _Return:
+                self.dead(stmts[i + 1 :], fr)
+                raise
+            if sig is not None:
+                self.dead(stmts[i + 1 :], fr)
+                return sig
+        return None
+
+    def dead(self, stmts: list[ast.stmt], fr: Frame) -> None:
+        """Code after a return, raise, break or continue: its layer calls are still checked
+        (with what is known), its bindings do not count."""
+        if not stmts:
+            return
+        saved, fr.locals = fr.locals, _clone(fr.locals)[0]
+        try:
+            self.block(stmts, fr)
+        except (_Return, _Budget):
+            pass
+        finally:
+            fr.locals = saved
+
+    def stmt(self, st: ast.stmt, fr: Frame, module_level: bool = False) -> str | None:
+        self._tick()
+        if isinstance(st, ast.Expr):
+            self.expr(st.value, fr)
+        elif isinstance(st, ast.Assign):
+            v = self.expr(st.value, fr)
+            for t in st.targets:
+                self.assign(t, v, fr)
+        elif isinstance(st, ast.AnnAssign):
+            if st.value is not None:
+                self.assign(st.target, self.expr(st.value, fr), fr)
+        elif isinstance(st, ast.AugAssign):
+            self.augassign(st, fr)
+        elif isinstance(st, ast.Return):
+            raise _Return(self.expr(st.value, fr) if st.value is not None else None)
+        elif isinstance(st, ast.If):
+            return self.branch(st, fr)
+        elif isinstance(st, ast.For | ast.AsyncFor):
+            return self.loop(st, fr)
+        elif isinstance(st, ast.While):
+            self.expr(st.test, fr)
+            self.vague(st.body + st.orelse, fr, "set in a while loop")
+        elif isinstance(st, ast.With | ast.AsyncWith):
+            for item in st.items:
+                v = self.expr(item.context_expr, fr)
+                if item.optional_vars is not None:
+                    self.assign(item.optional_vars, Unknown("a with-statement's value"), fr)
+                del v
+            return self.block(st.body, fr)
+        elif isinstance(st, ast.Try):
+            sig = self.block(st.body, fr)
+            for h in st.handlers:
+                self.vague(h.body, fr, "set in an exception handler")
+            if sig is None:
+                sig = self.block(st.orelse, fr)
+            self.block(st.finalbody, fr)
+            return sig
+        elif isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            self.define(st, fr)
+        elif isinstance(st, ast.Import | ast.ImportFrom):
+            self.imports(st, fr)
+        elif isinstance(st, ast.Global | ast.Nonlocal):
+            for n in st.names:
+                fr.locals[n] = Unknown(f"`{n}` is declared {type(st).__name__.lower()}")
+        elif isinstance(st, ast.Delete):
+            for t in st.targets:
+                self.assign(t, Unknown("deleted"), fr)
+        elif isinstance(st, ast.Match):
+            self.expr(st.subject, fr)
+            for case in st.cases:
+                self.vague(case.body, fr, "set in a match case")
+        elif isinstance(st, ast.Break):
+            return _BREAK
+        elif isinstance(st, ast.Continue):
+            return _CONTINUE
+        elif isinstance(st, ast.Raise):
+            raise _Return(Unknown("raises"))
+        return None
+
+    def vague(self, body: list[ast.stmt], fr: Frame, why: str) -> None:
+        """Run a body whose running is not known: for its layer calls; whatever it binds or
+        grows becomes unknown."""
+        saved = dict(fr.locals)
+        lens = self._seq_lens(fr)
+        with contextlib.suppress(_Return):
+            self.block(body, fr)
+        for k in list(fr.locals):
+            if k not in saved or not same(saved[k], fr.locals[k]):
+                fr.locals[k] = Unknown(f"`{k}` is {why}")
+        self._seq_grown(lens, why)
+
+    def _seq_lens(self, fr: Frame) -> list[tuple[Seq, int]]:
+        out = []
+        for v in fr.locals.values():
+            if isinstance(v, Seq):
+                out.append((v, len(v.items)))
+        if fr.inst is not None:
+            out += [(v, len(v.items)) for v in fr.inst.attrs.values() if isinstance(v, Seq)]
+        return out
+
+    def _seq_grown(self, lens: list[tuple[Seq, int]], why: str) -> None:
+        for seq, n in lens:
+            if len(seq.items) != n:
+                del seq.items[n:]
+                seq.items.append(Growth(f"items added in a block {why.replace('set ', '')}"))
+
+    def branch(self, st: ast.If, fr: Frame) -> str | None:
+        test = self.expr(st.test, fr)
+        if known(test):
+            self.dead(st.orelse if test else st.body, fr)  # checked, not followed
+            return self.block(st.body if test else st.orelse, fr)
+        # both ways, on copies; keep what they agree on
+        base = fr.locals
+        copies = []
+        for body in (st.body, st.orelse):
+            clone, _remap = _clone(base)
+            fr.locals = clone
+            try:
+                sig = self.block(body, fr)
+            except _Return as r:
+                sig = "return"
+                clone["__return__"] = r.value
+            copies.append((clone, sig))
+        fr.locals = base
+        (a, sa), (b, sb) = copies
+        if sa == "return" and sb == "return":
+            ra, rb = a.get("__return__"), b.get("__return__")
+            raise _Return(ra if same(ra, rb) else Unknown("returns depend on a condition"))
+        if sa == "return":
+            a = b
+        elif sb == "return":
+            b = a
+        for k in set(a) | set(b):
+            if k == "__return__":
+                continue
+            va, vb = a.get(k, _MISSING), b.get(k, _MISSING)
+            if va is not _MISSING and vb is not _MISSING and same(va, vb):
+                base[k] = va
+            else:
+                base[k] = Unknown(f"`{k}` depends on a condition (line {st.lineno})")
+        return None
+
+    def loop(self, st: ast.For | ast.AsyncFor, fr: Frame) -> str | None:
+        it = self.expr(st.iter, fr)
+        items = self.iterate(it)
+        if isinstance(items, Unknown) or isinstance(st, ast.AsyncFor):
+            why = items.reason if isinstance(items, Unknown) else "an async loop"
+            self.assign(st.target, Unknown(f"a loop variable over {why}"), fr)
+            self.vague(st.body, fr, f"set in a loop over {why}")
+            self.vague(st.orelse, fr, "set after a loop")
+            return None
+        if not items:
+            self.dead([*st.body], fr)
+        for item in items:
+            self.assign(st.target, item, fr)
+            sig = self.block(st.body, fr)
+            if sig == _BREAK:
+                return None
+        return self.block(st.orelse, fr)
+
+    def iterate(self, v: Any) -> list[Any] | Unknown:
+        if isinstance(v, Unknown):
+            return v
+        if isinstance(v, tuple):
+            items = list(v)
+        elif isinstance(v, Seq):
+            if any(isinstance(x, Growth) for x in v.items):
+                return Unknown("a list grown in a way cbdiag does not follow")
+            items = list(v.items)
+        elif isinstance(v, (str, dict)):
+            items = list(v)
+        else:
+            return Unknown("a value that is not a literal sequence")
+        if len(items) > MAX_UNROLL:
+            return Unknown(f"a sequence of {len(items)} items (more than {MAX_UNROLL})")
+        return items
+
+    def assign(self, target: ast.expr, v: Any, fr: Frame) -> None:
+        if isinstance(target, ast.Name):
+            fr.locals[target.id] = v
+        elif isinstance(target, ast.Tuple | ast.List):
+            vals = self.iterate(v)
+            starred = [i for i, e in enumerate(target.elts) if isinstance(e, ast.Starred)]
+            if isinstance(vals, list) and not starred and len(vals) == len(target.elts):
+                for e, x in zip(target.elts, vals, strict=True):
+                    self.assign(e, x, fr)
+            else:
+                why = vals.reason if isinstance(vals, Unknown) else "an unpacking not followed"
+                for e in target.elts:
+                    self.assign(e.value if isinstance(e, ast.Starred) else e, Unknown(why), fr)
+        elif isinstance(target, ast.Attribute):
+            base = target.value
+            if isinstance(base, ast.Name) and isinstance(fr.locals.get(base.id), Inst):
+                fr.locals[base.id].attrs[target.attr] = v
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, Unknown("a starred target"), fr)
+
+    def augassign(self, st: ast.AugAssign, fr: Frame) -> None:
+        cur = self.expr(st.target, fr) if isinstance(st.target, ast.Name | ast.Attribute) else None
+        v = self.expr(st.value, fr)
+        if isinstance(cur, Seq) and isinstance(st.op, ast.Add):
+            if isinstance(v, Seq):
+                cur.items.extend(v.items)
+            elif isinstance(v, tuple):
+                cur.items.extend(v)
+            else:
+                cur.items.append(Growth("items added from a value not known statically"))
+            cur.added = True
+            return
+        self.assign(st.target, binop(st.op, cur, v), fr)
+
+    def define(self, st: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, fr: Frame) -> None:
+        prefix = ""
+        if fr.func is not None:
+            prefix = f"{fr.func.qual}.<locals>."
+        elif fr.class_env is not None:
+            prefix = fr.class_env.get("__qual__", "") + "."
+        key = f"{fr.module.name}:{prefix}{st.name}"
+        f = self.p.funcs.get(key)
+        for d in st.decorator_list:
+            self.expr(d, fr)
+        if isinstance(st, ast.ClassDef):
+            for b in [*st.bases, *(k.value for k in st.keywords)]:
+                self.expr(b, fr)
+            cenv: dict[str, Any] = {"__qual__": f"{prefix}{st.name}"}
+            cf = Frame(fr.module, cenv, class_env=cenv)
+            cf.local_names = set(names_bound(st.body))
+            with contextlib.suppress(_Return):
+                self.block(st.body, cf)
+            fr.module.class_env[key] = cenv
+        else:
+            a = st.args
+            for d in [*a.defaults, *(x for x in a.kw_defaults if x is not None)]:
+                self.expr(d, fr)
+        fr.locals[st.name] = Func(key) if f is not None else Unknown(f"`{st.name}`")
+
+    def imports(self, st: ast.Import | ast.ImportFrom, fr: Frame) -> None:
+        m = fr.module
+        if isinstance(st, ast.ImportFrom):
+            modname = st.module
+            if st.level:
+                modname = self.p.relative(m, st.level, st.module)
+            tree_mod = self.p.module(modname)
+            for a in st.names:
+                if a.name == "*":
+                    continue
+                name = a.asname or a.name
+                if tree_mod is not None:
+                    fr.locals[name] = self._from_module(tree_mod, a.name)
+                elif st.level:
+                    sub = self.p.module(f"{modname}.{a.name}" if modname else a.name)
+                    fr.locals[name] = (
+                        ModRef(sub.name)
+                        if sub is not None
+                        else Unknown(f"`{name}` of a module not linted")
+                    )
+                else:
+                    fr.locals[name] = Qual(canonical(f"{st.module}.{a.name}"))
+            return
+        for a in st.names:
+            tree_mod = self.p.module(a.name)
+            if a.asname and tree_mod is not None:
+                fr.locals[a.asname] = ModRef(tree_mod.name)
+                continue
+            for name, q in import_bindings(ast.Import(names=[a])).items():
+                if q is None:
+                    continue
+                top = self.p.module(q)
+                fr.locals[name] = (
+                    ModRef(top.name) if top is not None and not a.asname else Qual(canonical(q))
+                )
+
+    def _from_module(self, tm: ModuleInfo, name: str) -> Any:
+        f = tm.funcs.get(name)
+        if f is not None:
+            return Func(f.key)
+        if tm is not None and not tm.ran and tm not in _RUNNING:
+            _RUNNING.add(tm)
+            try:
+                self.run_module_env(tm)
+            finally:
+                _RUNNING.discard(tm)
+        if name in tm.env:
+            return tm.env[name]
+        sub = self.p.module(f"{tm.name}.{name}")
+        if sub is not None:
+            return ModRef(sub.name)
+        return Unknown(f"`{name}` from {tm.name}")
+
+    def run_module_env(self, m: ModuleInfo) -> None:
+        """The module-level names of another module of the tree (for its constants)."""
+        self.run_module(m)
+
+    # -- expressions ------------------------------------------------------------------------
+    def _tick(self) -> None:
+        self.p.steps += 1
+        if self.p.steps > MAX_STEPS:
+            raise _Budget
+
+    def lookup(self, name: str, fr: Frame) -> Any:
+        if name in fr.locals:
+            return fr.locals[name]
+        if name in fr.local_names and fr.func is not None:
+            return Unknown(f"`{name}` is bound in a way cbdiag does not follow")
+        if fr.func is not None or fr.class_env is not None:
+            menv = fr.module.env
+            if name in menv:
+                return menv[name]
+            if name in fr.module.funcs:
+                return Func(fr.module.funcs[name].key)
+        if name in _BUILTINS:
+            return _Builtin(name)
+        return Unknown(f"`{name}` is not a static value")
+
+    def expr(self, node: ast.expr | None, fr: Frame) -> Any:
+        if node is None:
+            return None
+        self._tick()
+        t = type(node)
+        if t is ast.Constant:
+            v = node.value  # type: ignore[attr-defined]
+            if isinstance(v, str) and len(v) > 10_000:
+                return Unknown("a long string")
+            if isinstance(v, bytes | complex) or v is Ellipsis:
+                return Unknown("a constant of another type")
+            return bounded(v)
+        if t is ast.Name:
+            return self.lookup(node.id, fr)  # type: ignore[attr-defined]
+        if t is ast.Attribute:
+            return self.attribute(node, fr)  # type: ignore[arg-type]
+        if t is ast.Call:
+            return self.call(node, fr)  # type: ignore[arg-type]
+        if t is ast.Tuple or t is ast.List:
+            vals: list[Any] = []
+            for e in node.elts:  # type: ignore[attr-defined]
+                if isinstance(e, ast.Starred):
+                    inner = self.iterate(self.expr(e.value, fr))
+                    if isinstance(inner, Unknown):
+                        return inner if t is ast.Tuple else Seq([inner], node)
+                    vals.extend(inner)
+                else:
+                    vals.append(self.expr(e, fr))
+                if len(vals) > MAX_ITEMS:
+                    return Unknown("a sequence too long to follow")
+            return tuple(vals) if t is ast.Tuple else Seq(vals, node)
+        if t is ast.BinOp:
+            return binop(node.op, self.expr(node.left, fr), self.expr(node.right, fr))  # type: ignore[attr-defined]
+        if t is ast.UnaryOp:
+            v = self.expr(node.operand, fr)  # type: ignore[attr-defined]
+            op = node.op  # type: ignore[attr-defined]
+            if isinstance(op, ast.Not):
+                return (not v) if known(v) else Unknown("a negation of an unknown value")
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                if isinstance(op, ast.USub):
+                    return -v
+                if isinstance(op, ast.UAdd):
+                    return v
+                if isinstance(op, ast.Invert) and isinstance(v, int):
+                    return ~v
+            return v if isinstance(v, Unknown) else Unknown("a unary operation")
+        if t is ast.BoolOp:
+            vals = [self.expr(v, fr) for v in node.values]  # type: ignore[attr-defined]
+            if all(known(v) for v in vals):
+                if isinstance(node.op, ast.And):  # type: ignore[attr-defined]
+                    out = True
+                    for v in vals:
+                        out = v
+                        if not v:
+                            break
+                    return out
+                for v in vals:
+                    if v:
+                        return v
+                return vals[-1]
+            return Unknown("a boolean operation on unknown values")
+        if t is ast.Compare:
+            left = self.expr(node.left, fr)  # type: ignore[attr-defined]
+            result: Any = True
+            for op, comp in zip(node.ops, node.comparators, strict=True):  # type: ignore[attr-defined]
+                right = self.expr(comp, fr)
+                r = compare(op, left, right)
+                if isinstance(r, Unknown) or result is True:
+                    result = r
+                left = right
+            return result
+        if t is ast.IfExp:
+            test = self.expr(node.test, fr)  # type: ignore[attr-defined]
+            if known(test):
+                return self.expr(node.body if test else node.orelse, fr)  # type: ignore[attr-defined]
+            a, b = self.expr(node.body, fr), self.expr(node.orelse, fr)  # type: ignore[attr-defined]
+            return a if same(a, b) else Unknown("a conditional expression on an unknown test")
+        if t is ast.Subscript:
+            base = self.expr(node.value, fr)  # type: ignore[attr-defined]
+            idx = self.expr(node.slice, fr)  # type: ignore[attr-defined]
+            return _subscript(base, idx)
+        if t is ast.Dict:
+            out_d: dict[str, Any] = {}
+            for k, v in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
+                val = self.expr(v, fr)
+                if k is None:
+                    if isinstance(val, dict):
+                        out_d.update(val)
+                        continue
+                    return Unknown("a dict merged from a value not known statically")
+                key = self.expr(k, fr)
+                if not isinstance(key, str):
+                    return Unknown("a dict with keys not known statically")
+                out_d[key] = val
+            return out_d
+        if t in (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp):
+            return self.comprehension(node, fr)
+        if t is ast.Lambda:
+            env = dict(fr.locals)
+            a = node.args  # type: ignore[attr-defined]
+            for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
+                if p is not None:
+                    env[p.arg] = Unknown(f"a parameter of a lambda ({p.arg})")
+            sub = Frame(fr.module, env, via=fr.via, depth=fr.depth, func=fr.func)
+            self.expr(node.body, sub)  # type: ignore[attr-defined]
+            return Unknown("a lambda")
+        if t is ast.NamedExpr:
+            v = self.expr(node.value, fr)  # type: ignore[attr-defined]
+            self.assign(node.target, v, fr)  # type: ignore[attr-defined]
+            return v
+        if t is ast.Starred:
+            return self.expr(node.value, fr)  # type: ignore[attr-defined]
+        if t is ast.Slice:
+            return Unknown("a slice")
+        # f-strings, await, yield, sets: evaluate the parts for their calls
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.expr(child, fr)
+        return Unknown(f"a {t.__name__} expression")
+
+    def comprehension(self, node: Any, fr: Frame) -> Any:
+        gens = node.generators
+        env = dict(fr.locals)
+        sub = Frame(
+            fr.module,
+            env,
+            local_names=fr.local_names,
+            via=fr.via,
+            depth=fr.depth,
+            func=fr.func,
+            inst=fr.inst,
+        )
+        first = self.iterate(self.expr(gens[0].iter, fr))
+        if isinstance(first, list) and len(gens) == 1 and not isinstance(node, ast.DictComp):
+            out = []
+            for item in first:
+                self.assign(gens[0].target, item, sub)
+                conds = [self.expr(c, sub) for c in gens[0].ifs]
+                if not all(known(c) for c in conds):
+                    return Unknown("a comprehension with a condition not known statically")
+                if all(conds):
+                    out.append(self.expr(node.elt, sub))
+            return Seq(out, node) if isinstance(node, ast.ListComp) else tuple(out)
+        why = first.reason if isinstance(first, Unknown) else "nested loops"
+        for g in gens:
+            self.assign(g.target, Unknown(f"a comprehension variable over {why}"), sub)
+            for c in g.ifs:
+                self.expr(c, sub)
+        for part in ("elt", "key", "value"):
+            if getattr(node, part, None) is not None:
+                self.expr(getattr(node, part), sub)
+        return Unknown(f"a comprehension over {why}")
+
+    def attribute(self, node: ast.Attribute, fr: Frame) -> Any:
+        base = self.expr(node.value, fr)
+        name = node.attr
+        if isinstance(base, Qual):
+            return Qual(canonical(f"{base.name}.{name}"))
+        if isinstance(base, ModRef):
+            m = self.p.module(base.name)
+            if m is None:
+                return Unknown(f"`{name}` of {base.name}")
+            return self._from_module(m, name)
+        if isinstance(base, Inst):
+            if name in base.attrs:
+                return base.attrs[name]
+            f = self.p.funcs.get(f"{base.cls}.{name}")
+            if f is not None:
+                return _Bound(f.key, base)
+            cenv = self._class_env(base.cls)
+            if cenv is not None and name in cenv:
+                return cenv[name]
+            return Unknown(f"`self.{name}` is not set earlier in this method")
+        if isinstance(base, Func):
+            cenv = self._class_env(base.key)
+            if cenv is not None and name in cenv:
+                return cenv[name]
+            f = self.p.funcs.get(f"{base.key}.{name}")
+            if f is not None:
+                return Func(f.key)
+        if isinstance(base, Seq) and name in ("append", "extend", "add", "insert"):
+            return _Method(base, name)
+        if isinstance(base, Layer) and name == "weight":
+            return _Weight(base)
+        if isinstance(base, Unknown):
+            return base
+        return Unknown(f"the attribute `{name}`")
+
+    def _class_env(self, key: str) -> dict[str, Any] | None:
+        f = self.p.funcs.get(key)
+        if f is None or not isinstance(f.node, ast.ClassDef):
+            return None
+        self.run_module(f.module) if not f.module.ran and f.module not in _RUNNING else None
+        return f.module.class_env.get(key)
+
+    # -- calls ------------------------------------------------------------------------------
+    def args(self, node: ast.Call, fr: Frame) -> CallArgs:
+        out = CallArgs()
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                v = self.iterate(self.expr(a.value, fr))
+                if isinstance(v, list):
+                    out.pos.extend(v)
+                else:
+                    out.star = Unknown(_text(fr.module, a.value))
+            elif out.star is None:
+                out.pos.append(self.expr(a, fr))
+            else:
+                self.expr(a, fr)
+        for kw in node.keywords:
+            v = self.expr(kw.value, fr)
+            if kw.arg is None:
+                if isinstance(v, dict):
+                    out.kw.update(v)
+                else:
+                    out.kwstar = Unknown(_text(fr.module, kw.value))
+            else:
+                out.kw[kw.arg] = v
+        return out
+
+    def call(self, node: ast.Call, fr: Frame) -> Any:
+        fv = self.expr(node.func, fr)
+        args = self.args(node, fr)
+        self._inits(node, args)
+        while isinstance(fv, Partial):
+            args = CallArgs(
+                list(fv.args) + args.pos, {**dict(fv.kwargs), **args.kw}, args.star, args.kwstar
+            )
+            fv = fv.func
+        if isinstance(fv, _Method):
+            return fv.apply(args, fr)
+        if isinstance(fv, _Builtin):
+            return fv.apply(args)
+        if isinstance(fv, Qual):
+            return self.library(node, fv.name, args, fr)
+        if isinstance(fv, Func | _Bound):
+            return self.inline(node, fv, args, fr)
+        if isinstance(fv, Layer):
+            if _is_shuffle(fv):
+                self._fed(fv, args.pos[0] if args.pos else None, fr)
+            return _Output(fv)
+        return Unknown(f"the result of `{_text(fr.module, node.func)}`")
+
+    def _inits(self, node: ast.Call, args: CallArgs) -> None:
+        """``icnr_(conv.weight)``, ``nn.init.zeros_(conv.weight)``: the layer is initialised."""
+        fn = node.func
+        leaf = (
+            fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
+        )
+        if any(w in leaf.lower() for w in INIT_WORDS):
+            for v in [*args.pos, *args.kw.values()]:
+                if isinstance(v, _Weight):
+                    v.layer.initialised = True  # type: ignore[attr-defined]
+
+    def library(self, node: ast.Call, q: str, args: CallArgs, fr: Frame) -> Any:
+        t = TARGETS.get(q)
+        if t is not None:
+            return self.target(node, t, args, fr)
+        if q in SEQUENTIALS:
+            return self.sequential(node, q, args, fr)
+        if q in RESIZERS:
+            return self.resize(node, q, args)
+        if q == "functools.partial":
+            if not args.pos:
+                return Unknown("partial() without a function")
+            return Partial(args.pos[0], tuple(args.pos[1:]), tuple(args.kw.items()))
+        if q in SHAPED:
+            first = as_tuple(args.pos[0]) if len(args.pos) == 1 else None
+            dims = first if isinstance(first, tuple) else tuple(args.pos)
+            if all(isinstance(d, int) and not isinstance(d, bool) for d in dims) and dims:
+                return Tensor(dims)
+            return Unknown("a tensor of a shape not known statically")
+        if q.startswith(_LIBRARIES):
+            return Layer(node, spatial=False)
+        return Unknown(f"the result of {q}")
+
+    def resize(self, node: ast.Call, q: str, args: CallArgs) -> Layer:
+        if q.startswith("torch"):
+            given, f = args.get(_arg(1, "scale_factor"), "scale_factor")
+            mode_given, mode = args.get(_arg(2, "mode"), "mode")
+            fixed = RESIZERS[q]
+            if fixed:
+                mode = fixed
+            elif not mode_given:
+                mode = "nearest"
+            if not given:
+                return Layer(node, spatial=True, unknown="a resize to a given size")
+        else:
+            given, f = args.get(_arg(0, "size"), "size")
+            f = f if given else 2
+            _, interp = args.get(_arg(2, "interpolation"), "interpolation")
+            mode = interp if interp in ("nearest", "bilinear") else "nearest"
+        if mode not in ("nearest", "bilinear"):
+            return Layer(node, spatial=True, unknown=f"a {mode!r} resize")
+        layer = resampler(mode, f)
+        if isinstance(layer, Unknown):
+            return Layer(node, spatial=True, unknown=layer.reason)
+        return Layer(node, layer=layer, spatial=True)
+
+    def target(self, node: ast.Call, t: Target, args: CallArgs, fr: Frame) -> Layer:
+        oc = self.outcome(node, t.name, fr)
+        if t.kind == "shuffle":
+            given, r = args.get(t.stride, "upscale_factor")
+            layer: Any = resampler("shuffle", r) if given else Unknown("upscale_factor")
+            lv = Layer(node, target=t, spatial=True)
+            if isinstance(layer, Unknown):
+                lv.unknown = layer.reason
+            else:
+                lv.layer = layer
+            oc.reasons.append("no convolution is seen feeding it")
+            if t.name in ("pixel_shuffle", "depth_to_space"):  # functional: its input is here
+                self._fed(lv, args.pos[0] if args.pos else None, fr)
+            return lv
+        if t.kernel is None:
+            given, w = args.get(t.weight, "weight")
+            if isinstance(w, Tensor) and len(w.shape) == t.ndim + 2:
+                args.kw["__weight_kernel__"] = (
+                    tuple(w.shape[: t.ndim]) if t.framework == "tf" else tuple(w.shape[2:])
+                )
+            elif given:
+                args.kw["__weight_kernel__"] = Unknown("the weight's shape is not known statically")
+        res = check_target(t, args)
+        self._record(oc, res, fr)
+        lv = Layer(node, target=t, spatial=True)
+        if t.ndim == 2 and t.kind in ("deconv", "conv"):
+            sl = spatial_layer(t, args)
+            if isinstance(sl, Unknown):
+                lv.unknown = sl.reason
+            else:
+                lv.layer = sl
+        else:
+            lv.unknown = f"a {t.ndim}-D layer"
+        if t.kind == "conv":
+            lv.conv = True  # type: ignore[attr-defined]
+        return lv
+
+    def outcome(self, node: ast.AST, name: str, fr: Frame) -> Outcome:
+        oc = fr.module.outcomes.get(id(node))
+        if oc is None:
+            oc = Outcome(node, name)
+            fr.module.outcomes[id(node)] = oc
+        return oc
+
+    def _record(self, oc: Outcome, res: Any, fr: Frame) -> None:
+        via = " → ".join(fr.via)
+        if isinstance(res, Unknown):
+            if fr.via:
+                oc.reasons.append(res.reason)
+            else:
+                oc.reasons.insert(0, res.reason)
+        elif res:
+            for code, msg in res:
+                if not any(c == code for c, _, _ in oc.findings):
+                    oc.findings.append((code, msg, via))
+        else:
+            oc.clean = True
+
+    def sequential(self, node: ast.Call, q: str, args: CallArgs, fr: Frame) -> Seq:
+        if q.startswith("torch") or q == "flax.nnx.Sequential":
+            items: list[Any] = list(args.pos)
+            if args.star is not None:
+                items.append(Growth(f"*{args.star.reason} is not a list cbdiag follows"))
+        else:
+            first = args.pos[0] if args.pos else args.kw.get("layers")
+            if first is None:
+                seq = Seq([], node, sequential=q)
+                fr.seqs.append(seq)
+                return seq
+            it = self.iterate(first)
+            items = it if isinstance(it, list) else [it]
+        seq = Seq(items, node, sequential=q)
+        self._stack(node, q, items, fr)
+        if not q.startswith("torch"):
+            fr.seqs.append(seq)
+        return seq
+
+    def _stack(self, node: ast.AST, q: str, items: list[Any], fr: Frame) -> None:
+        res = check_stack(q, items)
+        for shuffle, bad in _shuffles(items):
+            name = (
+                shuffle.target.name if shuffle.target is not None else getattr(shuffle, "label", "")
+            )
+            name = name or "pixel shuffle"
+            self._record(self.outcome(shuffle.node, name, fr), [_cbd106(name)] if bad else [], fr)
+        if res is None:
+            return
+        oc = self.outcome(node, q.rsplit(".", 1)[-1], fr)
+        oc.container = True  # type: ignore[attr-defined]
+        if isinstance(res, Unknown):
+            oc.reasons.append(res.reason)
+        else:
+            self._record(oc, [res], fr)
+
+    def _fed(self, shuffle: Layer, x: Any, fr: Frame) -> None:
+        """A pixel shuffle applied to ``x``: a finding when ``x`` is the output of a
+        convolution that no ICNR / zero initialisation touched, clean for anything else known
+        (``repeat_interleave``, a resize, another layer)."""
+        if not isinstance(x, _Output):
+            return
+        name = shuffle.target.name if shuffle.target is not None else getattr(shuffle, "label", "")
+        oc = self.outcome(shuffle.node, name or "pixel shuffle", fr)
+        conv = x.layer
+        bad = getattr(conv, "conv", False) and not getattr(conv, "initialised", False)
+        self._record(oc, [_cbd106(name)] if bad else [], fr)
+
+    def inline(self, node: ast.Call, fv: Func | _Bound, args: CallArgs, fr: Frame) -> Any:
+        key = fv.key
+        f = self.p.funcs.get(key)
+        if f is None:
+            return Unknown("a function cbdiag does not find")
+        if not f.relevant:
+            if isinstance(f.node, ast.ClassDef):
+                return Layer(node, spatial=False)
+            return Unknown(f"the result of `{f.qual}`")
+        if fr.depth >= MAX_DEPTH:
+            return Unknown(f"`{f.qual}` is called more than {MAX_DEPTH} calls deep")
+        fn = f.function
+        if fn is None:
+            lv = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
+            if _shuffle_class(f):
+                lv.shuffle = True  # type: ignore[attr-defined]
+                lv.label = f.qual  # type: ignore[attr-defined]
+            return lv
+        env, inst = self.bind(f, fn, args, fv)
+        memo_key = _memo_key(env)
+        if memo_key is not None and memo_key in f.memo:
+            return f.memo[memo_key]
+        if f.runs >= MAX_RUNS:
+            return Unknown(f"`{f.qual}` is called with more than {MAX_RUNS} argument sets")
+        f.runs += 1
+        site = f"{os.path.basename(fr.module.path)}:{node.lineno} `{_text(fr.module, node, 60)}`"
+        value = self.run(f, env, via=(*fr.via, site), depth=fr.depth + 1, inst=inst)
+        if isinstance(f.node, ast.ClassDef):
+            value = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
+            if _shuffle_class(f):
+                value.shuffle = True  # type: ignore[attr-defined]
+                value.label = f.qual  # type: ignore[attr-defined]
+        if memo_key is not None:
+            f.memo[memo_key] = value
+        return value
+
+    def bind(
+        self, f: FuncInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef, args: CallArgs, fv: Any
+    ) -> tuple[dict[str, Any], Inst | None]:
+        a = fn.args
+        pos = [*a.posonlyargs, *a.args]
+        env: dict[str, Any] = {}
+        inst = None
+        if (f.cls is not None or isinstance(f.node, ast.ClassDef)) and pos:
+            inst = fv.inst if isinstance(fv, _Bound) else Inst(f.cls or f.key)
+            env[pos[0].arg] = inst
+            pos = pos[1:]
+        defaults = dict(
+            zip(
+                [p.arg for p in [*a.posonlyargs, *a.args]][-len(a.defaults) :]
+                if a.defaults
+                else [],
+                a.defaults,
+                strict=True,
+            )
+        )
+        defaults.update(
+            {p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
+        )
+        mframe = Frame(f.module, f.module.env)
+        extra_pos = args.pos[len(pos) :]
+        for i, p in enumerate(pos):
+            if i < len(args.pos):
+                env[p.arg] = args.pos[i]
+            elif p.arg in args.kw:
+                env[p.arg] = args.kw[p.arg]
+            elif args.star is not None:
+                env[p.arg] = Unknown(f"{p.arg} may be in *{args.star.reason}")
+            elif args.kwstar is not None:
+                env[p.arg] = Unknown(f"{p.arg} may be in **{args.kwstar.reason}")
+            elif p.arg in defaults:
+                env[p.arg] = self.expr(defaults[p.arg], mframe)
+            else:
+                env[p.arg] = Unknown(f"{p.arg} is not passed")
+        for p in a.kwonlyargs:
+            if p.arg in args.kw:
+                env[p.arg] = args.kw[p.arg]
+            elif args.kwstar is not None:
+                env[p.arg] = Unknown(f"{p.arg} may be in **{args.kwstar.reason}")
+            elif p.arg in defaults:
+                env[p.arg] = self.expr(defaults[p.arg], mframe)
+            else:
+                env[p.arg] = Unknown(f"{p.arg} is not passed")
+        names = {p.arg for p in [*pos, *a.kwonlyargs]}
+        if a.vararg is not None:
+            env[a.vararg.arg] = tuple(extra_pos) if args.star is None else Unknown("*args")
+        if a.kwarg is not None:
+            rest = {k: v for k, v in args.kw.items() if k not in names}
+            env[a.kwarg.arg] = rest if args.kwstar is None else Unknown("**kwargs")
+        return env, inst
+
+
+_RUNNING: set[ModuleInfo] = set()
+_MISSING = object()
+
+
+def _cbd106(name: str) -> tuple[str, str]:
+    return (
+        "CBD106",
+        f"{name} after a convolution that is not ICNR-initialised: sub-pixel convolution "
+        "paints a checkerboard at initialisation (initialise the convolution with ICNR, bias "
+        "included)",
+    )
+
+
+def _is_shuffle(v: Layer) -> bool:
+    return (v.target is not None and v.target.kind == "shuffle") or getattr(v, "shuffle", False)
+
+
+@dataclass(frozen=True)
+class _Output:
+    """What a layer returns when called (``self.conv(x)``)."""
+
+    layer: Layer
+
+
+@dataclass(frozen=True)
+class _Bound:
+    key: str
+    inst: Inst
+
+
+@dataclass
+class _Weight:
+    layer: Layer
+
+
+class _Method:
+    def __init__(self, seq: Seq, name: str) -> None:
+        self.seq, self.name = seq, name
+
+    def apply(self, args: CallArgs, fr: Frame) -> Any:
+        seq = self.seq
+        seq.added = True
+        if args.star is not None or args.kwstar is not None:
+            seq.items.append(Growth("items added from a value not known statically"))
+            return None
+        if self.name in ("append", "add") and args.pos:
+            seq.items.append(args.pos[0])
+        elif self.name == "extend" and args.pos:
+            v = args.pos[0]
+            if isinstance(v, Seq):
+                seq.items.extend(v.items)
+            elif isinstance(v, tuple):
+                seq.items.extend(v)
+            else:
+                seq.items.append(Growth("items added from a value not known statically"))
+        elif self.name == "insert" and len(args.pos) == 2 and isinstance(args.pos[0], int):
+            seq.items.insert(args.pos[0], args.pos[1])
+        else:
+            seq.items.append(Growth(f"a {self.name} cbdiag does not follow"))
+        return None
+
+
+class _Builtin:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def apply(self, args: CallArgs) -> Any:
+        if args.star is not None or args.kwstar is not None:
+            return Unknown(f"{self.name}() of values not known statically")
+        pos = args.pos
+        try:
+            return _BUILTINS[self.name](*pos)
+        except _NotStatic as e:
+            return Unknown(str(e))
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+            return Unknown(f"{self.name}() of values it refuses")
+
+
+class _NotStatic(Exception):
+    pass
+
+
+def _ints(*vs: Any) -> list[int]:
+    for v in vs:
+        if not (isinstance(v, int) and not isinstance(v, bool)):
+            raise _NotStatic("range() of values not known statically")
+    return list(vs)
+
+
+def _seq_items(v: Any) -> list[Any]:
+    if isinstance(v, tuple):
+        return list(v)
+    if isinstance(v, Seq) and not any(isinstance(x, Unknown) for x in v.items):
+        return list(v.items)
+    if isinstance(v, str | dict):
+        return list(v)
+    raise _NotStatic("a sequence not known statically")
+
+
+def _range(*a: Any) -> tuple[int, ...]:
+    r = range(*_ints(*a))
+    if len(r) > MAX_ITEMS:
+        raise _NotStatic(f"a range of {len(r)} items")
+    return tuple(r)
+
+
+def _zip(*a: Any) -> tuple[Any, ...]:
+    return tuple(zip(*(_seq_items(x) for x in a), strict=False))
+
+
+def _enumerate(a: Any, start: Any = 0) -> tuple[Any, ...]:
+    return tuple((i + _ints(start)[0], x) for i, x in enumerate(_seq_items(a)))
+
+
+def _num_fn(fn: Any) -> Any:
+    def f(*a: Any) -> Any:
+        vals = _seq_items(a[0]) if len(a) == 1 and not isinstance(a[0], int | float) else list(a)
+        if not vals or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in vals
+        ):
+            raise _NotStatic(f"{fn.__name__}() of values not known statically")
+        return fn(vals)
+
+    return f
+
+
+def _int(v: Any = 0) -> Any:
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return int(v)
+    raise _NotStatic("int() of a value not known statically")
+
+
+_BUILTINS: dict[str, Any] = {
+    "range": _range,
+    "zip": _zip,
+    "enumerate": _enumerate,
+    "len": lambda a: len(_seq_items(a)),
+    "list": lambda a=(): Seq(_seq_items(a)),
+    "tuple": lambda a=(): tuple(_seq_items(a)),
+    "reversed": lambda a: tuple(reversed(_seq_items(a))),
+    "min": _num_fn(min),
+    "max": _num_fn(max),
+    "sum": _num_fn(sum),
+    "abs": lambda v: abs(_ints(v)[0]) if not isinstance(v, float) else abs(v),
+    "int": _int,
+    "dict": lambda **kw: dict(kw),
+}
+
+
+def _subscript(base: Any, idx: Any) -> Any:
+    if isinstance(base, Unknown):
+        return base
+    if isinstance(base, dict) and isinstance(idx, str):
+        return base.get(idx, Unknown(f"the key {idx!r} is not in the dict"))
+    items = None
+    if isinstance(base, tuple):
+        items = list(base)
+    elif isinstance(base, Seq) and not any(isinstance(x, Unknown) for x in base.items):
+        items = base.items
+    if items is not None and isinstance(idx, int) and not isinstance(idx, bool):
+        if -len(items) <= idx < len(items):
+            return items[idx]
+        return Unknown("an index out of range")
+    return Unknown("a subscript cbdiag does not evaluate")
+
+
+def _clone(env: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Seq]]:
+    remap: dict[int, Seq] = {}
+    out = {}
+    for k, v in env.items():
+        if isinstance(v, Seq):
+            if id(v) not in remap:
+                remap[id(v)] = Seq(list(v.items), v.node, v.sequential, v.added)
+            out[k] = remap[id(v)]
+        else:
+            out[k] = v
+    return out, remap
+
+
+def _shuffle_class(f: FuncInfo) -> bool:
+    """A class of the tree that rearranges channels into space (its own pixel shuffle)."""
+    if not isinstance(f.node, ast.ClassDef):
+        return False
+    cached = getattr(f, "_shuffle", None)
+    if cached is None:
+        words = ("pixel_shuffle", "PixelShuffle", "depth_to_space")
+        cached = any(
+            isinstance(n, ast.Call)
+            and (getattr(n.func, "attr", None) or getattr(n.func, "id", None)) in words
+            for n in ast.walk(f.node)
+        ) or any(w.lower() in f.qual.lower() for w in ("pixelshuffle", "pixel_shuffle", "subpixel"))
+        f._shuffle = cached  # type: ignore[attr-defined]
+    return bool(cached)
+
+
+def _memo_key(env: dict[str, Any]) -> Any:
+    items = []
+    for k, v in sorted(env.items()):
+        if isinstance(v, Inst):
+            continue
+        if not known(v):
+            return None
+        items.append((k, v))
+    return tuple(items)
+
+
+def _count_bindings(body: list[ast.stmt], counts: dict[str, int]) -> None:
+    from .scopes import bindings
+
+    def bump(names: set[str]) -> None:
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+
+    bindings(body, lambda st: bump(set(import_bindings(st))), bump)
+
+
+def _arg(pos: int | None, name: str) -> Any:
+    from .targets import Arg
+
+    return Arg(pos, (name,))
+
+
+def _text(m: ModuleInfo, node: ast.AST, limit: int = 40) -> str:
+    seg = ast.get_source_segment(m.source, node) or ""
+    seg = " ".join(seg.split())
+    return seg if len(seg) <= limit else seg[: limit - 1] + "…"
+
+
+def _shuffles(items: list[Any]) -> list[tuple[Layer, bool]]:
+    """The pixel shuffles of a container, each with whether a convolution no ICNR / zero
+    initialisation touched produces its channels (the layer right before it that is not a
+    norm or an activation)."""
+    out = []
+    prev = None
+    for it in items:
+        if not isinstance(it, Layer):
+            prev = None
+            continue
+        if _is_shuffle(it):
+            out.append((it, prev is not None and not getattr(prev, "initialised", False)))
+            prev = None
+            continue
+        if getattr(it, "conv", False):
+            prev = it
+        elif it.spatial:
+            prev = None
+    return out
+
+
+def iter_outcomes(m: ModuleInfo) -> Iterator[Outcome]:
+    yield from sorted(
+        m.outcomes.values(),
+        key=lambda o: (getattr(o.node, "lineno", 0), getattr(o.node, "col_offset", 0)),
+    )
+
+
+def analyse(project: Project) -> None:
+    """Run every module of the project that may hold a layer call or call one (then every
+    function that matters)."""
+    project.count_callers()
+    interp = Interpreter(project)
+    for m in project.modules:
+        if m.lines == [] and not getattr(m, "mentions", False):
+            continue
+        try:
+            interp.run_module(m)
+        except RecursionError:
+            m.outcomes.clear()
+            m.recursion = True  # type: ignore[attr-defined]

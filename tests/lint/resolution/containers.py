@@ -1,0 +1,46 @@
+# layer lists built in loops, Sequential(*layers), Keras model.add, comprehensions
+import tensorflow as tf
+import torch.nn as nn
+from tensorflow.keras import layers
+
+
+class GlobalGenerator(nn.Module):
+    def __init__(self, ngf=64, n_downsampling=3, norm_layer=nn.BatchNorm2d):
+        super().__init__()
+        model = [nn.Conv2d(3, ngf, kernel_size=7, padding=3), norm_layer(ngf), nn.ReLU(True)]
+        for i in range(n_downsampling):
+            mult = 2**i
+            model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1)]
+        for i in range(n_downsampling):
+            mult = 2 ** (n_downsampling - i)
+            model += [
+                nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1, output_padding=1),  # <- CBD101
+                norm_layer(ngf * mult // 2),
+                nn.ReLU(True),
+            ]
+        self.model = nn.Sequential(*model)  # <- CBD104
+
+
+def make_generator_model():
+    model = tf.keras.Sequential()  # <- CBD104
+    model.add(layers.Dense(7 * 7 * 256, use_bias=False, input_shape=(100,)))
+    model.add(layers.Reshape((7, 7, 256)))
+    model.add(layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same"))
+    model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same"))  # <- CBD101
+    model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same"))  # <- CBD101
+    return model
+
+
+def even_stack():
+    layers_ = []
+    for _ in range(2):
+        layers_.append(nn.ConvTranspose2d(8, 8, 4, 2, 1))
+        layers_.append(nn.ReLU())
+    return nn.Sequential(*layers_)
+
+
+def unknown_count(n):
+    blocks = []
+    for _ in range(n):
+        blocks.append(nn.ConvTranspose2d(8, 8, 3, 2, 1, 1))  # <- CBD101
+    return nn.Sequential(*blocks)

@@ -1,0 +1,14 @@
+# symbolic facts: kernel_size = c * stride (the same name) is divisible whatever it is
+import torch.nn as nn
+
+
+def up(c, stride):
+    return nn.ConvTranspose2d(c, c, kernel_size=2 * stride, stride=stride, padding=stride // 2)
+
+
+def same(c, s):
+    return nn.ConvTranspose2d(c, c, s, s)
+
+
+def not_divisible_known(c, stride):
+    return nn.ConvTranspose2d(c, c, stride + 1, stride)  # ? parameter stride of

@@ -288,6 +288,11 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
     ups: list[str] = []
     deconvs = 0
     own = []
+    if not any(
+        isinstance(it, Layer) and it.target is not None and it.target.kind == "deconv"
+        for it in items
+    ):
+        return None  # no transposed convolution known in it: not this rule's business
     for it in items:
         if isinstance(it, Seq):
             return Unknown("a nested list")

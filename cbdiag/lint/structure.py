@@ -234,36 +234,67 @@ class Project:
         base = base[: len(base) - (level - 1)]
         return ".".join([*base, *([module] if module else [])]) or None
 
+    def _scan(self, m: ModuleInfo) -> dict[str, list[ast.Call]]:
+        """One walk of a module: its calls by called leaf name, and the leaf names each of
+        its functions calls (nested definitions included)."""
+        cached = m.__dict__.get("_calls")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        by_node = {id(f.node): f for f in m.funcs.values()}
+        calls: dict[str, list[ast.Call]] = {}
+        stack: list[tuple[ast.AST, tuple[FuncInfo, ...]]] = [(m.tree, ())]
+        while stack:
+            node, inside = stack.pop()
+            f = by_node.get(id(node))
+            if f is not None:
+                inside = (*inside, f)
+            if isinstance(node, ast.Call):
+                fn = node.func
+                leaf = fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", None)
+                if leaf is not None:
+                    calls.setdefault(leaf, []).append(node)
+                    for g in inside:
+                        g.calls.add(leaf)
+            stack.extend((c, inside) for c in ast.iter_child_nodes(node))
+        m._calls = calls  # type: ignore[attr-defined]
+        return calls
+
     def count_callers(self) -> None:
         """Which functions matter (they hold a layer call, or call one a few calls deep), and
         the call sites of those (syntactic: by the called name) with the parameters they
-        pass."""
-        names: dict[str, list[FuncInfo]] = {}
+        pass. Modules that do not mention such a name are not walked; a method's call sites
+        (``self.name(...)``) are looked for in its own module only."""
+        names: dict[str, list[FuncInfo]] = {}  # module-level functions and classes
+        methods: dict[str, list[FuncInfo]] = {}
+
+        def add(f: FuncInfo) -> None:
+            f.relevant = True
+            leaf = f.qual.rsplit(".", 1)[-1]
+            (methods if f.cls is not None else names).setdefault(leaf, []).append(f)
+
         for f in self.funcs.values():
             if f.targets:
-                f.relevant = True
-                names.setdefault(f.qual.rsplit(".", 1)[-1], []).append(f)
-        if not names:
+                add(f)
+        if not names and not methods:
             return
-        seen_calls: set[str] = set()
+
+        def mentions(m: ModuleInfo) -> bool:
+            return any(n in m.source for n in names) or any(
+                f.module is m for fs in methods.values() for f in fs
+            )
+
         for _ in range(MAX_DEPTH):
             grew = False
             for m in self.modules:
-                if not any(n in m.source for n in names):
+                if not mentions(m):
                     continue
                 m.mentions = True  # type: ignore[attr-defined]
+                self._scan(m)
+                local = {n for n, fs in methods.items() if any(f.module is m for f in fs)}
                 for f in m.funcs.values():
-                    if f.key not in seen_calls:
-                        seen_calls.add(f.key)
-                        f.calls = {
-                            n.func.id if isinstance(n.func, ast.Name) else n.func.attr
-                            for n in ast.walk(f.node)
-                            if isinstance(n, ast.Call)
-                            and isinstance(n.func, ast.Name | ast.Attribute)
-                        }
-                    if not f.relevant and f.calls & names.keys():
-                        f.relevant = grew = True
-                        names.setdefault(f.qual.rsplit(".", 1)[-1], []).append(f)
+                    if not f.relevant and (f.calls & names.keys() or f.calls & local):
+                        add(f)
+                        grew = True
             if not grew:
                 break
         for f in self.funcs.values():  # the methods of a class that builds layers see them
@@ -272,32 +303,23 @@ class Project:
                 if init is not None and init.targets:
                     f.relevant = True
         for m in self.modules:
-            if not any(n in m.source for n in names):
+            if not getattr(m, "mentions", False):
                 continue
-            for node in ast.walk(m.tree):
-                if not isinstance(node, ast.Call):
-                    continue
-                fn = node.func
-                leaf = (
-                    fn.id
-                    if isinstance(fn, ast.Name)
-                    else fn.attr
-                    if isinstance(fn, ast.Attribute)
-                    else None
-                )
-                for f in names.get(leaf or "", ()):
-                    self._site(f, node)
-            for node in ast.walk(m.tree):  # functools.partial(f, ...)
-                if (
-                    isinstance(node, ast.Call)
-                    and node.args
-                    and isinstance(node.args[0], ast.Name | ast.Attribute)
-                    and (getattr(node.func, "attr", None) or getattr(node.func, "id", None))
-                    == "partial"
-                ):
+            calls = self._scan(m)
+            for leaf, fs in names.items():
+                for node in calls.get(leaf, ()):
+                    for f in fs:
+                        self._site(f, node)
+            for leaf, fs in methods.items():
+                for node in calls.get(leaf, ()):
+                    for f in fs:
+                        if f.module is m:
+                            self._site(f, node)
+            for node in calls.get("partial", ()):  # functools.partial(f, ...)
+                if node.args and isinstance(node.args[0], ast.Name | ast.Attribute):
                     a0 = node.args[0]
                     leaf = a0.id if isinstance(a0, ast.Name) else a0.attr
-                    for f in names.get(leaf, ()):
+                    for f in names.get(leaf, []) + methods.get(leaf, []):
                         f.callers += 1
                         f.omitted |= set(_param_names(f))
 
@@ -367,6 +389,7 @@ class Frame:
         self.class_env = class_env
         self.inst = inst
         self.seqs: list[Seq] = []  # Keras Sequential models made here (checked at the end)
+        self.dead = False  # in code that does not run: checked, calls not followed
 
 
 class Interpreter:
@@ -517,15 +540,17 @@ class Interpreter:
     def dead(self, stmts: list[ast.stmt], fr: Frame) -> None:
         """Code after a return, raise, break or continue: its layer calls are still checked
         (with what is known), its bindings do not count."""
-        if not stmts:
+        if not stmts or fr.depth > 0:  # a run with a caller's values: only what runs counts
             return
         saved, fr.locals = fr.locals, _clone(fr.locals)[0]
+        was, fr.dead = fr.dead, True
         try:
             self.block(stmts, fr)
         except (_Return, _Budget):
             pass
         finally:
             fr.locals = saved
+            fr.dead = was
 
     def stmt(self, st: ast.stmt, fr: Frame, module_level: bool = False) -> str | None:
         self._tick()
@@ -1237,6 +1262,8 @@ class Interpreter:
             return Unknown(f"the result of `{f.qual}`")
         if fr.depth >= MAX_DEPTH:
             return Unknown(f"`{f.qual}` is called more than {MAX_DEPTH} calls deep")
+        if fr.dead:
+            return Unknown(f"`{f.qual}` is called in code that does not run")
         fn = f.function
         if fn is None:
             lv = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
@@ -1514,13 +1541,21 @@ def _shuffle_class(f: FuncInfo) -> bool:
 
 
 def _memo_key(env: dict[str, Any]) -> Any:
-    items = []
+    """What a run of a function depends on: the known arguments (every unknown one alike; a
+    layer or list by identity). Two call sites with the same key give the same outcomes."""
+    items: list[tuple[str, Any]] = []
     for k, v in sorted(env.items()):
         if isinstance(v, Inst):
             continue
-        if not known(v):
+        if isinstance(v, Unknown | Sym):
+            items.append((k, "?"))
+        elif known(v):
+            items.append((k, (type(v).__name__, v)))
+        elif isinstance(v, Layer | Func | Qual | Partial | Tensor | ModRef):  # not a list:
+            # a call may grow it
+            items.append((k, ("id", id(v))))
+        else:
             return None
-        items.append((k, v))
     return tuple(items)
 
 
@@ -1541,8 +1576,24 @@ def _arg(pos: int | None, name: str) -> Any:
 
 
 def _text(m: ModuleInfo, node: ast.AST, limit: int = 40) -> str:
-    seg = ast.get_source_segment(m.source, node) or ""
-    seg = " ".join(seg.split())
+    """The source of ``node`` on one line, cut to ``limit`` characters (from a per-module line
+    cache: ``ast.get_source_segment`` splits the whole file at every call)."""
+    lines = m.__dict__.get("_lines")
+    if lines is None:
+        lines = m.source.split("\n")
+        m._lines = lines  # type: ignore[attr-defined]
+    start = getattr(node, "lineno", 0)
+    end = getattr(node, "end_lineno", None) or start
+    if not 0 < start <= len(lines):
+        return ""
+    stop = min(end, start + 3)
+    parts = []
+    for n in range(start, stop + 1):
+        raw = lines[n - 1].encode()
+        a = getattr(node, "col_offset", 0) if n == start else 0
+        b = getattr(node, "end_col_offset", len(raw)) if n == end else len(raw)
+        parts.append(raw[a:b].decode(errors="replace"))
+    seg = " ".join(" ".join(parts).split())
     return seg if len(seg) <= limit else seg[: limit - 1] + "…"
 
 

@@ -72,7 +72,7 @@ def test_demo_json_carries_the_story(report: Path) -> None:
         "untrained_deconv_k3s2.png": True,
         "untrained_resize_nearest.png": False,
     }
-    assert len(d["lint"]) == 10 and {f["code"] for f in d["lint"]} == {"CBD101", "CBD104"}
+    assert len(d["lint"]) == 11 and {f["code"] for f in d["lint"]} == {"CBD101", "CBD104"}
     assert [w["verdict"] for w in d["weights"]["layers"]] == ["imbalanced"] * 3 + ["balanced"]
 
 

@@ -105,7 +105,12 @@ RULES: dict[str, Rule] = {
             "CBD106",
             "pixel-shuffle-needs-icnr",
             "Pixel shuffle (sub-pixel convolution): initialise the convolution with ICNR.",
-            "Flags `nn.PixelShuffle`, `F.pixel_shuffle` and `tf.nn.depth_to_space` calls.",
+            "Flags `nn.PixelShuffle`, `F.pixel_shuffle`, `tf.nn.depth_to_space` (and pixel-"
+            "shuffle classes of the same file) applied to the output of a convolution that no "
+            "ICNR or zero initialisation touched: right after it in a container, or on its "
+            "output (`self.shuffle(self.conv(x))`, `F.pixel_shuffle(x, 2)` after "
+            "`x = self.conv(x)`). A shuffle never applied, or applied to something else "
+            "(`repeat_interleave`), is clean.",
             "Sub-pixel convolution has even overlap, yet with independently initialised "
             "weights per phase it paints a checkerboard from the first step; ICNR (copying "
             "one sub-kernel to every phase, bias included) removes it at initialisation.",

@@ -18,9 +18,11 @@ reads.
 from __future__ import annotations
 
 import ast
+import bisect
 import contextlib
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,8 +138,6 @@ class ModuleInfo:
     def spans(self, node: ast.AST) -> bool:
         if self.lines is None:
             return True
-        import bisect
-
         start = min(
             [node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]  # type: ignore[attr-defined]
         )
@@ -234,94 +234,114 @@ class Project:
         base = base[: len(base) - (level - 1)]
         return ".".join([*base, *([module] if module else [])]) or None
 
-    def _scan(self, m: ModuleInfo) -> dict[str, list[ast.Call]]:
-        """One walk of a module: its calls by called leaf name, and the leaf names each of
-        its functions calls (nested definitions included)."""
-        cached = m.__dict__.get("_calls")
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        by_node = {id(f.node): f for f in m.funcs.values()}
-        calls: dict[str, list[ast.Call]] = {}
-        stack: list[tuple[ast.AST, tuple[FuncInfo, ...]]] = [(m.tree, ())]
-        while stack:
-            node, inside = stack.pop()
-            f = by_node.get(id(node))
-            if f is not None:
-                inside = (*inside, f)
-            if isinstance(node, ast.Call):
-                fn = node.func
-                leaf = fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", None)
-                if leaf is not None:
-                    calls.setdefault(leaf, []).append(node)
-                    for g in inside:
-                        g.calls.add(leaf)
-            stack.extend((c, inside) for c in ast.iter_child_nodes(node))
-        m._calls = calls  # type: ignore[attr-defined]
-        return calls
+    def _lines_calling(self, m: ModuleInfo, names: Iterable[str]) -> dict[int, set[str]]:
+        """Lines of ``m`` that may call one of ``names`` (a textual filter: ``name(`` not
+        after ``def``/``class``), with the names. One scan of the text per module."""
+        table = m.__dict__.get("_call_lines")
+        if table is None:
+            table = {}
+            src = m.source
+            newlines = [x.start() for x in re.finditer("\n", src)]
+            for hit in _CALL_TEXT.finditer(src):
+                if hit.group(1):
+                    continue  # a def / class line
+                line = bisect.bisect_left(newlines, hit.start()) + 1
+                table.setdefault(hit.group(2), set()).add(line)
+            m._call_lines = table  # type: ignore[attr-defined]
+        out: dict[int, set[str]] = {}
+        for n in names:
+            for line in table.get(n, ()):
+                out.setdefault(line, set()).add(n)
+        return out
+
+    def _calls_at(self, m: ModuleInfo, lines: set[int]) -> list[ast.Call]:
+        """The calls on ``lines``: only the innermost statement holding each is walked."""
+        roots: dict[int, ast.AST] = {}
+        for line in lines:
+            st = _statement_at(m.tree.body, line)
+            if st is not None:
+                roots[id(st)] = st
+        out = []
+        for root in roots.values():
+            for n in ast.walk(root):
+                if isinstance(n, ast.Call) and getattr(n, "lineno", 0) in lines:
+                    out.append(n)
+        return out
 
     def count_callers(self) -> None:
         """Which functions matter (they hold a layer call, or call one a few calls deep), and
-        the call sites of those (syntactic: by the called name) with the parameters they
-        pass. Modules that do not mention such a name are not walked; a method's call sites
-        (``self.name(...)``) are looked for in its own module only."""
+        the call sites of those (by the called name) with the parameters they pass. Found
+        textually first, then only the functions around those lines are walked; a method's
+        call sites (``self.name(...)``) are looked for in its own module only."""
         names: dict[str, list[FuncInfo]] = {}  # module-level functions and classes
         methods: dict[str, list[FuncInfo]] = {}
 
         def add(f: FuncInfo) -> None:
             f.relevant = True
             leaf = f.qual.rsplit(".", 1)[-1]
-            (methods if f.cls is not None else names).setdefault(leaf, []).append(f)
+            if f.cls is None:
+                names.setdefault(leaf, []).append(f)
+            elif not leaf.startswith("__"):  # __init__ is called through the class's name
+                methods.setdefault(leaf, []).append(f)
 
         for f in self.funcs.values():
             if f.targets:
                 add(f)
         if not names and not methods:
             return
-
-        def mentions(m: ModuleInfo) -> bool:
-            return any(n in m.source for n in names) or any(
-                f.module is m for fs in methods.values() for f in fs
-            )
-
+        hits: dict[int, dict[int, set[str]]] = {}
         for _ in range(MAX_DEPTH):
             grew = False
             for m in self.modules:
-                if not mentions(m):
+                local = [n for n, fs in methods.items() if any(f.module is m for f in fs)]
+                found = self._lines_calling(m, [*names, *local])
+                hits[id(m)] = found
+                if not found:
                     continue
                 m.mentions = True  # type: ignore[attr-defined]
-                self._scan(m)
-                local = {n for n, fs in methods.items() if any(f.module is m for f in fs)}
+                lines = sorted(found)
                 for f in m.funcs.values():
-                    if not f.relevant and (f.calls & names.keys() or f.calls & local):
+                    if f.relevant:
+                        continue
+                    a, b = f.node.lineno, f.node.end_lineno or f.node.lineno
+                    k = bisect.bisect_left(lines, a)
+                    if k < len(lines) and lines[k] <= b:
                         add(f)
                         grew = True
             if not grew:
                 break
-        for f in self.funcs.values():  # the methods of a class that builds layers see them
+        for f in self.funcs.values():
+            # the methods of a class whose __init__ makes a pixel shuffle see its layers (is a
+            # convolution's output shuffled?)
             if f.cls is not None and not f.relevant:
                 init = self.funcs.get(f"{f.cls}.__init__")
-                if init is not None and init.targets:
+                cls = self.funcs.get(f.cls)
+                if init is not None and init.targets and cls is not None and _shuffle_class(cls):
                     f.relevant = True
         for m in self.modules:
-            if not getattr(m, "mentions", False):
+            found = hits.get(id(m)) or {}
+            partial_lines = (
+                {i + 1 for i, line in enumerate(m.source.split("\n")) if "partial(" in line}
+                if "partial(" in m.source
+                else set()
+            )
+            if not found and not partial_lines:
                 continue
-            calls = self._scan(m)
-            for leaf, fs in names.items():
-                for node in calls.get(leaf, ()):
-                    for f in fs:
+            for node in self._calls_at(m, set(found) | partial_lines):
+                fn = node.func
+                leaf = fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", None)
+                for f in names.get(leaf or "", ()):
+                    self._site(f, node)
+                for f in methods.get(leaf or "", ()):
+                    if f.module is m:
                         self._site(f, node)
-            for leaf, fs in methods.items():
-                for node in calls.get(leaf, ()):
-                    for f in fs:
-                        if f.module is m:
-                            self._site(f, node)
-            for node in calls.get("partial", ()):  # functools.partial(f, ...)
-                if node.args and isinstance(node.args[0], ast.Name | ast.Attribute):
+                if leaf == "partial" and node.args:
                     a0 = node.args[0]
-                    leaf = a0.id if isinstance(a0, ast.Name) else a0.attr
-                    for f in names.get(leaf, []) + methods.get(leaf, []):
-                        f.callers += 1
-                        f.omitted |= set(_param_names(f))
+                    if isinstance(a0, ast.Name | ast.Attribute):
+                        name = a0.id if isinstance(a0, ast.Name) else a0.attr
+                        for f in names.get(name, []) + methods.get(name, []):
+                            f.callers += 1
+                            f.omitted |= set(_param_names(f))
 
     def _site(self, f: FuncInfo, node: ast.Call) -> None:
         fn = f.function
@@ -1525,19 +1545,47 @@ def _clone(env: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Seq]]:
 
 
 def _shuffle_class(f: FuncInfo) -> bool:
-    """A class of the tree that rearranges channels into space (its own pixel shuffle)."""
+    """A class of the tree that rearranges channels into space (its own pixel shuffle, or a
+    pixel shuffle among its layers): a textual look at its lines."""
     if not isinstance(f.node, ast.ClassDef):
         return False
-    cached = getattr(f, "_shuffle", None)
+    cached = f.__dict__.get("_shuffle")
     if cached is None:
+        lines = f.module.__dict__.get("_lines")
+        if lines is None:
+            lines = f.module.source.split("\n")
+            f.module._lines = lines  # type: ignore[attr-defined]
+        text = "\n".join(lines[f.node.lineno - 1 : f.node.end_lineno or f.node.lineno])
         words = ("pixel_shuffle", "PixelShuffle", "depth_to_space")
-        cached = any(
-            isinstance(n, ast.Call)
-            and (getattr(n.func, "attr", None) or getattr(n.func, "id", None)) in words
-            for n in ast.walk(f.node)
-        ) or any(w.lower() in f.qual.lower() for w in ("pixelshuffle", "pixel_shuffle", "subpixel"))
+        cached = any(w in text for w in words) or "subpixel" in f.qual.lower()
         f._shuffle = cached  # type: ignore[attr-defined]
     return bool(cached)
+
+
+_CALL_TEXT = re.compile(r"(def\s+|class\s+)?(?<![\w.])(?:[\w.]*\.)?(\w+)\s*\(")
+
+
+def _statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
+    """The innermost simple statement of ``body`` that spans ``line`` (or the compound one
+    whose header it is)."""
+    starts = [st.lineno for st in body]
+    k = bisect.bisect_right(starts, line) - 1
+    while k >= 0:
+        st = body[k]
+        if st.lineno <= line <= (st.end_lineno or st.lineno):
+            break
+        return None
+    else:
+        return None
+    for part in ("body", "orelse", "finalbody", "handlers"):
+        inner = getattr(st, part, None)
+        if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt | ast.excepthandler):
+            stmts = inner if isinstance(inner[0], ast.stmt) else [s for h in inner for s in h.body]
+            if stmts and stmts[0].lineno <= line:
+                found = _statement_at(sorted(stmts, key=lambda x: x.lineno), line)
+                if found is not None:
+                    return found
+    return st
 
 
 def _memo_key(env: dict[str, Any]) -> Any:

@@ -253,6 +253,12 @@ def _check_files(
         m = infos.get(item.path)
         if m is None:
             continue
+        failed = getattr(m, "failed", None)
+        if failed:
+            rep.violations.append(
+                Violation(item.path, 1, 1, 1, 2, "CBD902", f"cannot analyse: {failed}")
+            )
+            continue
         if getattr(m, "recursion", False):
             rep.violations.append(
                 Violation(item.path, 1, 1, 1, 2, "CBD901", "cannot analyse: too deeply nested")

@@ -54,8 +54,9 @@ from .values import (
 MAX_DEPTH = 4
 #: Loop iterations unrolled (a longer loop is followed once, its variables unknown).
 MAX_UNROLL = 256
-#: Evaluation steps per lint run before the rest is left unresolved ("analysis budget").
-MAX_STEPS = 3_000_000
+#: Evaluation steps per module (with what it runs of other modules) before the rest of it is
+#: left unresolved ("the analysis budget ran out").
+MAX_STEPS = 400_000
 #: Runs of one function with literal arguments (distinct argument sets) followed.
 MAX_RUNS = 64
 
@@ -444,7 +445,8 @@ class Interpreter:
         # every function that may hold a layer call, on its own
         for f in list(m.funcs.values()):
             if f.relevant and not isinstance(f.node, ast.ClassDef):
-                self.run_alone(f)
+                with contextlib.suppress(_Budget):
+                    self.run_alone(f)
 
     def run_alone(self, f: FuncInfo) -> None:
         fn = f.function
@@ -534,6 +536,10 @@ class Interpreter:
             value = r.value
         except _Budget:
             value = Unknown("the analysis budget ran out")
+        except RecursionError:
+            raise
+        except Exception as exc:  # a construct the interpreter trips on: this run only
+            value = Unknown(f"cbdiag could not follow `{f.qual}` ({type(exc).__name__})")
         finally:
             self.p.stack.pop()
         self._finish(frame)
@@ -1681,8 +1687,11 @@ def analyse(project: Project) -> None:
     for m in project.modules:
         if m.lines == [] and not getattr(m, "mentions", False):
             continue
+        project.steps = 0  # a budget per module
         try:
             interp.run_module(m)
         except RecursionError:
             m.outcomes.clear()
             m.recursion = True  # type: ignore[attr-defined]
+        except Exception as exc:  # one module never loses the others
+            m.failed = f"{type(exc).__name__}: {exc}"  # type: ignore[attr-defined]

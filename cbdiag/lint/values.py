@@ -177,9 +177,11 @@ def binop(op: ast.operator, a: Any, b: Any) -> Any:
         if isinstance(op, ast.Div):
             return bounded(a / b)
         if isinstance(op, ast.Pow):
-            if abs(b) > 64 or (abs(a) > 1 and abs(b) * max(abs(a), 2).bit_length() > 64):
+            bits = int(abs(a)).bit_length() if abs(a) < MAX_INT else 65
+            if abs(b) > 64 or (abs(a) > 1 and abs(b) * bits > 64):
                 return Unknown("a power too large to be a layer parameter")
-            return bounded(a**b)
+            v = a**b
+            return bounded(v) if isinstance(v, int | float) else Unknown("a complex power")
     except (ZeroDivisionError, OverflowError, ValueError, TypeError):
         return Unknown("an operation that fails (division by zero, overflow)")
     return Unknown(f"the operator {type(op).__name__}")

@@ -646,3 +646,26 @@ def test_fix_keeps_the_output_size_for_the_padding_given() -> None:
         before = torch.nn.ConvTranspose2d(1, 1, k, s, p, op)(x).shape
         after = torch.nn.ConvTranspose2d(1, 1, k2, s, p2, op2)(x).shape
         assert before == after, (call, v.message)
+
+
+def test_one_module_the_interpreter_trips_on_loses_no_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cbdiag.lint import structure
+
+    real = structure.Interpreter.run_module
+
+    def trip(self: structure.Interpreter, m: structure.ModuleInfo) -> None:
+        if m.path.endswith("bad.py"):
+            raise ValueError("boom")
+        real(self, m)
+
+    monkeypatch.setattr(structure.Interpreter, "run_module", trip)
+    from cbdiag.lint.engine import check_files
+
+    src = "import torch.nn as nn\nup = nn.ConvTranspose2d(8, 8, 3, 2)\n"
+    reps = check_files([("bad.py", src), ("good.py", src)])
+    assert [(v.code, v.message) for v in reps[0].violations] == [
+        ("CBD902", "cannot analyse: ValueError: boom")
+    ]
+    assert [v.code for v in reps[1].violations] == ["CBD101"]

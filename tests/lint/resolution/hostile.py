@@ -10,3 +10,4 @@ A2 = A1 * 2
 a = nn.ConvTranspose2d(8, 8, HUGE, 2)  # ? power too large
 b = nn.ConvTranspose2d(8, 8, K, 2)  # ? larger than any real layer
 c = nn.ConvTranspose2d(8, 8, A2 + 1, 2)  # <- CBD101
+e = nn.ConvTranspose2d(8, 8, int(1.5**2) + 1, 2)  # <- CBD101

@@ -759,13 +759,7 @@ class Interpreter:
         cur = self.expr(st.target, fr) if isinstance(st.target, ast.Name | ast.Attribute) else None
         v = self.expr(st.value, fr)
         if isinstance(cur, Seq) and isinstance(st.op, ast.Add):
-            if isinstance(v, Seq):
-                cur.items.extend(v.items)
-            elif isinstance(v, tuple):
-                cur.items.extend(v)
-            else:
-                cur.items.append(Growth("items added from a value not known statically"))
-            cur.added = True
+            _extend(cur, v)
             return
         self.assign(st.target, binop(st.op, cur, v), fr)
 
@@ -1419,18 +1413,23 @@ class _Method:
         if self.name in ("append", "add") and args.pos:
             seq.items.append(args.pos[0])
         elif self.name == "extend" and args.pos:
-            v = args.pos[0]
-            if isinstance(v, Seq):
-                seq.items.extend(v.items)
-            elif isinstance(v, tuple):
-                seq.items.extend(v)
-            else:
-                seq.items.append(Growth("items added from a value not known statically"))
+            _extend(seq, args.pos[0])
         elif self.name == "insert" and len(args.pos) == 2 and isinstance(args.pos[0], int):
             seq.items.insert(args.pos[0], args.pos[1])
         else:
             seq.items.append(Growth(f"a {self.name} cbdiag does not follow"))
         return None
+
+
+def _extend(seq: Seq, v: Any) -> None:
+    """``seq += v`` / ``seq.extend(v)``: the items of a known list or tuple, else a growth."""
+    if isinstance(v, Seq):
+        seq.items.extend(v.items)
+    elif isinstance(v, tuple):
+        seq.items.extend(v)
+    else:
+        seq.items.append(Growth("items added from a value not known statically"))
+    seq.added = True
 
 
 class _Builtin:

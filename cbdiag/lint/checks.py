@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ..errors import CbdiagError
 from ..layers import AxisOp, deconv
 from ..layers import Layer as Spatial
 from ..overlap import _own_ratio, overlap_map
@@ -266,7 +267,7 @@ def spatial_layer(t: Target, args: CallArgs) -> Any:
         if mode not in ("same", "valid"):
             return Unknown(f"padding {pad!r}")
         return deconv((ky, kx), (sy, sx), dilation=(dy, dx), tf_padding=mode, kind=t.kind)
-    except Exception:
+    except (CbdiagError, ValueError, TypeError):
         return Unknown("parameters the overlap engine refuses")
 
 

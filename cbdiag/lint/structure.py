@@ -1334,22 +1334,14 @@ class Interpreter:
         )
         mframe = Frame(f.module, f.module.env)
         extra_pos = args.pos[len(pos) :]
-        for i, p in enumerate(pos):
-            if i < len(args.pos):
+        for i, p in enumerate([*pos, *a.kwonlyargs]):
+            positional = i < len(pos)
+            if positional and i < len(args.pos):
                 env[p.arg] = args.pos[i]
             elif p.arg in args.kw:
                 env[p.arg] = args.kw[p.arg]
-            elif args.star is not None:
+            elif positional and args.star is not None:
                 env[p.arg] = Unknown(f"{p.arg} may be in *{args.star.reason}")
-            elif args.kwstar is not None:
-                env[p.arg] = Unknown(f"{p.arg} may be in **{args.kwstar.reason}")
-            elif p.arg in defaults:
-                env[p.arg] = self.expr(defaults[p.arg], mframe)
-            else:
-                env[p.arg] = Unknown(f"{p.arg} is not passed")
-        for p in a.kwonlyargs:
-            if p.arg in args.kw:
-                env[p.arg] = args.kw[p.arg]
             elif args.kwstar is not None:
                 env[p.arg] = Unknown(f"{p.arg} may be in **{args.kwstar.reason}")
             elif p.arg in defaults:

@@ -97,6 +97,44 @@ def test_negatives_not_flagged() -> None:
         assert not score_image(DATA / photo).flagged, photo
 
 
+def _look_alikes(img: Image.Image) -> list[tuple[str, Image.Image]]:
+    """The classical operations a real image goes through, each rounded to 8 bits as files are."""
+    w, h = img.size
+    out: list[tuple[str, Image.Image]] = []
+    for q in (75, 90, 95):
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=q)
+        out.append((f"jpeg q{q}", Image.open(io.BytesIO(buf.getvalue()))))
+    for name in ("BILINEAR", "BICUBIC", "LANCZOS"):
+        m = getattr(Image.Resampling, name)
+        for f in (2.0, 0.5, 0.75):
+            out.append((f"{name.lower()} x{f:g}", img.resize((round(w * f), round(h * f)), m)))
+    near = Image.Resampling.NEAREST
+    out.append(("nearest x2", img.resize((2 * w, 2 * h), near)))
+    out.append(("nearest x3", img.resize((3 * w, 3 * h), near)))
+    small = img.resize((w // 2, h // 2), Image.Resampling.BILINEAR)
+    out.append(("down x0.5, nearest x2", small.resize((w, h), near)))
+    return out
+
+
+@pytest.mark.parametrize("photo", ["coffee_256.png", "chelsea_256.jpg", "camera_256.png"])
+def test_resampled_and_recompressed_photos_are_not_flagged(photo: str) -> None:
+    """Real photos through JPEG q >= 75, bilinear / bicubic / Lanczos up and down and nearest
+    upscaling (rounded): real periodic patterns of a few hundredths of a grey level at most."""
+    img = Image.open(DATA / photo).convert("RGB")
+    for label, out in _look_alikes(img):
+        r = score_image(np.asarray(out))
+        assert not r.flagged, (photo, label, r.amplitude, r.significance, r.period)
+
+
+def test_a_brick_texture_and_its_resamplings_are_not_flagged() -> None:
+    img = Image.open(DATA / "brick_256.png")
+    assert not score_image(np.asarray(img)).flagged
+    for label, out in _look_alikes(img):
+        r = score_image(np.asarray(out))
+        assert not r.flagged, (label, r.amplitude, r.significance, r.period)
+
+
 def test_sizes_not_divisible_by_the_period_and_odd_sizes() -> None:
     for h, w in ((509, 501), (257, 383), (100, 77)):
         pat = pattern(h, w, 2)

@@ -240,10 +240,11 @@ def iter_files(
 
 def decode(raw: bytes) -> tuple[str | None, str | None]:
     """Source bytes to text as Python reads them (BOM and ``# coding:`` honoured)."""
+    import io
     import tokenize
 
-    try:
-        enc, _ = tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)
+    try:  # (detect_encoding reads at most two lines)
+        enc, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
         return raw.decode(enc), None
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
         return None, f"cannot decode ({type(exc).__name__})"

@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 
 from .notebook import NotebookError, notebook_source
 from .rules import RULES
-from .structure import Outcome, Project, analyse, iter_outcomes
+from .structure import (
+    Outcome,
+    Project,
+    _statement_at,
+    analyse,
+    header_roots,
+    iter_outcomes,
+    nodes_at,
+)
 from .targets import PREFILTER
 
 #: `` as ALIAS``, and the dotted name just before it.
@@ -32,9 +40,10 @@ _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 #: The leaf names of every target and container: lines without one hold nothing to check.
 _CANDIDATE = re.compile(
     r"ConvTranspose|Conv[123]DTranspose|Convolution[123]DTranspose|conv_transpose|"
-    r"conv2d_transpose|Conv[123][dD]|Sequential|PixelShuffle|pixel_shuffle|depth_to_space|"
-    r"\bpartial\b|\.add\("
+    r"conv2d_transpose|Conv[123][dD]|Sequential|PixelShuffle|pixel_shuffle|depth_to_space"
 )
+#: Keras models grown by ``model.add(layer)``: only where a Sequential is made.
+_ADD = re.compile(r"\.add\(")
 
 _NOQA = re.compile(
     r"#\s*noqa(?![\w-])(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
@@ -107,17 +116,47 @@ def _target_aliases(source: str) -> set[str]:
     return out
 
 
-def candidate_lines(source: str) -> list[int]:
-    """Lines that may hold a layer call or a container (a textual filter before the analysis)."""
+def candidate_lines(source: str, tree: ast.Module | None = None) -> list[int]:
+    """Lines that may hold a layer call or a container: a textual filter, then (given the
+    tree) only the lines whose statement names a target in code, not in a string, a comment,
+    an annotation or an import."""
     if not any(p in source for p in PREFILTER):
         return []
+    lines, pattern = _text_lines(source)
+    if tree is None or not lines:
+        return lines
+    return [n for n in lines if _names_in_code(tree, n, pattern)]
+
+
+def _names_in_code(tree: ast.Module, line: int, pattern: re.Pattern[str]) -> bool:
+    st = _statement_at(tree.body, line)
+    if st is None or isinstance(st, ast.Import | ast.ImportFrom):
+        return False
+    for root in header_roots(st):
+        for node in nodes_at(root, line):
+            if isinstance(node, ast.Name):
+                text = node.id + "("
+            elif isinstance(node, ast.Attribute):
+                text = "." + node.attr + "("
+            else:
+                continue
+            if pattern.search(text):
+                return True
+    return False
+
+
+def _text_lines(source: str) -> tuple[list[int], re.Pattern[str]]:
     newlines = [m.start() for m in re.finditer("\n", source)]
-    pattern = _CANDIDATE
+    base = _CANDIDATE.pattern
+    if "Sequential" in source:
+        base = f"{base}|{_ADD.pattern}"
     aliases = _target_aliases(source)
     if aliases:
         names = "|".join(sorted(map(re.escape, aliases)))
-        pattern = re.compile(rf"{_CANDIDATE.pattern}|\b(?:{names})\b")
-    return sorted({bisect.bisect_left(newlines, m.start()) + 1 for m in pattern.finditer(source)})
+        base = rf"{base}|\b(?:{names})\b"
+    pattern = _CANDIDATE if base == _CANDIDATE.pattern else re.compile(base)
+    lines = sorted({bisect.bisect_left(newlines, m.start()) + 1 for m in pattern.finditer(source)})
+    return lines, pattern
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,7 +276,7 @@ def _check_files(
     for item in parsed:
         if item.tree is None:
             continue
-        lines = candidate_lines(item.source)
+        lines = candidate_lines(item.source, item.tree)
         infos[item.path] = project.add(
             item.path, item.source, item.tree, lines, (roots or {}).get(item.path)
         )

@@ -135,6 +135,24 @@ class ModuleInfo:
     class_env: dict[str, dict[str, Any]] = field(default_factory=dict)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     ran: bool = False
+    _nl: list[int] | None = None
+
+    @property
+    def newlines(self) -> list[int]:
+        """Offsets of the source's newlines (line ``n`` starts after ``newlines[n - 2]``)."""
+        if self._nl is None:
+            self._nl = newline_offsets(self.source)
+        return self._nl
+
+    def line_of(self, pos: int) -> int:
+        return bisect.bisect_left(self.newlines, pos) + 1
+
+    def text_of_lines(self, first: int, last: int) -> tuple[int, int]:
+        """``(start, stop)`` offsets of lines ``first..last``."""
+        nl, end = self.newlines, len(self.source)
+        start = 0 if first <= 1 else nl[first - 2] + 1 if first - 2 < len(nl) else end
+        stop = nl[last - 1] if 0 <= last - 1 < len(nl) else end
+        return start, stop
 
     def spans(self, node: ast.AST) -> bool:
         if self.lines is None:
@@ -144,6 +162,10 @@ class ModuleInfo:
         )
         i = bisect.bisect_left(self.lines, start)
         return i < len(self.lines) and self.lines[i] <= (node.end_lineno or node.lineno)  # type: ignore[attr-defined]
+
+
+def newline_offsets(source: str) -> list[int]:
+    return [x.start() for x in re.finditer("\n", source)]
 
 
 @dataclass
@@ -209,6 +231,9 @@ class Project:
                     f.targets = m.spans(st)
                     m.funcs[qual] = f
                     self.funcs[key] = f
+                    a, b = m.text_of_lines(st.body[0].lineno, st.end_lineno or st.lineno)
+                    if m.source.find("def ", a, b) < 0 and m.source.find("class ", a, b) < 0:
+                        continue  # nothing is defined inside (a walk of the body for nothing)
                     if isinstance(st, ast.ClassDef):
                         walk(st.body, f"{qual}.", key)
                     else:
@@ -235,25 +260,121 @@ class Project:
         base = base[: len(base) - (level - 1)]
         return ".".join([*base, *([module] if module else [])]) or None
 
-    def _lines_calling(self, m: ModuleInfo, names: Iterable[str]) -> dict[int, set[str]]:
-        """Lines of ``m`` that may call one of ``names`` (a textual filter: ``name(`` not
-        after ``def``/``class``), with the names. One scan of the text per module."""
-        table = m.__dict__.get("_call_lines")
-        if table is None:
-            table = {}
-            src = m.source
-            newlines = [x.start() for x in re.finditer("\n", src)]
-            for hit in _CALL_TEXT.finditer(src):
-                if hit.group(1):
-                    continue  # a def / class line
-                line = bisect.bisect_left(newlines, hit.start()) + 1
-                table.setdefault(hit.group(2), set()).add(line)
-            m._call_lines = table  # type: ignore[attr-defined]
+    def _reaching_lines(
+        self, m: ModuleInfo, names: dict[str, list[FuncInfo]], local: set[str]
+    ) -> dict[int, set[str]]:
+        """Lines of ``m`` with a call that may reach one of ``names`` (module-level functions
+        and classes, by ``m``'s imports: see :meth:`may_call`) or of ``local`` (methods of
+        ``m``'s classes), with the names called."""
+        table = self._call_table(m)
         out: dict[int, set[str]] = {}
-        for n in names:
-            for line in table.get(n, ()):
-                out.setdefault(line, set()).add(n)
+        keys = self.__dict__.get("_keys")
+        if keys is None or keys[0] != len(names):
+            keys = (len(names), call_keys(names))
+            self._keys = keys
+        wanted = table.called(names.keys(), keys[1]) | table.called(local)
+        imp = None
+        if " as " in m.source:  # an imported name may be called by another name
+            imp = self.import_summary(m)
+            wanted |= table.called(a for a, orig in imp.aliases.items() if orig in names)
+        cache: dict[tuple[str, str], bool] = {}
+        for name in wanted:
+            orig = imp.aliases.get(name, name) if imp is not None else name
+            fs = names.get(orig, ())
+            for line, base in table.sites(name):
+                ok = name in local
+                if not ok:
+                    key = (name, base)
+                    if key not in cache:
+                        cache[key] = any(self.may_call(m, name, base, f) for f in fs)
+                    ok = cache[key]
+                if ok and name in code_calls(m, line):  # not in a docstring or a comment
+                    out.setdefault(line, set()).add(name)
         return out
+
+    def _call_table(self, m: ModuleInfo) -> _CallText:
+        """The textual calls of ``m`` (see :class:`_CallText`)."""
+        got = m.__dict__.get("_call_text")
+        if got is None:
+            got = _CallText(m)
+            m._call_text = got  # type: ignore[attr-defined]
+        return got
+
+    # -- which call sites may reach a function of another module ----------------------------
+    def import_summary(self, m: ModuleInfo) -> _Imports:
+        """What ``m``'s import statements bind (from the text's import lines, then their
+        statements in the tree: no walk of the whole module)."""
+        got = m.__dict__.get("_imports")
+        if got is not None:
+            return got
+        out = _Imports()
+        src = m.source
+        seen: set[int] = set()
+        i = src.find("import")
+        while i >= 0:
+            head = src[src.rfind("\n", 0, i) + 1 : i].strip()
+            if not head or head.startswith("from"):  # an import line, not a word in text
+                st = _statement_at(m.tree.body, m.line_of(i))
+                if isinstance(st, ast.Import | ast.ImportFrom) and id(st) not in seen:
+                    seen.add(id(st))
+                    self._summarise(m, st, out)
+            i = src.find("import", i + 6)
+        m._imports = out  # type: ignore[attr-defined]
+        return out
+
+    def _summarise(self, m: ModuleInfo, st: ast.Import | ast.ImportFrom, out: _Imports) -> None:
+        if isinstance(st, ast.Import):
+            for a in st.names:
+                if a.asname:
+                    out.modules[a.asname] = a.name
+                else:
+                    out.modules[a.name.split(".")[0]] = a.name.split(".")[0]
+            return
+        src = self.relative(m, st.level, st.module) if st.level else st.module
+        for a in st.names:
+            if a.name == "*":
+                out.stars.append(src)
+                continue
+            bound = a.asname or a.name
+            out.names[bound] = (src, a.name)
+            if a.asname:
+                out.aliases[a.asname] = a.name
+
+    def _leads_to(self, modname: str | None, target: ModuleInfo, leaf: str) -> bool:
+        """May ``modname`` (a module an import names) hold ``target``'s ``leaf``: it is that
+        module, a package above it, a module that mentions the name (a re-export), or a name
+        cbdiag cannot tell apart (an unresolved relative import, an ambiguous suffix)."""
+        if modname is None:
+            return True
+        if modname in self.by_name:
+            tm = self.by_name[modname]
+            if tm is None or tm is target:
+                return True
+            return target.name.startswith(tm.name + ".") or leaf in tm.source
+        return modname in target.name.split(".") or target.name.endswith("." + modname)
+
+    def may_call(self, m: ModuleInfo, leaf: str, base: str, f: FuncInfo) -> bool:
+        """Can a call of ``leaf`` (after ``base.``, or bare) in module ``m`` reach ``f``, a
+        function or class of module level? By the imports of ``m``; in doubt, yes."""
+        target = f.module
+        if target is m:
+            return True
+        own = f.qual.rsplit(".", 1)[-1]
+        imp = self.import_summary(m)
+        if not base:
+            src = imp.names.get(leaf)
+            if src is not None:
+                return src[1] == own and self._leads_to(src[0], target, own)
+            return any(self._leads_to(s, target, own) for s in imp.stars)
+        if base in ("self", "cls", "super"):
+            return False
+        if base in imp.modules:
+            return self._leads_to(imp.modules[base], target, own)
+        src = imp.names.get(base)
+        if src is not None:  # from pkg import mod; mod.f(...)
+            full = f"{src[0]}.{src[1]}" if src[0] else src[1]
+            return self._leads_to(full, target, own) or self._leads_to(src[0], target, own)
+        return bool(imp.stars)
 
     def _calls_at(self, m: ModuleInfo, lines: set[int]) -> list[ast.Call]:
         """The calls on ``lines``: only the innermost statement holding each is walked."""
@@ -276,14 +397,17 @@ class Project:
         call sites (``self.name(...)``) are looked for in its own module only."""
         names: dict[str, list[FuncInfo]] = {}  # module-level functions and classes
         methods: dict[str, list[FuncInfo]] = {}
+        local_methods: dict[int, set[str]] = {}  # id(module) -> names of its relevant methods
 
         def add(f: FuncInfo) -> None:
             f.relevant = True
             leaf = f.qual.rsplit(".", 1)[-1]
-            if f.cls is None:
+            if f.cls is None and "<locals>" not in f.qual:
                 names.setdefault(leaf, []).append(f)
-            elif not leaf.startswith("__"):  # __init__ is called through the class's name
+            elif not leaf.startswith("__"):  # __init__ is called through the class's name;
+                # a method, or a function nested in another, is called from its own module
                 methods.setdefault(leaf, []).append(f)
+                local_methods.setdefault(id(f.module), set()).add(leaf)
 
         for f in self.funcs.values():
             if f.targets:
@@ -294,8 +418,7 @@ class Project:
         for _ in range(MAX_DEPTH):
             grew = False
             for m in self.modules:
-                local = [n for n, fs in methods.items() if any(f.module is m for f in fs)]
-                found = self._lines_calling(m, [*names, *local])
+                found = self._reaching_lines(m, names, local_methods.get(id(m), set()))
                 hits[id(m)] = found
                 if not found:
                     continue
@@ -328,11 +451,14 @@ class Project:
             )
             if not found and not partial_lines:
                 continue
+            aliases = self.import_summary(m).aliases if found else {}
             for node in self._calls_at(m, set(found) | partial_lines):
                 fn = node.func
                 leaf = fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", None)
-                for f in names.get(leaf or "", ()):
-                    self._site(f, node)
+                base = _base(fn)
+                for f in names.get(aliases.get(leaf or "", leaf or ""), ()):
+                    if self.may_call(m, leaf or "", base, f):
+                        self._site(f, node)
                 for f in methods.get(leaf or "", ()):
                     if f.module is m:
                         self._site(f, node)
@@ -424,10 +550,9 @@ class Interpreter:
         m.ran = True
         counts: dict[str, int] = {}
         bound = names_bound(m.tree.body)
-        for st in ast.walk(m.tree) if "global" in m.source else ():
-            if isinstance(st, ast.Global):
-                for n in st.names:
-                    counts[n] = counts.get(n, 0) + 2
+        for st in _globals(m):
+            for n in st.names:
+                counts[n] = counts.get(n, 0) + 2
         _count_bindings(m.tree.body, counts)
         frame = Frame(m, m.env)
         multi = {n for n, c in counts.items() if c > 1}
@@ -1559,7 +1684,177 @@ def _shuffle_class(f: FuncInfo) -> bool:
     return bool(cached)
 
 
-_CALL_TEXT = re.compile(r"(def\s+|class\s+)?(?<![\w.])(?:[\w.]*\.)?(\w+)\s*\(")
+_DEF_TAIL = re.compile(r"(?<![\w.])(?:def|class)$")
+_PARTIAL_TEXT = re.compile(r"\bpartial\s*\(\s*([\w.]*\.)?(\w+)")
+
+
+#: Bytes to spaces but for name characters and "(" (non-ASCII bytes are kept: names).
+_CALL_BYTES = bytes(
+    c if (c >= 128 or chr(c).isalnum() or chr(c) in "_(") else 32 for c in range(256)
+)
+
+
+def call_keys(names: Iterable[str]) -> set[bytes]:
+    """The ``b"name("`` tokens that :class:`_CallText` holds for calls of ``names``."""
+    return {(n + "(").encode("utf-8", "surrogatepass") for n in names}
+
+
+class _CallText:
+    """Which names a module's text calls (``name(``; a table of the byte tokens, one pass in
+    C), and for a name asked about, the lines and first names (``base`` of ``base.x.name(``,
+    ``""`` for a bare name, ``"?"`` after an expression) of its calls, not counting ``def`` and
+    ``class`` lines, with ``partial(name, ...)`` counted as a call of ``name``."""
+
+    def __init__(self, m: ModuleInfo) -> None:
+        self.module = m
+        source = self.source = m.source
+        raw = source.encode("utf-8", "surrogatepass").replace(b" (", b"(")
+        self.tokens = set(raw.translate(_CALL_BYTES).replace(b"(", b"( ").split())
+        self._sites: dict[str, list[tuple[int, str]]] = {}
+        self.partials: dict[str, list[tuple[int, str]]] = {}
+        if "partial" in source:
+            for hit in _PARTIAL_TEXT.finditer(source):
+                base = (hit.group(1).split(".", 1)[0] or "?") if hit.group(1) else ""
+                self.partials.setdefault(hit.group(2), []).append((m.line_of(hit.start()), base))
+
+    def called(self, names: Iterable[str], keys: set[bytes] | None = None) -> set[str]:
+        """The names of ``names`` that the text may call (``keys``: their ``b"name("``
+        tokens, when the caller has them for many modules)."""
+        wanted = names if isinstance(names, set | frozenset) else set(names)
+        if keys is None:
+            keys = call_keys(wanted)
+        out = {k[:-1].decode("utf-8", "replace") for k in self.tokens & keys}
+        partials = self.partials
+        return out | (partials.keys() & wanted) if partials else out
+
+    def sites(self, name: str) -> list[tuple[int, str]]:
+        got = self._sites.get(name)
+        if got is not None:
+            return got
+        out: list[tuple[int, str]] = []
+        src = self.source
+        n = len(src)
+        i = src.find(name)
+        while i >= 0:
+            j = i + len(name)
+            k = j
+            while k < n and src[k] in " \t":
+                k += 1
+            if k < n and src[k] == "(":
+                p = i
+                while p > 0 and (src[p - 1].isalnum() or src[p - 1] in "_."):
+                    p -= 1
+                prefix = src[p:i]
+                if not prefix or prefix.endswith("."):  # not the tail of a longer name
+                    head = src[src.rfind("\n", 0, p) + 1 : p].rstrip()
+                    if not _DEF_TAIL.search(head):
+                        base = (prefix.split(".", 1)[0] or "?") if prefix else ""
+                        out.append((self.module.line_of(i), base))
+            i = src.find(name, j)
+        out.extend(self.partials.get(name, ()))
+        self._sites[name] = out
+        return out
+
+
+@dataclass
+class _Imports:
+    """What one module's imports bind: ``names`` (bound name -> (module, original name)),
+    ``modules`` (bound name -> module name), ``stars`` (modules star-imported), ``aliases``
+    (``as`` names of imported names -> original name)."""
+
+    names: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    modules: dict[str, str] = field(default_factory=dict)
+    stars: list[str | None] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
+def header_roots(st: ast.stmt) -> list[ast.AST]:
+    """The parts of a statement on its own lines: a compound statement's header (decorators,
+    bases, defaults, condition, iterable, context managers, exception types), not its body;
+    a simple statement whole. Annotations are left out (they are not run)."""
+    if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef):
+        a = st.args
+        return [*st.decorator_list, *a.defaults, *(d for d in a.kw_defaults if d)]
+    if isinstance(st, ast.ClassDef):
+        return [*st.decorator_list, *st.bases, *st.keywords]
+    if isinstance(st, ast.If | ast.While):
+        return [st.test]
+    if isinstance(st, ast.For | ast.AsyncFor):
+        return [st.iter]
+    if isinstance(st, ast.With | ast.AsyncWith):
+        return list(st.items)
+    if isinstance(st, ast.Try):
+        return [h.type for h in st.handlers if h.type is not None]
+    if isinstance(st, ast.AnnAssign):
+        return [st.value] if st.value is not None else []
+    if isinstance(st, ast.Match):
+        return [st.subject]
+    return [st]
+
+
+def nodes_at(root: ast.AST, line: int) -> Iterator[ast.AST]:
+    """The nodes under ``root`` whose lines span ``line`` (``root`` itself included; a subtree
+    that lies on other lines is not entered)."""
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            start = getattr(child, "lineno", None)  # (None: operators, contexts, arguments)
+            if start is None or start <= line <= (child.end_lineno or start):  # type: ignore[attr-defined]
+                todo.append(child)
+
+
+def code_calls(m: ModuleInfo, line: int) -> set[str]:
+    """Leaf names of the calls of code (not of strings or comments) whose callee ends on
+    ``line``, and of the functions given to ``partial`` there."""
+    cache = m.__dict__.setdefault("_code_calls", {})
+    got = cache.get(line)
+    if got is not None:
+        return got
+    out: set[str] = set()
+    st = _statement_at(m.tree.body, line)
+    for root in header_roots(st) if st is not None else ():
+        for node in nodes_at(root, line):
+            if not isinstance(node, ast.Call):
+                continue
+            fn = node.func
+            leaf = fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", None)
+            if leaf is None:
+                continue
+            if getattr(fn, "end_lineno", None) == line:
+                out.add(leaf)
+            if leaf == "partial" and node.args:
+                a0 = node.args[0]
+                inner = a0.id if isinstance(a0, ast.Name) else getattr(a0, "attr", None)
+                if inner is not None and getattr(a0, "end_lineno", None) == line:
+                    out.add(inner)
+    cache[line] = out
+    return out
+
+
+_GLOBAL_TEXT = re.compile(r"^[ \t]*global\b", re.MULTILINE)
+
+
+def _globals(m: ModuleInfo) -> list[ast.Global]:
+    """The ``global`` statements of ``m`` (found by their lines, not by a walk of the tree)."""
+    if "global" not in m.source:
+        return []
+    out = []
+    for hit in _GLOBAL_TEXT.finditer(m.source):
+        st = _statement_at(m.tree.body, m.line_of(hit.start()))
+        if isinstance(st, ast.Global):
+            out.append(st)
+    return out
+
+
+def _base(fn: ast.expr) -> str:
+    """The first name of a dotted callee (``""`` for a bare name, ``"?"`` for an expression)."""
+    if isinstance(fn, ast.Name):
+        return ""
+    while isinstance(fn, ast.Attribute):
+        fn = fn.value
+    return fn.id if isinstance(fn, ast.Name) else "?"
 
 
 def _statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:

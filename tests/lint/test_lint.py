@@ -548,6 +548,33 @@ def test_literals_cross_modules_by_import(tmp_path: Path) -> None:
     assert alone.violations == [] and alone.clean == 1
 
 
+def test_callers_are_matched_by_import_not_by_name(tmp_path: Path) -> None:
+    """A call of a same-named function of a module that does not import this one is not a
+    caller; a call through an ``as`` alias, a module alias or a package that re-exports is."""
+    pkg = tmp_path / "models"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from .blocks import up\n")
+    (pkg / "blocks.py").write_text(
+        "import torch.nn as nn\n\n\ndef up(c, k=3):\n    return nn.ConvTranspose2d(c, c, k, 2, 1)\n"
+    )
+    # another module's own `up`, which has nothing to do with models.blocks.up
+    (tmp_path / "other.py").write_text(
+        'def up(c, k=0):\n    return c + k\n\n\ny = up(1, k=4)\n"""Docs: up(8, k=4)."""\n'
+    )
+    res = lint_paths([tmp_path])
+    # nothing calls models.blocks.up: its default k=3 is what runs (k3 s2: CBD101)
+    assert [(Path(v.path).name, v.code) for v in res.violations] == [("blocks.py", "CBD101")]
+    for caller in (
+        "from models.blocks import up as make_up\nz = make_up(8, k=4)\n",
+        "import models.blocks as mb\nz = mb.up(8, k=4)\n",
+        "from models import up\nz = up(8, k=4)\n",
+    ):
+        (tmp_path / "train.py").write_text(caller)
+        res = lint_paths([tmp_path])
+        # the caller passes k=4 (clean) and leaves nothing out: the default never runs
+        assert res.violations == [], caller
+
+
 def test_unresolved_calls_are_listed_and_counted(tmp_path: Path) -> None:
     (tmp_path / "g.py").write_text(
         "import torch.nn as nn\n\n\ndef up(c, k):\n    return nn.ConvTranspose2d(c, c, k, 2)\n\n\n"

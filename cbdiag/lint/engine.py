@@ -125,13 +125,21 @@ def candidate_lines(source: str, tree: ast.Module | None = None) -> list[int]:
     lines, pattern = _text_lines(source)
     if tree is None or not lines:
         return lines
-    return [n for n in lines if _names_in_code(tree, n, pattern)]
+    src_lines = source.split("\n")
+    return [n for n in lines if _names_in_code(tree, n, pattern, src_lines[n - 1])]
 
 
-def _names_in_code(tree: ast.Module, line: int, pattern: re.Pattern[str]) -> bool:
+_NOT_PLAIN = re.compile(r"[\"'#:]")
+
+
+def _names_in_code(
+    tree: ast.Module, line: int, pattern: re.Pattern[str], text: str | None = None
+) -> bool:
     st = _statement_at(tree.body, line)
     if st is None or isinstance(st, ast.Import | ast.ImportFrom):
         return False
+    if st.lineno == line == st.end_lineno and text is not None and not _NOT_PLAIN.search(text):
+        return True  # a one-line statement with no string or comment: the name is code
     for root in header_roots(st):
         for node in nodes_at(root, line):
             if isinstance(node, ast.Name):

@@ -3,14 +3,15 @@
 Builds a tree of ``--files`` Python files (default 2,000) from the sample generator sources
 and synthetic model code of a few hundred lines each, then times in the same run:
   * the floor: read every file and ``ast.parse`` it;
-  * ``lint_paths`` with one process, and with ``--jobs`` processes.
-Prints the ratios to the floor and checks the findings are the same with and without jobs.
+  * ``lint_paths`` (one process),
+the two taking turns in each round. Prints the median of the per-round ratios to the floor
+and checks the findings are the same with ``--jobs`` (accepted, one process).
 
 With ``--tree DIR`` an existing tree is linted instead (for example the installed torch
 package's sources, ``--tree DIR`` with DIR the folder of ``torch.__file__``);
 the floor then skips files that do not parse, as lint reports them.
 
-Usage: python benchmarks/lint_speed.py [--files 2000] [--jobs 2] [--repeat 3] [--tree DIR]
+Usage: python benchmarks/lint_speed.py [--files 2000] [--repeat 5] [--tree DIR]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import ast
 import contextlib
 import random
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import best_of  # noqa: E402
+from _timing import interleaved  # noqa: E402
 
 from cbdiag.lint import iter_files, lint_paths  # noqa: E402
 
@@ -82,20 +84,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=2000)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
     ap.add_argument("--tree", type=Path, default=None)
     args = ap.parse_args()
     if args.tree is not None:
         root = args.tree
         n = floor(root)
-        t_floor = best_of(lambda: floor(root), args.repeat)
-        t_one = best_of(lambda: lint_paths([root], exclude=()), args.repeat)
         res = lint_paths([root], exclude=())
+        times = interleaved(
+            {"floor": lambda: floor(root), "lint": lambda: lint_paths([root], exclude=())},
+            args.repeat,
+        )
         print(
             f"{root}: {n} files, {len(res.violations)} findings, {len(res.unresolved)} unresolved"
         )
-        print(f"  floor (read + ast.parse)   {t_floor * 1e3:8.0f} ms")
-        print(f"  cbdiag lint, 1 process     {t_one * 1e3:8.0f} ms   ratio {t_one / t_floor:5.2f}x")
+        report(times)
         return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -104,16 +107,22 @@ def main() -> None:
         one = lint_paths([root])
         many = lint_paths([root], jobs=args.jobs)
         assert one.violations == many.violations and one.files == args.files
-        t_floor = best_of(lambda: floor(root), args.repeat)
-        t_one = best_of(lambda: lint_paths([root]), args.repeat)
-        t_jobs = best_of(lambda: lint_paths([root], jobs=args.jobs), args.repeat)
-        print(f"{args.files} files, {lines} lines, {len(one.violations)} findings")
-        print(f"  floor (read + ast.parse)   {t_floor * 1e3:8.0f} ms")
-        print(f"  cbdiag lint, 1 process     {t_one * 1e3:8.0f} ms   ratio {t_one / t_floor:5.2f}x")
-        print(
-            f"  cbdiag lint, {args.jobs} processes    {t_jobs * 1e3:8.0f} ms   "
-            f"ratio {t_jobs / t_floor:5.2f}x"
+        times = interleaved(
+            {"floor": lambda: floor(root), "lint": lambda: lint_paths([root])}, args.repeat
         )
+        print(f"{args.files} files, {lines} lines, {len(one.violations)} findings")
+        report(times)
+
+
+def report(times: dict[str, list[float]]) -> None:
+    """Median times and the median of the per-round ratios (rounds interleaved)."""
+    ratios = sorted(a / b for a, b in zip(times["lint"], times["floor"], strict=True))
+    print(f"  floor (read + ast.parse)   {statistics.median(times['floor']) * 1e3:8.0f} ms")
+    print(
+        f"  cbdiag lint, 1 process     {statistics.median(times['lint']) * 1e3:8.0f} ms   "
+        f"ratio {statistics.median(ratios):5.2f}x (median of {len(ratios)} interleaved rounds; "
+        f"range {ratios[0]:.2f}-{ratios[-1]:.2f})"
+    )
 
 
 if __name__ == "__main__":

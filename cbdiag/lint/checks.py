@@ -279,7 +279,7 @@ def resampler(kind: str, factor: Any) -> Any:
         return Unknown("a scale factor larger than any real layer's")
     try:
         return Spatial(AxisOp(kind, stride=f[0]), AxisOp(kind, stride=f[1]))
-    except Exception:
+    except CbdiagError:  # the layer model refuses it (LayerSpecError)
         return Unknown("an invalid scale factor")
 
 
@@ -346,7 +346,7 @@ def _stack_map(stack: tuple[Any, ...]) -> Any:
     """The overlap map of a stack (cached: the same stacks recur across files)."""
     try:
         return overlap_map(list(stack))
-    except Exception:
+    except CbdiagError:  # the overlap engine refuses it (SizeError, LayerSpecError)
         return None
 
 

@@ -25,11 +25,12 @@ from .rules import RULES
 from .structure import (
     Outcome,
     Project,
-    _statement_at,
     analyse,
     header_roots,
     iter_outcomes,
+    newline_offsets,
     nodes_at,
+    statement_at,
 )
 from .targets import PREFILTER
 
@@ -135,7 +136,7 @@ _NOT_PLAIN = re.compile(r"[\"'#:]")
 def _names_in_code(
     tree: ast.Module, line: int, pattern: re.Pattern[str], text: str | None = None
 ) -> bool:
-    st = _statement_at(tree.body, line)
+    st = statement_at(tree.body, line)
     if st is None or isinstance(st, ast.Import | ast.ImportFrom):
         return False
     if st.lineno == line == st.end_lineno and text is not None and not _NOT_PLAIN.search(text):
@@ -143,18 +144,18 @@ def _names_in_code(
     for root in header_roots(st):
         for node in nodes_at(root, line):
             if isinstance(node, ast.Name):
-                text = node.id + "("
+                probe = node.id + "("
             elif isinstance(node, ast.Attribute):
-                text = "." + node.attr + "("
+                probe = "." + node.attr + "("
             else:
                 continue
-            if pattern.search(text):
+            if pattern.search(probe):
                 return True
     return False
 
 
 def _text_lines(source: str) -> tuple[list[int], re.Pattern[str]]:
-    newlines = [m.start() for m in re.finditer("\n", source)]
+    newlines = newline_offsets(source)
     base = _CANDIDATE.pattern
     if "Sequential" in source:
         base = f"{base}|{_ADD.pattern}"

@@ -261,18 +261,19 @@ class Project:
         return ".".join([*base, *([module] if module else [])]) or None
 
     def _reaching_lines(
-        self, m: ModuleInfo, names: dict[str, list[FuncInfo]], local: set[str]
+        self,
+        m: ModuleInfo,
+        names: dict[str, list[FuncInfo]],
+        keys: set[bytes],
+        local: set[str],
     ) -> dict[int, set[str]]:
         """Lines of ``m`` with a call that may reach one of ``names`` (module-level functions
-        and classes, by ``m``'s imports: see :meth:`may_call`) or of ``local`` (methods of
-        ``m``'s classes), with the names called."""
+        and classes, by ``m``'s imports: see :meth:`may_call`; ``keys`` their
+        :func:`call_keys`) or of ``local`` (methods of ``m``'s classes), with the names
+        called."""
         table = self._call_table(m)
         out: dict[int, set[str]] = {}
-        keys = self.__dict__.get("_keys")
-        if keys is None or keys[0] != len(names):
-            keys = (len(names), call_keys(names))
-            self._keys = keys
-        wanted = table.called(names.keys(), keys[1]) | table.called(local)
+        wanted = table.called(names.keys(), keys) | table.called(local)
         imp = None
         if " as " in m.source:  # an imported name may be called by another name
             imp = self.import_summary(m)
@@ -314,7 +315,7 @@ class Project:
         while i >= 0:
             head = src[src.rfind("\n", 0, i) + 1 : i].strip()
             if not head or head.startswith("from"):  # an import line, not a word in text
-                st = _statement_at(m.tree.body, m.line_of(i))
+                st = statement_at(m.tree.body, m.line_of(i))
                 if isinstance(st, ast.Import | ast.ImportFrom) and id(st) not in seen:
                     seen.add(id(st))
                     self._summarise(m, st, out)
@@ -380,7 +381,7 @@ class Project:
         """The calls on ``lines``: only the innermost statement holding each is walked."""
         roots: dict[int, ast.AST] = {}
         for line in lines:
-            st = _statement_at(m.tree.body, line)
+            st = statement_at(m.tree.body, line)
             if st is not None:
                 roots[id(st)] = st
         out = []
@@ -417,8 +418,9 @@ class Project:
         hits: dict[int, dict[int, set[str]]] = {}
         for _ in range(MAX_DEPTH):
             grew = False
+            keys = call_keys(names)  # (once per round: the names grow between rounds)
             for m in self.modules:
-                found = self._reaching_lines(m, names, local_methods.get(id(m), set()))
+                found = self._reaching_lines(m, names, keys, local_methods.get(id(m), set()))
                 hits[id(m)] = found
                 if not found:
                     continue
@@ -1813,7 +1815,7 @@ def code_calls(m: ModuleInfo, line: int) -> set[str]:
     if got is not None:
         return got
     out: set[str] = set()
-    st = _statement_at(m.tree.body, line)
+    st = statement_at(m.tree.body, line)
     for root in header_roots(st) if st is not None else ():
         for node in nodes_at(root, line):
             if not isinstance(node, ast.Call):
@@ -1842,7 +1844,7 @@ def _globals(m: ModuleInfo) -> list[ast.Global]:
         return []
     out = []
     for hit in _GLOBAL_TEXT.finditer(m.source):
-        st = _statement_at(m.tree.body, m.line_of(hit.start()))
+        st = statement_at(m.tree.body, m.line_of(hit.start()))
         if isinstance(st, ast.Global):
             out.append(st)
     return out
@@ -1857,7 +1859,7 @@ def _base(fn: ast.expr) -> str:
     return fn.id if isinstance(fn, ast.Name) else "?"
 
 
-def _statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
+def statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
     """The innermost simple statement of ``body`` that spans ``line`` (or the compound one
     whose header it is)."""
     starts = [st.lineno for st in body]
@@ -1874,7 +1876,7 @@ def _statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
         if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt | ast.excepthandler):
             stmts = inner if isinstance(inner[0], ast.stmt) else [s for h in inner for s in h.body]
             if stmts and stmts[0].lineno <= line:
-                found = _statement_at(sorted(stmts, key=lambda x: x.lineno), line)
+                found = statement_at(sorted(stmts, key=lambda x: x.lineno), line)
                 if found is not None:
                     return found
     return st

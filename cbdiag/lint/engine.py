@@ -31,6 +31,7 @@ from .structure import (
     newline_offsets,
     nodes_at,
     statement_at,
+    statements_cached,
 )
 from .targets import PREFILTER
 
@@ -121,13 +122,20 @@ def candidate_lines(source: str, tree: ast.Module | None = None) -> list[int]:
     """Lines that may hold a layer call or a container: a textual filter, then (given the
     tree) only the lines whose statement names a target in code, not in a string, a comment,
     an annotation or an import."""
+    return _candidates(source, tree)[0]
+
+
+def _candidates(
+    source: str, tree: ast.Module | None = None
+) -> tuple[list[int], re.Pattern[str] | None]:
+    """:func:`candidate_lines` and the pattern of the names they hold."""
     if not any(p in source for p in PREFILTER):
-        return []
+        return [], None
     lines, pattern = _text_lines(source)
     if tree is None or not lines:
-        return lines
+        return lines, pattern
     src_lines = source.split("\n")
-    return [n for n in lines if _names_in_code(tree, n, pattern, src_lines[n - 1])]
+    return [n for n in lines if _names_in_code(tree, n, pattern, src_lines[n - 1])], pattern
 
 
 _NOT_PLAIN = re.compile(r"[\"'#:]")
@@ -270,7 +278,8 @@ def check_files(
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        return _check_files(files, roots)
+        with statements_cached():
+            return _check_files(files, roots)
     finally:
         if gc_was:
             gc.enable()
@@ -285,10 +294,10 @@ def _check_files(
     for item in parsed:
         if item.tree is None:
             continue
-        lines = candidate_lines(item.source, item.tree)
-        infos[item.path] = project.add(
-            item.path, item.source, item.tree, lines, (roots or {}).get(item.path)
-        )
+        lines, pattern = _candidates(item.source, item.tree)
+        info = project.add(item.path, item.source, item.tree, lines, (roots or {}).get(item.path))
+        info.pattern = pattern  # type: ignore[attr-defined]
+        infos[item.path] = info
     with contextlib.suppress(RecursionError):
         analyse(project)
     out = []
@@ -317,6 +326,7 @@ def _check_files(
             _report(rep, oc, src_lines, item)
         _apply_noqa(rep, item.source)
         rep.violations.sort(key=lambda v: (v.cell or 0, v.line, v.col, v.code))
+    project.release()
     return out
 
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
-from .scopes import canonical, import_bindings, names_bound
-from .targets import SEQUENTIALS, SHAPED, TARGETS, Target
+from .scopes import bindings, canonical, import_bindings, names_bound
+from .targets import SEQUENTIALS, SHAPED, TARGETS, Arg, Target
 from .values import (
     MAX_ITEMS,
     Func,
@@ -246,6 +246,18 @@ class Project:
 
         walk(m.tree.body, "", None)
 
+    def release(self) -> None:
+        """Drop what the analysis built: modules and functions point at each other, so
+        without this every tree would wait for the cyclic garbage collector (which then walks
+        them all at once)."""
+        for f in self.funcs.values():
+            f.__dict__.clear()
+        for m in self.modules:
+            m.__dict__.clear()
+        self.funcs.clear()
+        self.modules.clear()
+        self.by_name.clear()
+
     def module(self, name: str | None) -> ModuleInfo | None:
         if not name:
             return None
@@ -422,6 +434,7 @@ class Project:
             for m in self.modules:
                 found = self._reaching_lines(m, names, keys, local_methods.get(id(m), set()))
                 hits[id(m)] = found
+                m.reaching = found  # type: ignore[attr-defined]
                 if not found:
                     continue
                 m.mentions = True  # type: ignore[attr-defined]
@@ -488,6 +501,98 @@ class Project:
         else:
             f.passed &= given
         f.omitted |= set(params) - given
+
+
+class _Reads(CallArgs):
+    """Call arguments that remember the values a check read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[Any] = []
+
+    def get(self, spec: Any, what: str) -> tuple[bool, Any]:
+        given, v = super().get(spec, what)
+        if given:
+            self.read.append(v)
+        return given, v
+
+
+#: What :meth:`Interpreter._settled` found for a target and its arguments' values (the
+#: function's own names unknown): the findings (``[]``: clean), or None when the check read a
+#: value that is not known. Bounded; the same calls recur across files.
+_SETTLED: dict[Any, Any] = {}
+_LOCAL = Unknown("a name the function binds")
+
+
+def _key(v: Any) -> Any:
+    """One argument's value as part of a key, every unknown alike (None: no key)."""
+    if isinstance(v, Unknown | Sym):
+        return _LOCAL_KEY
+    if known(v):
+        return (type(v).__name__, v)
+    if isinstance(v, Seq) and known(as_tuple(v)):
+        return ("list", tuple(v.items))
+    return None
+
+
+_LOCAL_KEY = ("?",)
+
+
+def _class_level_lines(m: ModuleInfo, st: ast.ClassDef) -> bool:
+    """Does a line of the class that may hold a layer call lie outside its methods' bodies
+    (a class attribute, a default value, a decorator, a nested class)?"""
+    if m.lines is None:
+        return True
+    lo = bisect.bisect_left(m.lines, st.lineno)
+    hi = bisect.bisect_right(m.lines, st.end_lineno or st.lineno)
+    if lo == hi:
+        return False
+    bodies = [
+        (d.body[0].lineno, d.end_lineno or d.lineno)
+        for d in st.body
+        if isinstance(d, ast.FunctionDef | ast.AsyncFunctionDef) and not d.decorator_list
+    ]
+    return any(not any(a <= line <= b for a, b in bodies) for line in m.lines[lo:hi])
+
+
+def _dotted(node: ast.expr) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    parts.append(node.id if isinstance(node, ast.Name) else "?")
+    return ".".join(reversed(parts))
+
+
+def _simple(node: ast.AST) -> bool:
+    """What a settled call's arguments may hold: names, attributes, literals and arithmetic
+    (no call, no comprehension, no walrus: nothing that runs code or binds a name)."""
+    t = type(node)
+    if t is ast.Constant or t is ast.Name:
+        return True
+    if t is ast.Attribute:
+        return _simple(node.value)  # type: ignore[attr-defined]
+    if t is ast.Tuple or t is ast.List:
+        return all(_simple(e) for e in node.elts)  # type: ignore[attr-defined]
+    if t is ast.BinOp:
+        return _simple(node.left) and _simple(node.right)  # type: ignore[attr-defined]
+    if t is ast.UnaryOp:
+        return _simple(node.operand)  # type: ignore[attr-defined]
+    return False
+
+
+def _calls_of(st: ast.stmt) -> tuple[list[ast.Call], bool]:
+    """The calls in a statement (``x = f(...)`` and ``f(...)`` without a walk), and whether
+    that is one call of plain arguments (see :func:`_simple`)."""
+    if (type(st) is ast.Assign and all(_simple(t) for t in st.targets)) or type(st) is ast.Expr:
+        value = st.value
+    else:
+        value = None
+    if type(value) is ast.Call and _simple(value.func):
+        inner = [*value.args, *(k.value for k in value.keywords)]
+        if all(_simple(a) for a in inner):
+            return [value], True
+    return [n for n in ast.walk(st) if isinstance(n, ast.Call)], False
 
 
 def _param_names(f: FuncInfo) -> list[str]:
@@ -569,9 +674,12 @@ class Interpreter:
         for n in multi:
             if n in m.env and not isinstance(m.env[n], Func | Qual | ModRef):
                 m.env[n] = Unknown(f"`{n}` is bound more than once at module level")
-        # every function that may hold a layer call, on its own
+        # every function that may hold a layer call, on its own (or, when each of its layer
+        # calls is settled by literals, checked without a run)
         for f in list(m.funcs.values()):
             if f.relevant and not isinstance(f.node, ast.ClassDef):
+                if self.settle(f):
+                    continue
                 with contextlib.suppress(_Budget):
                     self.run_alone(f)
 
@@ -618,6 +726,115 @@ class Interpreter:
             if extra is not None:
                 env[extra.arg] = Unknown(f"*{extra.arg} of `{f.qual}`")
         self.run(f, env, via=(), depth=0, inst=inst)
+
+    def settle(self, f: FuncInfo) -> bool:
+        """Check ``f``'s layer calls without running it, when that gives what its run would:
+        every statement of ``f`` on a line that may hold a layer call holds only calls of
+        transposed or strided convolutions, each checked from values that are literals or
+        module constants (names ``f`` binds are unknown here, as in a run without a caller's
+        values); ``f`` calls no function that matters and defines none. Otherwise (False)
+        ``f`` is run."""
+        fn = f.function
+        m = f.module
+        pattern = getattr(m, "pattern", None)
+        if fn is None or m.lines is None or pattern is None or "<locals>" in f.qual:
+            return False
+        first, last = fn.body[0].lineno, fn.end_lineno or fn.lineno
+        a, b = m.text_of_lines(first, last)
+        if m.source.find("def ", a, b) >= 0 or m.source.find("class ", a, b) >= 0:
+            return False
+        reaching = getattr(m, "reaching", None) or {}
+        if any(first <= line <= last for line in reaching):
+            return False
+        lo = bisect.bisect_left(m.lines, first)
+        hi = bisect.bisect_right(m.lines, last)
+        if lo == hi:
+            return False
+        stmts: dict[int, ast.stmt] = {}
+        for line in m.lines[lo:hi]:
+            st = statement_at(m.tree.body, line)
+            if st is None or st.lineno < first or header_roots(st) != [st]:
+                return False  # a compound statement's header: run it
+            stmts[id(st)] = st
+        frame = Frame(m, {}, local_names=set(names_bound(fn.body, fn.args)), func=f)
+        checked: list[tuple[ast.Call, Target, Any]] = []
+        for st in stmts.values():
+            calls, plain = _calls_of(st)
+            s0, s1 = m.text_of_lines(st.lineno, st.end_lineno or st.lineno)
+            if len(pattern.findall(m.source, s0, s1)) != len(calls):
+                return False  # the name also outside a call (a value, a string, a comment)
+            for call in calls:
+                got = self._settled(call, frame, plain)
+                if got is None:
+                    return False
+                checked.append((call, *got))
+        for call, t, res in checked:
+            self._record(self.outcome(call, t.name, frame), res, frame)
+        return True
+
+    def _settled(self, node: ast.Call, fr: Frame, plain: bool = False) -> tuple[Target, Any] | None:
+        """A convolution call's check from literals alone (None: it needs a run); ``plain``:
+        its callee and arguments are known to be :func:`_simple`."""
+        if not plain:
+            if not isinstance(node.func, ast.Name | ast.Attribute) or not _simple(node.func):
+                return None
+            for a in [*node.args, *(k.value for k in node.keywords)]:
+                if not _simple(a):
+                    return None
+        if any(k.arg is None for k in node.keywords):
+            return None
+        t = self._callee_target(node.func, fr)
+        if t is None:
+            return None
+        pos = [self._plain(a, fr) for a in node.args]
+        kw = {k.arg: self._plain(k.value, fr) for k in node.keywords}
+        parts = [_key(v) for v in pos] + [_key(v) for v in kw.values()]
+        if any(k is None for k in parts):
+            return None
+        key = (t, len(pos), *kw, *parts)
+        if key not in _SETTLED:
+            args = _Reads()
+            args.pos, args.kw = pos, kw  # type: ignore[assignment]
+            res = check_target(t, args)
+            ok = not isinstance(res, Unknown) and all(known(as_tuple(v)) for v in args.read)
+            if len(_SETTLED) > 4096:
+                _SETTLED.clear()
+            _SETTLED[key] = res if ok else None
+        res = _SETTLED[key]
+        return None if res is None else (t, res)
+
+    def _callee_target(self, func: ast.expr, fr: Frame) -> Target | None:
+        """The convolution a simple callee names (not one of the function's own names)."""
+        root = func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in fr.local_names:
+            return None
+        cache = fr.module.__dict__.setdefault("_callees", {})
+        key = _dotted(func)
+        if key not in cache:
+            fv = self.expr(func, fr)
+            t = TARGETS.get(fv.name) if isinstance(fv, Qual) else None
+            ok = t is not None and t.kernel is not None and t.kind in ("deconv", "conv")
+            cache[key] = t if ok else None
+        got: Target | None = cache[key]
+        return got
+
+    def _plain(self, node: ast.expr, fr: Frame) -> Any:
+        """An argument's value for :meth:`_settled`: names the function binds are unknown."""
+        t = type(node)
+        if t is ast.Constant:
+            v = node.value  # type: ignore[attr-defined]
+            if isinstance(v, int | float | str | bool) or v is None:
+                return bounded(v) if isinstance(v, int) else v
+        elif t is ast.Name and node.id in fr.local_names:  # type: ignore[attr-defined]
+            return _LOCAL
+        elif t is ast.BinOp:
+            left = self._plain(node.left, fr)  # type: ignore[attr-defined]
+            if left is _LOCAL:
+                return _LOCAL
+            return binop(node.op, left, self._plain(node.right, fr))  # type: ignore[attr-defined]
+        return self.expr(node, fr)
 
     def _instance(self, f: FuncInfo) -> Inst:
         """``self`` for a method run on its own: the attributes ``__init__`` (run on its own)
@@ -903,17 +1120,25 @@ class Interpreter:
         if isinstance(st, ast.ClassDef):
             for b in [*st.bases, *(k.value for k in st.keywords)]:
                 self.expr(b, fr)
-            cenv: dict[str, Any] = {"__qual__": f"{prefix}{st.name}"}
-            cf = Frame(fr.module, cenv, class_env=cenv)
-            cf.local_names = set(names_bound(st.body))
-            with contextlib.suppress(_Return):
-                self.block(st.body, cf)
-            fr.module.class_env[key] = cenv
+            if fr.func is None and fr.class_env is None and not _class_level_lines(fr.module, st):
+                # nothing to check outside its methods: the body runs when its names are asked
+                # for (self.X of a class attribute)
+                fr.module.__dict__.setdefault("_lazy_classes", {})[key] = (st, prefix)
+            else:
+                self._class_body(fr.module, st, prefix, key)
         else:
             a = st.args
             for d in [*a.defaults, *(x for x in a.kw_defaults if x is not None)]:
                 self.expr(d, fr)
         fr.locals[st.name] = Func(key) if f is not None else Unknown(f"`{st.name}`")
+
+    def _class_body(self, m: ModuleInfo, st: ast.ClassDef, prefix: str, key: str) -> None:
+        cenv: dict[str, Any] = {"__qual__": f"{prefix}{st.name}"}
+        cf = Frame(m, cenv, class_env=cenv)
+        cf.local_names = set(names_bound(st.body))
+        with contextlib.suppress(_Return):
+            self.block(st.body, cf)
+        m.class_env[key] = cenv
 
     def imports(self, st: ast.Import | ast.ImportFrom, fr: Frame) -> None:
         m = fr.module
@@ -1186,6 +1411,10 @@ class Interpreter:
         if f is None or not isinstance(f.node, ast.ClassDef):
             return None
         self.run_module(f.module) if not f.module.ran and f.module not in _RUNNING else None
+        lazy = f.module.__dict__.get("_lazy_classes")
+        if lazy and key in lazy:
+            st, prefix = lazy.pop(key)
+            self._class_body(f.module, st, prefix, key)
         return f.module.class_env.get(key)
 
     # -- calls ------------------------------------------------------------------------------
@@ -1859,9 +2088,35 @@ def _base(fn: ast.expr) -> str:
     return fn.id if isinstance(fn, ast.Name) else "?"
 
 
+#: While :func:`statements_cached` is active: ``statement_at``'s answers by (body, line).
+_STATEMENTS: dict[tuple[int, int], ast.stmt | None] | None = None
+
+
+@contextlib.contextmanager
+def statements_cached() -> Iterator[None]:
+    """Remember :func:`statement_at`'s answers while the trees asked about stay alive (the
+    cache is keyed by the identity of a body: it must not outlive them)."""
+    global _STATEMENTS
+    saved, _STATEMENTS = _STATEMENTS, {}
+    try:
+        yield
+    finally:
+        _STATEMENTS = saved
+
+
 def statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
     """The innermost simple statement of ``body`` that spans ``line`` (or the compound one
     whose header it is)."""
+    cache = _STATEMENTS
+    if cache is None:
+        return _statement_at(body, line)
+    key = (id(body), line)
+    if key not in cache:
+        cache[key] = _statement_at(body, line)
+    return cache[key]
+
+
+def _statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
     starts = [st.lineno for st in body]
     k = bisect.bisect_right(starts, line) - 1
     while k >= 0:
@@ -1876,7 +2131,9 @@ def statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
         if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt | ast.excepthandler):
             stmts = inner if isinstance(inner[0], ast.stmt) else [s for h in inner for s in h.body]
             if stmts and stmts[0].lineno <= line:
-                found = statement_at(sorted(stmts, key=lambda x: x.lineno), line)
+                if inner is not stmts:
+                    stmts = sorted(stmts, key=lambda x: x.lineno)
+                found = _statement_at(stmts, line)
                 if found is not None:
                     return found
     return st
@@ -1902,8 +2159,6 @@ def _memo_key(env: dict[str, Any]) -> Any:
 
 
 def _count_bindings(body: list[ast.stmt], counts: dict[str, int]) -> None:
-    from .scopes import bindings
-
     def bump(names: set[str]) -> None:
         for n in names:
             counts[n] = counts.get(n, 0) + 1
@@ -1912,8 +2167,6 @@ def _count_bindings(body: list[ast.stmt], counts: dict[str, int]) -> None:
 
 
 def _arg(pos: int | None, name: str) -> Any:
-    from .targets import Arg
-
     return Arg(pos, (name,))
 
 

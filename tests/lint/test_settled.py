@@ -1,0 +1,104 @@
+"""Layer calls checked without running their function ("settled" from literals and module
+constants) must end exactly as a run of the function would end them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cbdiag.lint import lint_paths
+from cbdiag.lint.structure import Interpreter
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+SHADOWED = """
+import torch.nn as nn
+from torch import nn as torch_nn
+
+K = 3
+S = 2
+
+
+def param_shadows_constant(K=4):
+    return nn.ConvTranspose2d(8, 8, K, S)  # K is the parameter (4): clean
+
+
+def local_shadows_constant():
+    K = 4
+    return nn.ConvTranspose2d(8, 8, K, 2)  # the local K: clean
+
+
+def module_constants():
+    return nn.ConvTranspose2d(8, 8, K, S)  # K 3 S 2: CBD101
+
+
+def module_name_shadowed(nn):
+    return nn.ConvTranspose2d(8, 8, 3, 2)  # nn is whatever the caller passes: unknown
+
+
+def padding_from_parameter(p=1):
+    return torch_nn.ConvTranspose2d(8, 8, 3, 2, p)  # the fix from padding 1
+
+
+def padding_literal():
+    return torch_nn.ConvTranspose2d(8, 8, 3, 2, 1)  # literal padding 1
+
+
+class Up(nn.Module):
+    def __init__(self, k=5):
+        super().__init__()
+        self.a = nn.ConvTranspose2d(8, 8, k, 2)  # from call sites: 3 below
+        self.b = nn.Conv2d(8, 8, 3, 2, padding=1)  # CBD105 (opt-in) or clean
+        self.c = nn.ConvTranspose2d(8, 8, kernel_size=[4, 4], stride=(2, 2))
+
+
+def build():
+    return Up(k=3)
+"""
+
+
+def _outcomes(paths: list[Path], settle: bool, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    with monkeypatch.context() as mp:
+        if not settle:
+            mp.setattr(Interpreter, "settle", lambda self, f: False)
+        res = lint_paths(paths, select=["ALL"])
+    return (
+        sorted((v.path, v.line, v.col, v.code, v.message) for v in res.violations),
+        sorted((u.path, u.line, u.col, u.reason) for u in res.unresolved),
+    )
+
+
+def test_settled_calls_end_as_a_run_of_their_function_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "shadowed.py").write_text(SHADOWED)
+    paths = [
+        tmp_path,
+        HERE / "fixtures",
+        HERE / "resolution",
+        ROOT / "samples" / "models",
+    ]
+    run = _outcomes(paths, settle=False, monkeypatch=monkeypatch)
+    fast = _outcomes(paths, settle=True, monkeypatch=monkeypatch)
+    assert fast == run
+    assert len(run[0]) > 40  # the files hold findings of every rule
+
+
+def test_names_a_function_binds_are_not_taken_from_the_module(tmp_path: Path) -> None:
+    (tmp_path / "shadowed.py").write_text(SHADOWED)
+    res = lint_paths([tmp_path], select=["ALL"])
+    lines = SHADOWED.split("\n")
+    by_line: dict[str, list[str]] = {}
+    for v in res.violations:
+        by_line.setdefault(lines[v.line - 1].split("#")[-1].strip(), []).append(v.message)
+    assert "K 3 S 2: CBD101" in by_line
+    assert "K is the parameter (4): clean" not in by_line
+    assert "the local K: clean" not in by_line
+    assert "nn is whatever the caller passes: unknown" not in by_line
+    assert "from call sites: 3 below" in by_line
+    (fix,) = by_line["the fix from padding 1"]
+    assert "use kernel 4 with padding 2, output_padding 1" in fix, fix
+    (fix_literal,) = by_line["literal padding 1"]
+    assert "use kernel 4 with padding 2, output_padding 1" in fix_literal

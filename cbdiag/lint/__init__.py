@@ -314,8 +314,10 @@ def lint_paths(
             continue
         texts.append((path, text))
         roots[path] = root
+    named = {os.path.normpath(str(p)) for p in paths if not Path(p).is_dir()}
+    found = {p for p, _ in texts if os.path.normpath(p) not in named}
     try:
-        reports = check_files(texts, roots)
+        reports = check_files(texts, roots, found)
     except Exception as exc:  # never lose the run: report it on every file
         reports = [
             FileReport(

@@ -17,7 +17,7 @@ import gc
 import io
 import re
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .notebook import NotebookError, notebook_source
@@ -134,8 +134,17 @@ def _candidates(
     lines, pattern = _text_lines(source)
     if tree is None or not lines:
         return lines, pattern
+    return _in_code(source, tree, lines, pattern), pattern
+
+
+def _in_code(
+    source: str, tree: ast.Module, lines: list[int], pattern: re.Pattern[str] | None
+) -> list[int]:
+    """The lines whose statement names a target in code."""
+    if pattern is None:
+        return lines
     src_lines = source.split("\n")
-    return [n for n in lines if _names_in_code(tree, n, pattern, src_lines[n - 1])], pattern
+    return [n for n in lines if _names_in_code(tree, n, pattern, src_lines[n - 1])]
 
 
 _NOT_PLAIN = re.compile(r"[\"'#:]")
@@ -227,7 +236,9 @@ class _Parsed:
     cells: list[tuple[int, int]] | None = None  # per source line: (cell, line in cell)
 
 
-def _parse(path: str, text: str) -> _Parsed:
+def _prepare(path: str, text: str) -> _Parsed:
+    """A file's Python source (a notebook's code cells joined; newlines made ``\\n``),
+    not parsed yet."""
     cells = None
     if path.endswith(".ipynb"):
         try:
@@ -236,18 +247,34 @@ def _parse(path: str, text: str) -> _Parsed:
             return _Parsed(path, "", None, Violation(path, 1, 1, 1, 2, "CBD901", str(exc)))
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _Parsed(path, text, None, cells=cells)
+
+
+def _parse_tree(item: _Parsed) -> ast.Module | None:
+    """Parse ``item`` (its tree, or None with ``item.error`` set)."""
+    path, text, cells = item.path, item.source, item.cells
     try:
-        tree = ast.parse(text, filename=path)
+        item.tree = ast.parse(text, filename=path)
     except RecursionError:
         v = Violation(path, 1, 1, 1, 2, "CBD901", "cannot parse: too deeply nested")
-        return _Parsed(path, text, None, _in_cell(v, cells))
+        item.error = _in_cell(v, cells)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", 1) or 1
         col = getattr(exc, "offset", 1) or 1
         msg = getattr(exc, "msg", str(exc))
         v = Violation(path, line, col, line, col + 1, "CBD901", f"cannot parse: {msg}")
-        return _Parsed(path, text, None, _in_cell(v, cells))
-    return _Parsed(path, text, tree, cells=cells)
+        item.error = _in_cell(v, cells)
+    return item.tree
+
+
+def _loader(item: _Parsed) -> Callable[[], ast.Module]:
+    """Parse a module the analysis asks for late (one that does not parse is empty)."""
+
+    def load() -> ast.Module:
+        tree = _parse_tree(item)
+        return tree if tree is not None else ast.Module([], [])
+
+    return load
 
 
 def _in_cell(v: Violation, cells: list[tuple[int, int]] | None) -> Violation:
@@ -268,34 +295,48 @@ def _char_col(lines: list[str], line: int, byte_col: int) -> int:
 
 
 def check_files(
-    files: Sequence[tuple[str, str]], roots: dict[str, str | None] | None = None
+    files: Sequence[tuple[str, str]],
+    roots: dict[str, str | None] | None = None,
+    found: set[str] | None = None,
 ) -> list[FileReport]:
     """Reports of the given ``(path, text)`` files, analysed together (call sites in one file
     reach the functions of another when it imports them). ``roots``: each file's lint root,
-    for its module name."""
+    for its module name. ``found``: files found in a directory rather than named; one of
+    those whose text names no layer is parsed only if the analysis needs it (a call in it of
+    a function that holds a layer call, an import of it), so a syntax error in it is
+    reported only then. A named file is always parsed."""
     # the trees of every file stay alive for the analysis: the cyclic garbage collector
     # would walk them again and again as they pile up (twice the parse time) for nothing
     gc_was = gc.isenabled()
     gc.disable()
     try:
         with statements_cached():
-            return _check_files(files, roots)
+            return _check_files(files, roots, found or set())
     finally:
         if gc_was:
             gc.enable()
 
 
 def _check_files(
-    files: Sequence[tuple[str, str]], roots: dict[str, str | None] | None
+    files: Sequence[tuple[str, str]], roots: dict[str, str | None] | None, found: set[str]
 ) -> list[FileReport]:
-    parsed = [_parse(p, t) for p, t in files]
+    parsed = [_prepare(p, t) for p, t in files]
     project = Project()
     infos = {}
     for item in parsed:
-        if item.tree is None:
+        if item.error is not None:
             continue
-        lines, pattern = _candidates(item.source, item.tree)
-        info = project.add(item.path, item.source, item.tree, lines, (roots or {}).get(item.path))
+        root = (roots or {}).get(item.path)
+        lines, pattern = _candidates(item.source)
+        if not lines and item.path in found:
+            info = project.add(item.path, item.source, None, [], root, load=_loader(item))
+        else:
+            if _parse_tree(item) is None:
+                continue
+            assert item.tree is not None
+            if lines:
+                lines = _in_code(item.source, item.tree, lines, pattern)
+            info = project.add(item.path, item.source, item.tree, lines, root)
         info.pattern = pattern  # type: ignore[attr-defined]
         infos[item.path] = info
     with contextlib.suppress(RecursionError):
@@ -304,11 +345,11 @@ def _check_files(
     for item in parsed:
         rep = FileReport(item.path)
         out.append(rep)
-        if item.error is not None:
+        if item.error is not None:  # (a lazy module: when the analysis needed it)
             rep.violations.append(item.error)
             continue
         m = infos.get(item.path)
-        if m is None:
+        if m is None or not m.loaded:
             continue
         failed = getattr(m, "failed", None)
         if failed:

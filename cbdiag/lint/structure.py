@@ -22,7 +22,7 @@ import bisect
 import contextlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,17 +125,44 @@ class FuncInfo:
 
 @dataclass(eq=False)
 class ModuleInfo:
+    """One module of the run. Its tree may be parsed only when first asked for (``load``:
+    a module with no layer name in its text is parsed only if the analysis needs it), and
+    its functions indexed then."""
+
     name: str
     path: str
     source: str
-    tree: ast.Module
+    _tree: ast.Module | None
     lines: list[int] | None  # lines that may hold a layer call (None: all)
-    funcs: dict[str, FuncInfo] = field(default_factory=dict)
+    _funcs: dict[str, FuncInfo] = field(default_factory=dict)
     env: dict[str, Any] = field(default_factory=dict)
     class_env: dict[str, dict[str, Any]] = field(default_factory=dict)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     ran: bool = False
     _nl: list[int] | None = None
+    load: Callable[[], ast.Module] | None = None  # parses the source (a lazy module)
+    on_load: Callable[[ModuleInfo], None] | None = None  # indexes its functions
+    loaded: bool = True
+
+    @property
+    def tree(self) -> ast.Module:
+        if self._tree is None:
+            self._load()
+        assert self._tree is not None
+        return self._tree
+
+    @property
+    def funcs(self) -> dict[str, FuncInfo]:
+        if not self.loaded:
+            self._load()
+        return self._funcs
+
+    def _load(self) -> None:
+        self.loaded = True
+        if self._tree is None:
+            self._tree = self.load() if self.load is not None else ast.Module([], [])
+        if self.on_load is not None:
+            self.on_load(self)
 
     @property
     def newlines(self) -> list[int]:
@@ -204,10 +231,18 @@ class Project:
         self.stack: list[str] = []
 
     def add(
-        self, path: str, source: str, tree: ast.Module, lines: list[int] | None, root: str | None
+        self,
+        path: str,
+        source: str,
+        tree: ast.Module | None,
+        lines: list[int] | None,
+        root: str | None,
+        load: Callable[[], ast.Module] | None = None,
     ) -> ModuleInfo:
+        """A module of the run: ``tree`` parsed, or None with ``load`` to parse it when the
+        analysis first needs it (then its functions are indexed)."""
         names = module_names(path, root)
-        m = ModuleInfo(names[0], path, source, tree, lines)
+        m = ModuleInfo(names[0], path, source, tree, lines, load=load)
         self.modules.append(m)
         for i, n in enumerate(names):
             if n in self.by_name and self.by_name[n] is not m:
@@ -216,7 +251,11 @@ class Project:
                 self.by_name[n] = None  # ambiguous suffix
             else:
                 self.by_name[n] = m
-        self._index(m)
+        if tree is None:
+            m.loaded = False
+            m.on_load = self._index
+        else:
+            self._index(m)
         return m
 
     def _index(self, m: ModuleInfo) -> None:
@@ -229,7 +268,7 @@ class Project:
                         key, qual, st, m, cls=cls if not isinstance(st, ast.ClassDef) else None
                     )
                     f.targets = m.spans(st)
-                    m.funcs[qual] = f
+                    m._funcs[qual] = f
                     self.funcs[key] = f
                     a, b = m.text_of_lines(st.body[0].lineno, st.end_lineno or st.lineno)
                     if m.source.find("def ", a, b) < 0 and m.source.find("class ", a, b) < 0:
@@ -287,7 +326,9 @@ class Project:
         out: dict[int, set[str]] = {}
         wanted = table.called(names.keys(), keys) | table.called(local)
         imp = None
-        if " as " in m.source:  # an imported name may be called by another name
+        if " as " in m.source and (  # an imported name may be called by another name
+            wanted or not _as_originals(m).isdisjoint(names)
+        ):
             imp = self.import_summary(m)
             wanted |= table.called(a for a, orig in imp.aliases.items() if orig in names)
         cache: dict[tuple[str, str], bool] = {}
@@ -459,11 +500,13 @@ class Project:
                     f.relevant = True
         for m in self.modules:
             found = hits.get(id(m)) or {}
-            partial_lines = (
-                {i + 1 for i, line in enumerate(m.source.split("\n")) if "partial(" in line}
-                if "partial(" in m.source
-                else set()
-            )
+            # partial(f, ...) of a function that matters (from the text's partial calls)
+            partial_lines = {
+                line
+                for name, sites in self._call_table(m).partials.items()
+                if name in names or name in methods
+                for line, _ in sites
+            }
             if not found and not partial_lines:
                 continue
             aliases = self.import_summary(m).aliases if found else {}
@@ -536,6 +579,25 @@ def _key(v: Any) -> Any:
 
 
 _LOCAL_KEY = ("?",)
+
+
+_AS_WORD = re.compile(r"[ \t]as[ \t]")
+_WORD_BEFORE = re.compile(r"(\w+)[ \t]*$")
+
+
+def _as_originals(m: ModuleInfo) -> set[str]:
+    """The words before `` as `` in ``m``'s text: the names it may import under another
+    name (from the text, once per module)."""
+    got = m.__dict__.get("_as_originals")
+    if got is None:
+        got = set()
+        src = m.source
+        for hit in _AS_WORD.finditer(src):
+            before = _WORD_BEFORE.search(src, max(0, hit.start() - 80), hit.start())
+            if before:
+                got.add(before.group(1))
+        m._as_originals = got  # type: ignore[attr-defined]
+    return got
 
 
 def _class_level_lines(m: ModuleInfo, st: ast.ClassDef) -> bool:
@@ -1940,7 +2002,9 @@ class _CallText:
         self.module = m
         source = self.source = m.source
         raw = source.encode("utf-8", "surrogatepass").replace(b" (", b"(")
-        self.tokens = set(raw.translate(_CALL_BYTES).replace(b"(", b"( ").split())
+        chunks = raw.translate(_CALL_BYTES).split(b"(")
+        chunks.pop()  # (after the last "(")
+        self.tokens = {c.rpartition(b" ")[2] + b"(" for c in chunks}
         self._sites: dict[str, list[tuple[int, str]]] = {}
         self.partials: dict[str, list[tuple[int, str]]] = {}
         if "partial" in source:

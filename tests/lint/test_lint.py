@@ -340,15 +340,28 @@ def test_stdin(project: Path) -> None:
 
 
 def test_bad_files_are_reported_and_the_run_goes_on(project: Path) -> None:
-    (project / "models" / "broken.py").write_text("import torch.nn as nn\ndef f(:\n")
-    (project / "models" / "latin.py").write_bytes(b"x = '\xff\xfe'\n")
+    models = project / "models"
+    (models / "broken.py").write_text("import torch.nn as nn\nup = nn.ConvTranspose2d\ndef f(:\n")
+    (models / "latin.py").write_bytes(b"x = '\xff\xfe'\n")
+    (models / "helpers.py").write_text(
+        "import torch.nn as nn\ndef up(k):\n    return nn.ConvTranspose2d(8, 8, k, 2)\n"
+    )
+    # no layer name in its text, but it calls one that holds a layer: it must be read
+    (models / "caller.py").write_text("from helpers import up\nx = up(4)\ndef f(:\n")
+    # no layer name and no call of one: nothing in it can be checked, so it is not parsed
+    (models / "unrelated.py").write_text("import os\ndef f(:\n")
     p = cli("models", "missing.py", "--output-format", "concise", cwd=project)
     assert p.returncode == 1
     by_file = {line.split(":")[0]: line.split()[1] for line in p.stdout.splitlines()}
     assert by_file["models/broken.py"] == "CBD901"
+    assert by_file["models/caller.py"] == "CBD901"
+    assert "models/unrelated.py" not in by_file
     assert by_file["models/latin.py"] == "CBD902"
     assert by_file["missing.py"] == "CBD902"
     assert "CBD101" in p.stdout
+    # named on the command line (as pre-commit does), every file is parsed
+    p = cli("models/unrelated.py", "--output-format", "concise", cwd=project)
+    assert p.returncode == 1 and p.stdout.startswith("models/unrelated.py:2:7: CBD901")
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ the rules (:mod:`cbdiag.lint.checks`), honour ``# noqa``.
 
 Across the files of one run, literal arguments passed at call sites reach the functions and
 classes they call (imports between the linted files are followed). Every layer call the rules
-know ends as a finding, clean, or unresolved with the reason.
+know ends as a finding, clean, or unresolved with the reason. A file found in a directory whose
+text names no layer is parsed only when the analysis needs it.
 """
 
 from __future__ import annotations

@@ -124,7 +124,11 @@ RULES: dict[str, Rule] = {
             "CBD901",
             "syntax-error",
             "A file that does not parse.",
-            "Reports a Python file that the standard library's `ast` cannot parse.",
+            "Reports a Python file that the standard library's `ast` cannot parse: every file "
+            "named on the command line, and a file found in a directory when its text names a "
+            "layer or the analysis needs it (it calls a function that holds a layer call, or "
+            "an import followed leads to it). A file found in a directory whose text names no "
+            "layer and that nothing reaches holds nothing to check and is not parsed.",
             "cbdiag cannot check what it cannot read; the rest of the run goes on.",
             "def broken(:",
             "def fixed():\n    ...",

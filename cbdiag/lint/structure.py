@@ -853,7 +853,7 @@ class Interpreter:
         parts = [_key(v) for v in pos] + [_key(v) for v in kw.values()]
         if any(k is None for k in parts):
             return None
-        key = (t, len(pos), *kw, *parts)
+        key = (id(t), len(pos), *kw, *parts)  # (targets live as long as the table)
         if key not in _SETTLED:
             args = _Reads()
             args.pos, args.kw = pos, kw  # type: ignore[assignment]

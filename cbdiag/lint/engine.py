@@ -363,7 +363,8 @@ def _check_files(
                 Violation(item.path, 1, 1, 1, 2, "CBD901", "cannot analyse: too deeply nested")
             )
             continue
-        src_lines = item.source.splitlines()
+        # (columns need the lines only where a line is not ASCII)
+        src_lines = [] if item.source.isascii() else item.source.splitlines()
         for oc in iter_outcomes(m):
             _report(rep, oc, src_lines, item)
         _apply_noqa(rep, item.source)

@@ -37,3 +37,7 @@ class OutputExistsError(CbdiagError):
 
 class OutputError(CbdiagError):
     """An output file cannot be written."""
+
+
+class CheckpointError(CbdiagError):
+    """A checkpoint (or the source it is read with) that cannot be read safely."""

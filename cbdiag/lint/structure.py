@@ -28,7 +28,7 @@ from typing import Any
 
 from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
 from .scopes import bindings, canonical, import_bindings, names_bound
-from .targets import SEQUENTIALS, SHAPED, TARGETS, Arg, Target
+from .targets import MODULE_LISTS, SEQUENTIALS, SHAPED, TARGETS, Arg, Target
 from .values import (
     MAX_ITEMS,
     Func,
@@ -1556,8 +1556,15 @@ class Interpreter:
             if all(isinstance(d, int) and not isinstance(d, bool) for d in dims) and dims:
                 return Tensor(dims)
             return Unknown("a tensor of a shape not known statically")
+        if q in MODULE_LISTS:  # its items are the submodules 0, 1, ... (for inspect --source)
+            it = self.iterate(args.pos[0]) if args.pos else []
+            ml = Seq(it if isinstance(it, list) else [it], node)
+            ml.container = q  # type: ignore[attr-defined]
+            return ml
         if q.startswith(_LIBRARIES):
-            return Layer(node, spatial=False)
+            lv = Layer(node, spatial=False)
+            lv.qual = q  # type: ignore[attr-defined]
+            return lv
         return Unknown(f"the result of {q}")
 
     def resize(self, node: ast.Call, q: str, args: CallArgs) -> Layer:
@@ -1720,6 +1727,7 @@ class Interpreter:
         value = self.run(f, env, via=(*fr.via, site), depth=fr.depth + 1, inst=inst)
         if isinstance(f.node, ast.ClassDef):
             value = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
+            value.inst = inst  # type: ignore[attr-defined]  # its submodules (inspect --source)
             if _shuffle_class(f):
                 value.shuffle = True  # type: ignore[attr-defined]
                 value.label = f.qual  # type: ignore[attr-defined]

@@ -205,6 +205,9 @@ SEQUENTIALS = {
     "flax.nnx.Sequential",
 }
 
+#: Containers whose items are numbered submodules (state-dict keys ``name.0``, ``name.1``).
+MODULE_LISTS = {"torch.nn.ModuleList", "torch.nn.modules.container.ModuleList"}
+
 #: Weight constructors whose shape is read for the functional forms.
 SHAPED = {
     "torch.randn": "torch",

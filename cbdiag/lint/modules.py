@@ -1,0 +1,164 @@
+"""The layers of a PyTorch module read from its source, never imported or run: which state-dict
+key is which layer (``main.3`` a ``ConvTranspose2d`` k4 s2 p1), for ``cbdiag inspect --source``.
+
+The class's ``__init__`` is run by the lint engine's static interpreter with its parameters'
+defaults: ``nn.Sequential`` items are numbered as PyTorch numbers them, attributes are named,
+``nn.ModuleList`` items numbered, lists built in loops over literals followed, and modules of
+classes in the same file entered (their keys nest). What the interpreter cannot know (a value
+from a configuration, a class from another file) is reported as not known, never guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import CheckpointError
+from .structure import Interpreter, Project, statements_cached
+from .values import Growth, Inst, Layer, Seq, Unknown
+
+#: Submodules followed into nested classes.
+MAX_NESTING = 8
+
+
+@dataclass(frozen=True)
+class SourceLayer:
+    """One submodule of the class: its state-dict prefix and what it is."""
+
+    key: str
+    name: str  # "ConvTranspose2d", "BatchNorm2d", a class of the file, or "?"
+    kind: str  # deconv, conv, subpixel, shuffle, resize, module, container, other, unknown
+    stride: tuple[int, int] | None = None
+    spec: str | None = None  # the overlap engine's spec (deconv k4 s2 p1) when known
+    reason: str | None = None  # why it is not known
+    factor: int | None = None  # a pixel shuffle's upscale factor, or the one after a conv
+
+
+def source_layers(
+    path: str | os.PathLike[str], cls: str | None = None, keys: Iterable[str] = ()
+) -> tuple[str, dict[str, SourceLayer]]:
+    """``(class name, {state-dict prefix: layer})`` of the class ``cls`` of the Python file at
+    ``path`` (without ``cls``: of the class whose layers match the most of ``keys``, the
+    checkpoint's keys)."""
+    from . import _read
+
+    text, err = _read(str(path))
+    if text is None:
+        raise CheckpointError(f"{path}: cannot read the source ({err})")
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: the source does not parse ({type(exc).__name__})") from exc
+    project = Project()
+    with statements_cached():
+        m = project.add(str(path), text, tree, None, None)
+        m.pattern = None  # type: ignore[attr-defined]  # (no settling: every function runs)
+        project.count_callers()
+        interp = Interpreter(project)
+        classes = {
+            f.qual: f
+            for f in m.funcs.values()
+            if isinstance(f.node, ast.ClassDef) and "<locals>" not in f.qual
+        }
+        if cls is not None and cls not in classes:
+            known = ", ".join(sorted(classes)) or "none"
+            raise CheckpointError(f"{path}: no class {cls!r} (classes: {known})")
+        wanted = [cls] if cls is not None else sorted(classes)
+        prefixes = {_prefix_of(k) for k in keys}
+        best: tuple[int, str, dict[str, SourceLayer]] | None = None
+        interp.run_module(m)
+        for name in wanted:
+            got = _layers_of(interp, project, classes[name])
+            score = sum(1 for p in prefixes if match(p, got) is not None)
+            if best is None or score > best[0]:
+                best = (score, name, got)
+        project.release()
+    if best is None:
+        raise CheckpointError(f"{path}: no class in the source")
+    return best[1], best[2]
+
+
+def _layers_of(interp: Interpreter, project: Project, f: Any) -> dict[str, SourceLayer]:
+    init = project.funcs.get(f"{f.key}.__init__")
+    if init is None:
+        return {}
+    inst = interp._instance(init) if init.function is not None else None
+    if inst is None:
+        return {}
+    if not getattr(init, "alone", False):
+        interp.run_alone(init)
+    out: dict[str, SourceLayer] = {}
+    _walk_inst(inst, "", out, 0)
+    return out
+
+
+def _walk_inst(inst: Inst, prefix: str, out: dict[str, SourceLayer], depth: int) -> None:
+    if depth > MAX_NESTING:
+        return
+    for name, v in inst.attrs.items():
+        _walk(v, f"{prefix}{name}", out, depth)
+
+
+def _walk(v: Any, key: str, out: dict[str, SourceLayer], depth: int) -> None:
+    if isinstance(v, Seq):
+        container = v.sequential or getattr(v, "container", None)
+        if container:
+            out[key] = SourceLayer(key, container.rsplit(".", 1)[-1], "container")
+        items = v.items
+        for i, item in enumerate(items):
+            _walk(item, f"{key}.{i}", out, depth)
+        # a convolution whose output a pixel shuffle rearranges: a sub-pixel convolution
+        for i in range(len(items) - 1):
+            a, b = out.get(f"{key}.{i}"), out.get(f"{key}.{i + 1}")
+            if a is not None and b is not None and a.kind == "conv" and b.kind == "shuffle":
+                out[a.key] = SourceLayer(
+                    a.key, a.name, "subpixel", a.stride, a.spec, a.reason, b.factor
+                )
+        return
+    if isinstance(v, Growth | Unknown):
+        out[key] = SourceLayer(key, "?", "unknown", reason=v.reason)
+        return
+    if not isinstance(v, Layer):
+        return
+    inst = getattr(v, "inst", None)
+    if isinstance(inst, Inst):
+        out[key] = SourceLayer(key, inst.cls.rsplit(":", 1)[-1], "module")
+        _walk_inst(inst, f"{key}.", out, depth + 1)
+        return
+    t = v.target
+    if t is not None:
+        kind = t.kind
+        stride = spec = None
+        factor = None
+        if v.layer is not None:
+            stride = (v.layer.y.stride, v.layer.x.stride)
+            spec = v.layer.spec
+            if kind == "shuffle":
+                factor = v.layer.y.stride
+        out[key] = SourceLayer(key, t.name, kind, stride, spec, v.unknown, factor)
+        return
+    if v.layer is not None:
+        out[key] = SourceLayer(key, v.layer.spec.split()[0], "resize", spec=v.layer.spec)
+        return
+    qual = getattr(v, "qual", None)
+    name = qual.rsplit(".", 1)[-1] if qual else "?"
+    out[key] = SourceLayer(key, name, "other", reason=v.unknown)
+
+
+def _prefix_of(key: str) -> str:
+    return key.rsplit(".", 1)[0] if "." in key else key
+
+
+def match(prefix: str, layers: dict[str, SourceLayer]) -> SourceLayer | None:
+    """The layer of a checkpoint key's prefix: the prefix itself, or with leading parts
+    dropped (``module.`` of DataParallel, ``netG_state_dict.``, Lightning's ``state_dict.``,
+    ``model.`` of a wrapper)."""
+    parts = prefix.split(".")
+    for i in range(len(parts)):
+        got = layers.get(".".join(parts[i:]))
+        if got is not None:
+            return got
+    return None

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import CbdiagError
+from .errors import CheckpointError
 
 __all__ = [
     "LAYOUTS",
@@ -55,10 +55,6 @@ _ST_DTYPES: dict[str, np.dtype[Any]] = {
     "U8": np.dtype("u1"),
     "BOOL": np.dtype("?"),
 }
-
-
-class CheckpointError(CbdiagError):
-    """A checkpoint that cannot be read safely."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,13 +150,19 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, NDArray[Any]]:
     return out
 
 
+#: PyTorch checkpoints (``torch.save``; ``.tar`` is the name PyTorch's own tutorials use,
+#: ``.ckpt`` Lightning's): read only with ``allow_pickle``.
+TORCH_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
+
+
 def load_checkpoint(
     path: str | os.PathLike[str], *, allow_pickle: bool = False
 ) -> dict[str, NDArray[Any]]:
     """Read every array of a checkpoint: ``{name: array}``.
 
     ``.npz`` and ``.npy`` are read with ``allow_pickle=False``; ``.safetensors`` is parsed
-    here; ``.pt``, ``.pth``, ``.ckpt`` and ``.bin`` need ``allow_pickle=True`` and torch.
+    here; ``.pt``, ``.pth``, ``.tar``, ``.ckpt`` and ``.bin`` need ``allow_pickle=True`` and
+    torch (nested dicts are flattened: ``netG_state_dict.main.0.weight``).
     """
     p = Path(path)
     if not p.is_file():
@@ -181,7 +183,7 @@ def load_checkpoint(
         if "allow_pickle" in msg or "pickle" in msg.lower():
             msg = "contains pickled objects, which cbdiag never loads from .npy/.npz"
         raise CheckpointError(f"{p}: cannot read ({msg})") from exc
-    if suffix in (".pt", ".pth", ".ckpt", ".bin"):
+    if suffix in TORCH_SUFFIXES:
         if not allow_pickle:
             raise CheckpointError(
                 f"{p}: PyTorch checkpoints are pickles; pass --allow-pickle to load it with "
@@ -202,7 +204,8 @@ def load_checkpoint(
             raise CheckpointError(f"{p}: no tensors found")
         return flat
     raise CheckpointError(
-        f"{p}: unknown checkpoint type {suffix!r} (known: .npz, .npy, .safetensors, .pt/.pth)"
+        f"{p}: unknown checkpoint type {suffix!r} (known: .npz, .npy, .safetensors, "
+        f"{'/'.join(TORCH_SUFFIXES)})"
     )
 
 
@@ -497,6 +500,10 @@ class InspectResult:
     layers: list[LayerReport]
     chain: dict[str, Any] | None
     skipped: list[str]
+    #: why each skipped array was left out (the source's layer it is, or that none is known)
+    skipped_reasons: dict[str, str] = field(default_factory=dict)
+    #: with a source: ``{"path", "class", "layers"}`` (layers: submodules found in it)
+    source: dict[str, Any] | None = None
 
     def worst(self) -> float:
         return max((r.imbalance for r in self.layers), default=0.0)
@@ -522,6 +529,8 @@ def inspect_weights(
     layer: str | None = None,
     allow_pickle: bool = False,
     top: int = 3,
+    model_source: str | os.PathLike[str] | None = None,
+    model_class: str | None = None,
 ) -> InspectResult:
     """Per-phase DC-gain analysis of every upsampling kernel in a checkpoint or array(s).
 
@@ -534,9 +543,18 @@ def inspect_weights(
         ``auto`` recognises transposed convolutions and sub-pixel convolutions by name.
     layer : str, optional
         Only layers whose name contains this.
+    model_source, model_class : optional
+        The PyTorch module's source file (and class): each key's layer (kind, stride,
+        padding) is read from it statically (:func:`cbdiag.lint.modules.source_layers`, never
+        imported), so only its transposed and sub-pixel convolutions are analysed, each with its
+        own stride; the other 4-D weights are listed as skipped with what they are.
     """
     if layout not in LAYOUTS:
         raise CheckpointError(f"unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
+    if model_source is not None and stride is not None:
+        raise CheckpointError("--stride and --source: the source gives each layer's stride")
+    if model_source is not None and layout not in ("auto", "torch"):
+        raise CheckpointError("--source reads PyTorch modules: their weights are in torch layout")
     path = None
     if isinstance(source, (str, os.PathLike)):
         path = str(source)
@@ -557,6 +575,14 @@ def inspect_weights(
         raise CheckpointError(f"stride {max(s)} is absurdly large (max 64)")
     reports: list[LayerReport] = []
     skipped: list[str] = []
+    why: dict[str, str] = {}
+    structure = None
+    source_info = None
+    if model_source is not None:
+        from .lint.modules import source_layers
+
+        cls_name, structure = source_layers(model_source, model_class, keys=arrays)
+        source_info = {"path": str(model_source), "class": cls_name, "layers": len(structure)}
     for name in sorted(arrays, key=_natural):
         arr = np.asarray(arrays[name])
         if layer is not None and layer not in name:
@@ -565,13 +591,36 @@ def inspect_weights(
             continue
         if arr.size == 0 or not np.issubdtype(arr.dtype, np.number):
             skipped.append(name)  # empty or not numbers: nothing to analyse
+            why[name] = "empty, or not numbers"
+            continue
+        if structure is not None:
+            got = _from_source(name, arr, structure, arrays, top)
+            if isinstance(got, str):
+                skipped.append(name)
+                why[name] = got
+            else:
+                reports.append(got)
             continue
         lay = layout if layout != "auto" else guess_layout(name, arr.shape)
+        if (
+            lay is not None
+            and layout != "auto"
+            and layer is None
+            and len(arrays) > 1
+            and guess_layout(name, arr.shape) is None
+        ):
+            # a layout says how a kernel is stored, not that it is an upsampler: without a
+            # name that says so, a source or --layer, it is not assumed to be one
+            lay = None
         if lay is None:
             if layer is not None or len(arrays) == 1:
-                lay = "torch"  # asked for explicitly, or the only array there is
+                lay = "torch" if layout == "auto" else layout  # asked for explicitly, or alone
             else:
                 skipped.append(name)
+                why[name] = (
+                    "not named as an upsampler (give the model's source with --source, or "
+                    "--layer to pick it)"
+                )
                 continue
         if lay == "subpixel":
             if s[0] != s[1]:
@@ -590,11 +639,54 @@ def inspect_weights(
         )
     if not reports:
         hint = "" if skipped else " (no 4-D arrays)"
+        if structure is not None:
+            raise CheckpointError(
+                f"{path or 'arrays'}: no transposed or sub-pixel convolution of "
+                f"{source_info and source_info['class']} matches a weight{hint} (4-D arrays "
+                f"seen: {', '.join(f'{k}: {why[k]}' for k in skipped[:3]) or 'none'})"
+            )
         raise CheckpointError(
-            f"{path or 'arrays'}: no upsampling kernel found{hint}; name it or pass --layout "
-            f"and --layer (4-D arrays seen: {', '.join(skipped[:5]) or 'none'})"
+            f"{path or 'arrays'}: no upsampling kernel found{hint}; give the model's source "
+            f"with --source, or --layer (4-D arrays seen: {', '.join(skipped[:5]) or 'none'})"
         )
-    return InspectResult(path=path, layers=reports, chain=_chain(reports), skipped=skipped)
+    return InspectResult(
+        path=path,
+        layers=reports,
+        chain=_chain(reports),
+        skipped=skipped,
+        skipped_reasons=why,
+        source=source_info,
+    )
+
+
+def _from_source(
+    name: str,
+    arr: NDArray[Any],
+    structure: dict[str, Any],
+    arrays: dict[str, NDArray[Any]],
+    top: int,
+) -> LayerReport | str:
+    """The report of a 4-D weight whose layer the model's source names (or why not)."""
+    from .lint.modules import match
+
+    if not name.endswith(".weight"):
+        return "not a module's weight"
+    sl = match(name[: -len(".weight")], structure)
+    if sl is None:
+        return "no layer of the source's class has this key"
+    what = f"{sl.name}{f' ({sl.spec})' if sl.spec else ''}"
+    if sl.kind == "subpixel" and sl.factor is not None and sl.stride == (1, 1):
+        b = _bias_for(name, arrays, arr.shape[0])
+        return analyse_subpixel(name, arr, sl.factor, bias=b, stride_assumed=False, top=top)
+    if sl.kind != "deconv":
+        return f"{what}: not an upsampler"
+    if sl.stride is None:
+        return f"{what}: {sl.reason or 'its stride is not known statically'}"
+    w = arr.astype(np.float64)
+    b = _bias_for(name, arrays, w.shape[1])
+    return analyse_layer(
+        name, w, sl.stride, bias=b, layout="torch", shape=arr.shape, stride_assumed=False, top=top
+    )
 
 
 def _chain(reports: list[LayerReport]) -> dict[str, Any] | None:

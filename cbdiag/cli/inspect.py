@@ -28,9 +28,12 @@ balanced, about s*s-1 for random weights), max/min, the channels that carry it, 
 and the combined pattern of consecutive layers.
 
 Reads .npz, .npy, .safetensors (parsed and bounds-checked, nothing executed) and, only with
---allow-pickle, PyTorch .pt/.pth through torch.load(weights_only=True). Layers are found by
-name (ConvTranspose / Conv2DTranspose / deconv / pixel shuffle ...); --layout and --layer say it
-explicitly. Weights do not store the stride: --stride (default 2).
+--allow-pickle, PyTorch .pt/.pth/.tar/.ckpt through torch.load(weights_only=True). With
+--source models.py[:Class] each state-dict key's layer (kind, stride, padding) is read from the
+model's source statically, as cbdiag lint reads it (never imported or run): only transposed and
+sub-pixel convolutions are analysed, each with its own stride. Without it, layers are found by
+name (ConvTranspose / Conv2DTranspose / deconv / pixel shuffle ...) or picked with --layer, and
+the stride, which weights do not store, is --stride (default 2, assumed).
 
 Exit codes: 0 ran (with --check: nothing above --max-imbalance), 1 with --check and a layer
 above it, 2 bad input."""
@@ -51,6 +54,14 @@ def inspect(
         bool,
         typer.Option("--allow-pickle", help="Allow PyTorch pickles (torch.load weights_only)."),
     ] = False,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="The PyTorch model's source, FILE.py or FILE.py:Class: each key's layer "
+            "(kind, stride) is read from it statically, never imported.",
+        ),
+    ] = None,
     top: Annotated[int, typer.Option("--top", help="Channels to name per layer.")] = 3,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     png: Annotated[
@@ -72,8 +83,16 @@ def inspect(
         s = parse_pair(stride, "--stride") if stride is not None else None
         if png is not None:
             check_writable(png, force=force)
+        model_source, model_class = _split_source(source)
         result = inspect_weights(
-            checkpoint, stride=s, layout=layout, layer=layer, allow_pickle=allow_pickle, top=top
+            checkpoint,
+            stride=s,
+            layout=layout,
+            layer=layer,
+            allow_pickle=allow_pickle,
+            top=top,
+            model_source=model_source,
+            model_class=model_class,
         )
         if png is not None:
             from ..render.weights_png import weights_png
@@ -84,6 +103,16 @@ def inspect(
             not math.isfinite(r.imbalance) or r.imbalance > max_imbalance for r in result.layers
         ):
             raise typer.Exit(1)
+
+
+def _split_source(source: str | None) -> tuple[str | None, str | None]:
+    """``models.py:Generator`` → (``models.py``, ``Generator``)."""
+    if source is None:
+        return None, None
+    path, sep, cls = source.rpartition(":")
+    if sep and path and cls.isidentifier():
+        return path, cls
+    return source, None
 
 
 def _fmt(v: float) -> str:
@@ -101,6 +130,8 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
                     layers=[r.as_dict() for r in result.layers],
                     chain=result.chain,
                     skipped=result.skipped,
+                    skipped_reasons=result.skipped_reasons,
+                    source=result.source,
                     png=png,
                 )
             )
@@ -134,10 +165,22 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             f"imbalance {_fmt(c['imbalance'] if c['imbalance'] is not None else math.inf)} "
             "(linear: activations and norms between layers left out)"
         )
-    if result.skipped:
+    if result.source is not None:
+        src = result.source
+        console.print(
+            f"layers from {src['path']}:{src['class']} (read statically, never imported): "
+            f"{len(result.layers)} upsamplers analysed with their own strides, "
+            f"{len(result.skipped)} other 4-D weights skipped",
+            style="dim",
+        )
+        for name in result.skipped[:12]:
+            console.print(f"  skipped {name}: {result.skipped_reasons.get(name, '')}", style="dim")
+        if len(result.skipped) > 12:
+            console.print(f"  ... and {len(result.skipped) - 12} more", style="dim")
+    elif result.skipped:
         console.print(
             f"not upsamplers by name ({len(result.skipped)} 4-D arrays skipped; "
-            "--layout/--layer to include): " + ", ".join(result.skipped[:6]),
+            "--source or --layer to include): " + ", ".join(result.skipped[:6]),
             style="dim",
         )
     assumed = any(r.stride_assumed for r in result.layers)

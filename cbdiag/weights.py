@@ -508,6 +508,22 @@ class InspectResult:
     def worst(self) -> float:
         return max((r.imbalance for r in self.layers), default=0.0)
 
+    @property
+    def output(self) -> dict[str, Any] | None:
+        """The path's response where it reaches the model's output (known from a source or
+        a graph), else None."""
+        if self.chain is not None and self.chain.get("reaches_output"):
+            return self.chain
+        return None
+
+    def gated(self) -> list[float]:
+        """The imbalances a ``--check`` gate compares: the output's when it is known (what
+        the images show), else every layer's."""
+        out = self.output
+        if out is not None:
+            return [math.inf if out["imbalance"] is None else float(out["imbalance"])]
+        return [r.imbalance for r in self.layers]
+
 
 def _bias_for(name: str, arrays: dict[str, NDArray[Any]], cout: int) -> NDArray[Any] | None:
     for cand in (
@@ -649,14 +665,97 @@ def inspect_weights(
             f"{path or 'arrays'}: no upsampling kernel found{hint}; give the model's source "
             f"with --source, or --layer (4-D arrays seen: {', '.join(skipped[:5]) or 'none'})"
         )
+    chain = _chain(reports)
+    if structure is not None:
+        order = {k: i for i, k in enumerate(structure)}
+        reports.sort(key=lambda r: order.get(_source_key(r.name, structure) or "", len(order)))
+        chain = _source_chain(structure, arrays)
     return InspectResult(
         path=path,
         layers=reports,
-        chain=_chain(reports),
+        chain=chain,
         skipped=skipped,
         skipped_reasons=why,
         source=source_info,
     )
+
+
+def _source_key(name: str, structure: dict[str, Any]) -> str | None:
+    from .lint.modules import match
+
+    if not name.endswith(".weight"):
+        return None
+    sl = match(name[: -len(".weight")], structure)
+    return None if sl is None else str(sl.key)
+
+
+def _source_chain(
+    structure: dict[str, Any], arrays: dict[str, NDArray[Any]]
+) -> dict[str, Any] | None:
+    """The constant-input response through the source's layers in the order it builds them
+    (``nn.Sequential``'s order is the order it runs), from the first upsampler to the end."""
+    from .response import Step, as_dict, follow
+
+    weights: dict[str, str] = {}
+    for name in arrays:
+        k = _source_key(name, structure)
+        if k is not None and np.asarray(arrays[name]).ndim == 4:
+            weights[k] = name
+    steps: list[Step] = []
+    stop: str | None = None
+    started = shuffle_done = False
+    for sl in structure.values():
+        kind = sl.kind
+        if kind in ("container", "module", "other") or (kind == "shuffle" and shuffle_done):
+            shuffle_done = shuffle_done and kind != "shuffle"
+            continue  # activations and normalisations: outside the linear path
+        upsampler = kind in ("subpixel", "shuffle", "resize") or (
+            kind == "deconv" and sl.key in weights
+        )
+        if not started and not upsampler:
+            continue  # before the first upsampler a constant stays a constant
+        started = True
+        ax = sl.layer
+        if kind in ("deconv", "conv", "subpixel"):
+            wname = weights.get(sl.key)
+            if wname is None:
+                stop = f"{sl.key}: no 4-D weight of it in the checkpoint"
+                break
+            if ax is None or sl.stride is None:
+                stop = f"{sl.key}: {sl.reason or 'its parameters are not known statically'}"
+                break
+            w = np.asarray(arrays[wname], dtype=np.float64)
+            cout = w.shape[1] if kind == "deconv" else w.shape[0]
+            b = _bias_for(wname, arrays, cout)
+            steps.append(
+                Step(
+                    wname,
+                    "deconv" if kind == "deconv" else "conv",
+                    kernel=w,
+                    bias=None if b is None else np.asarray(b, dtype=np.float64),
+                    stride=sl.stride,
+                    padding=(ax.y.padding, ax.x.padding),
+                    dilation=(ax.y.dilation, ax.x.dilation),
+                )
+            )
+            if kind == "subpixel" and sl.factor is not None:
+                steps.append(Step(f"{sl.key} (pixel shuffle)", "shuffle", factor=(sl.factor,) * 2))
+                shuffle_done = True
+            continue
+        if kind == "shuffle" and sl.factor is not None:
+            steps.append(Step(sl.key, "shuffle", factor=(sl.factor, sl.factor)))
+            continue
+        if kind == "resize" and ax is not None:
+            steps.append(Step(sl.key, "resize", factor=(ax.y.stride, ax.x.stride), mode=ax.y.kind))
+            continue
+        stop = f"{sl.key} ({sl.name}): {sl.reason or 'not known statically'}"
+        break
+    if not steps:
+        return None
+    r = follow(steps)
+    if r.stopped is None and stop is not None:
+        r.stopped = stop
+    return as_dict(r, reaches_output=r.stopped is None)
 
 
 def _from_source(

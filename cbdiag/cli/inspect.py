@@ -31,7 +31,9 @@ Reads .npz, .npy, .safetensors (parsed and bounds-checked, nothing executed) and
 --allow-pickle, PyTorch .pt/.pth/.tar/.ckpt through torch.load(weights_only=True). With
 --source models.py[:Class] each state-dict key's layer (kind, stride, padding) is read from the
 model's source statically, as cbdiag lint reads it (never imported or run): only transposed and
-sub-pixel convolutions are analysed, each with its own stride. Without it, layers are found by
+sub-pixel convolutions are analysed, each with its own stride, and the headline is the output:
+the constant-input response through every linear layer from the first upsampler to the end
+(--check gates on it). Without it, layers are found by
 name (ConvTranspose / Conv2DTranspose / deconv / pixel shuffle ...) or picked with --layer, and
 the stride, which weights do not store, is --stride (default 2, assumed).
 
@@ -99,9 +101,7 @@ def inspect(
 
             save_png(weights_png(result), png, force=force)
         _emit(result, fmt, max_imbalance, None if png is None else str(png))
-        if check and any(
-            not math.isfinite(r.imbalance) or r.imbalance > max_imbalance for r in result.layers
-        ):
+        if check and any(not math.isfinite(v) or v > max_imbalance for v in result.gated()):
             raise typer.Exit(1)
 
 
@@ -113,6 +113,10 @@ def _split_source(source: str | None) -> tuple[str | None, str | None]:
     if sep and path and cls.isidentifier():
         return path, cls
     return source, None
+
+
+def _n(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _fmt(v: float) -> str:
@@ -158,7 +162,17 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
         )
     console = out_console()
     console.print(table)
-    if result.chain:
+    if result.chain and "reaches_output" in result.chain:
+        c = result.chain
+        imb = _fmt(c["imbalance"] if c["imbalance"] is not None else math.inf)
+        where = "output" if c["reaches_output"] else f"path up to {c['layers'][-1]}"
+        console.print(
+            f"{where}: period {c['period'][0]}x{c['period'][1]}, imbalance {imb}, {c['verdict']} "
+            f"(through {' -> '.join(c['layers'])}; linear: activations and norms left out)"
+        )
+        if c["stopped"]:
+            console.print(f"path stopped at {c['stopped']}", style="dim")
+    elif result.chain:
         c = result.chain
         console.print(
             f"chain {' -> '.join(c['layers'])}: period {c['period'][0]}x{c['period'][1]}, "
@@ -169,12 +183,16 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
         src = result.source
         console.print(
             f"layers from {src['path']}:{src['class']} (read statically, never imported): "
-            f"{len(result.layers)} upsamplers analysed with their own strides, "
-            f"{len(result.skipped)} other 4-D weights skipped",
+            f"{_n(len(result.layers), 'upsampler')} analysed with their own strides, "
+            f"{_n(len(result.skipped), 'other 4-D weight')} skipped",
             style="dim",
         )
+        followed = set(result.chain["layers"]) if result.chain else set()
         for name in result.skipped[:12]:
-            console.print(f"  skipped {name}: {result.skipped_reasons.get(name, '')}", style="dim")
+            why = result.skipped_reasons.get(name, "")
+            if name in followed:
+                why += " (its weights are in the output path)"
+            console.print(f"  skipped {name}: {why}", style="dim")
         if len(result.skipped) > 12:
             console.print(f"  ... and {len(result.skipped) - 12} more", style="dim")
     elif result.skipped:

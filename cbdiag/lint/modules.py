@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CheckpointError
@@ -35,6 +35,8 @@ class SourceLayer:
     spec: str | None = None  # the overlap engine's spec (deconv k4 s2 p1) when known
     reason: str | None = None  # why it is not known
     factor: int | None = None  # a pixel shuffle's upscale factor, or the one after a conv
+    #: the overlap engine's layer (per-axis kernel, stride, padding, dilation) when known
+    layer: Any = field(default=None, compare=False, repr=False)
 
 
 def source_layers(
@@ -115,7 +117,7 @@ def _walk(v: Any, key: str, out: dict[str, SourceLayer], depth: int) -> None:
             a, b = out.get(f"{key}.{i}"), out.get(f"{key}.{i + 1}")
             if a is not None and b is not None and a.kind == "conv" and b.kind == "shuffle":
                 out[a.key] = SourceLayer(
-                    a.key, a.name, "subpixel", a.stride, a.spec, a.reason, b.factor
+                    a.key, a.name, "subpixel", a.stride, a.spec, a.reason, b.factor, a.layer
                 )
         return
     if isinstance(v, Growth | Unknown):
@@ -138,10 +140,12 @@ def _walk(v: Any, key: str, out: dict[str, SourceLayer], depth: int) -> None:
             spec = v.layer.spec
             if kind == "shuffle":
                 factor = v.layer.y.stride
-        out[key] = SourceLayer(key, t.name, kind, stride, spec, v.unknown, factor)
+        out[key] = SourceLayer(key, t.name, kind, stride, spec, v.unknown, factor, v.layer)
         return
     if v.layer is not None:
-        out[key] = SourceLayer(key, v.layer.spec.split()[0], "resize", spec=v.layer.spec)
+        out[key] = SourceLayer(
+            key, v.layer.spec.split()[0], "resize", spec=v.layer.spec, layer=v.layer
+        )
         return
     qual = getattr(v, "qual", None)
     name = qual.rsplit(".", 1)[-1] if qual else "?"

@@ -15,7 +15,8 @@ Each step is exact on a periodic input:
 * convolution, stride 1 (dilation ``d``, padding ``p``):
   ``out[o, y, x] = sum_{i,a,b} w[o, i, a, b] in[i, y - p + a d, x - p + b d]``, period ``P``;
 * pixel shuffle ``r``: ``out[c, y r + i, x r + j] = in[c r^2 + i r + j, y, x]``, period
-  ``P*r`` (PyTorch's ``pixel_shuffle``);
+  ``P*r`` (PyTorch's ``pixel_shuffle``, ONNX's ``DepthToSpace`` CRD; DCR reads channel
+  ``(i r + j) C + c``);
 * nearest or bilinear (``align_corners=False``) resizing by an integer factor: the overlap
   engine's taps in the infinite-input model, per axis, period ``P*f``.
 
@@ -55,7 +56,7 @@ class Step:
     padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
     factor: tuple[int, int] = (1, 1)
-    mode: str = ""
+    mode: str = ""  # resize: nearest or bilinear; shuffle: CRD (PyTorch's) or DCR (ONNX default)
 
     @property
     def channels_in(self) -> int | None:
@@ -156,6 +157,8 @@ def _apply(step: Step, p: F64) -> F64 | str:
             return f"{c} channels are not a multiple of {r}^2"
         if py * r > MAX_PERIOD:
             return f"the period would exceed {MAX_PERIOD}"
+        if step.mode == "DCR":  # channel (i r + j) C + c: reorder to CRD's c r^2 + i r + j
+            p = p.reshape(r * r, c // (r * r), py, px).transpose(1, 0, 2, 3).reshape(c, py, px)
         q = p.reshape(c // (r * r), r, r, py, px).transpose(0, 3, 1, 4, 2)
         return np.ascontiguousarray(q.reshape(c // (r * r), py * r, px * r))
     if step.kind == "resize":

@@ -547,6 +547,7 @@ def inspect_weights(
     top: int = 3,
     model_source: str | os.PathLike[str] | None = None,
     model_class: str | None = None,
+    graph_input: str | None = None,
 ) -> InspectResult:
     """Per-phase DC-gain analysis of every upsampling kernel in a checkpoint or array(s).
 
@@ -564,9 +565,22 @@ def inspect_weights(
         padding) is read from it statically (:func:`cbdiag.lint.modules.source_layers`, never
         imported), so only its transposed and sub-pixel convolutions are analysed, each with its
         own stride; the other 4-D weights are listed as skipped with what they are.
+    graph_input : str, optional
+        For an ``.onnx`` model (read with :mod:`cbdiag.graph`, never run): the tensor the image
+        path starts from (default: the graph's only 4-D input).
     """
     if layout not in LAYOUTS:
         raise CheckpointError(f"unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
+    if isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(".onnx"):
+        if stride is not None or model_source is not None or layout != "auto":
+            raise CheckpointError(
+                "an ONNX model gives each layer's stride and layout: drop --stride, --layout "
+                "and --source"
+            )
+        from .graph import image_path, inspect_graph, read_model
+
+        model = read_model(source)
+        return inspect_graph(model, image_path(model, graph_input), layer=layer, top=top)
     if model_source is not None and stride is not None:
         raise CheckpointError("--stride and --source: the source gives each layer's stride")
     if model_source is not None and layout not in ("auto", "torch"):

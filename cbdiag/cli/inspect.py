@@ -27,7 +27,9 @@ number of taps. For each layer: the constant-input response per output channel a
 balanced, about s*s-1 for random weights), max/min, the channels that carry it, a verdict;
 and the combined pattern of consecutive layers.
 
-Reads .npz, .npy, .safetensors (parsed and bounds-checked, nothing executed) and, only with
+Reads .npz, .npy, .safetensors (parsed and bounds-checked, nothing executed), ONNX models
+(.onnx, with the optional onnx package: each layer's stride, padding and layout from the graph,
+along the image path from --input) and, only with
 --allow-pickle, PyTorch .pt/.pth/.tar/.ckpt through torch.load(weights_only=True). With
 --source models.py[:Class] each state-dict key's layer (kind, stride, padding) is read from the
 model's source statically, as cbdiag lint reads it (never imported or run): only transposed and
@@ -64,6 +66,14 @@ def inspect(
             "(kind, stride) is read from it statically, never imported.",
         ),
     ] = None,
+    graph_input: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            help="ONNX models: the tensor the image path starts from (default: the only 4-D "
+            "graph input).",
+        ),
+    ] = None,
     top: Annotated[int, typer.Option("--top", help="Channels to name per layer.")] = 3,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     png: Annotated[
@@ -95,6 +105,7 @@ def inspect(
             top=top,
             model_source=model_source,
             model_class=model_class,
+            graph_input=graph_input,
         )
         if png is not None:
             from ..render.weights_png import weights_png
@@ -181,8 +192,14 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
         )
     if result.source is not None:
         src = result.source
+        where = (
+            f"the graph of {src['path']} from {src['input']!r} to {src['output']!r} (parsed, "
+            "never run)"
+            if src.get("graph")
+            else f"{src['path']}:{src['class']} (read statically, never imported)"
+        )
         console.print(
-            f"layers from {src['path']}:{src['class']} (read statically, never imported): "
+            f"layers from {where}: "
             f"{_n(len(result.layers), 'upsampler')} analysed with their own strides, "
             f"{_n(len(result.skipped), 'other 4-D weight')} skipped",
             style="dim",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..images import check_writable, save_png
 from ..layers import PRESETS, Layer, deconv, parse_layers, parse_pair, preset
 from ..overlap import OverlapResult, overlap_map
-from ..report import dumps
+from ..report import dumps, envelope
 from ..report.overlap import overlap_json
 from ._common import Format, handle_errors, out_console, write_stdout
 
@@ -24,7 +24,9 @@ border, and how to fix it.
 
 One layer: --kernel 3 --stride 2 [--padding 1 --output-padding 1 --dilation 1]; per-axis
 values as HxW (--kernel 3x4). A stack: --layers "2x deconv k3 s2 p1 op1, conv k7 p3 reflect"
-or --preset NAME (dcgan, cyclegan, pix2pixhd, resize-conv, subpixel, stylegan2).
+or --preset NAME (dcgan, cyclegan, pix2pixhd, resize-conv, subpixel, stylegan2). A model:
+--model model.onnx (optional onnx package; parsed, never run) maps its image path from --input
+(default: the only 4-D input); merges (skips) sum their branches' path counts.
 
 Layer syntax: layers separated by commas; an optional "Nx" prefix repeats one.
 deconv/conv take kN sN pN opN dN (N or HxW), "same"/"valid" for the TensorFlow rule, and
@@ -190,12 +192,47 @@ def overlap(
     list_presets: Annotated[
         bool, typer.Option("--list-presets", help="List the presets and exit.")
     ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="An ONNX model (optional onnx package): the map of its image path, each node's "
+            "parameters from the graph, at the graph's input size (or --input-size).",
+        ),
+    ] = None,
+    graph_input: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            help="With --model: the tensor the path starts from (default: the only "
+            "4-D graph input).",
+        ),
+    ] = None,
 ) -> None:
     with handle_errors():
         if list_presets:
             for name, (spec, desc) in PRESETS.items():
                 write_stdout(f"{name:12s} {spec:45s} {desc}")
             return
+        if model is not None:
+            given = [
+                n
+                for n, v in (
+                    ("--kernel", kernel), ("--stride", stride), ("--padding", padding),
+                    ("--output-padding", output_padding), ("--dilation", dilation),
+                    ("--framework", framework), ("--tf-padding", tf_padding),
+                    ("--layers", layers), ("--preset", preset_name),
+                )
+                if v is not None
+            ] + (["--gradient"] if gradient else [])  # fmt: skip
+            if given:
+                raise UsageError(f"--model gives the layers: drop {', '.join(given)}")
+            if png is not None:
+                check_writable(png, force=force)
+            _model(model, graph_input, input_size, fmt, png, force, check)
+            return
+        if graph_input is not None:
+            raise UsageError("--input names a tensor of an ONNX graph: use it with --model")
         stack = build_layers(
             kernel=kernel,
             stride=stride,
@@ -233,3 +270,92 @@ def _emit(result: OverlapResult, fmt: Format, png_path: str | None) -> None:
     console.print(render(result, width=console.width, color=color))
     if png_path:
         console.print(f"wrote {png_path}", style="dim")
+
+
+def _model(
+    path: Path,
+    graph_input: str | None,
+    input_size: str | None,
+    fmt: Format,
+    png: Path | None,
+    force: bool,
+    check: bool,
+) -> None:
+    from ..graph import ModelError, image_path, read_model
+
+    m = read_model(path)
+    gp = image_path(m, graph_input)
+    if input_size is not None:
+        size = parse_pair(input_size, "--input-size")
+    elif gp.input_size is not None:
+        size = gp.input_size
+    else:
+        raise UsageError(
+            f"{path}: the size of {gp.input!r} is not fixed in the graph; pass --input-size"
+        )
+    if not gp.layers:
+        raise ModelError(f"{path}: no spatial layer on the path from {gp.input!r}")
+    nodes = [
+        {"layer": i + 1, "node": n.name, "op": n.op, "spec": n.layer.spec if n.layer else None}
+        for i, n in enumerate(gp.layers)
+    ]
+    info = {
+        "path": str(path),
+        "input": gp.input,
+        "output": gp.output,
+        "nodes": nodes,
+        "merges": [n.name for n in gp.nodes if n.role == "merge"],
+        "passed": sorted({n.op for n in gp.nodes if n.role == "keep"}),
+    }
+    if gp.linear:
+        result = overlap_map([n.layer for n in gp.layers if n.layer is not None], size)
+        _check_size(gp, size, result.shape, path)
+        png_path = None
+        if png is not None:
+            from ..render.overlap_png import render_png
+
+            png_path = str(save_png(render_png(result), png, force=force))
+        if fmt == Format.json:
+            write_stdout(dumps({**overlap_json(result, png=png_path), "model": info}))
+        else:
+            _emit(result, fmt, png_path)
+            _node_table(info)
+        if check and (not result.even or result.holes):
+            raise typer.Exit(1)
+        return
+    from ..graph import merged_map
+
+    mm = merged_map(gp, size)
+    _check_size(gp, size, mm.shape, path)
+    if png is not None:
+        raise UsageError("--png draws the map of a path without merges")
+    if fmt == Format.json:
+        write_stdout(dumps(envelope("overlap", mode="forward", **mm.as_dict(), model=info)))
+    else:
+        console = out_console()
+        console.print(mm.text(input_size=size))
+        _node_table(info)
+    if check and (not mm.even or mm.holes):
+        raise typer.Exit(1)
+
+
+def _check_size(gp: Any, size: tuple[int, int], shape: tuple[int, int], path: Path) -> None:
+    from ..graph import ModelError
+
+    if gp.input_size == tuple(size) and gp.output_size is not None and gp.output_size != shape:
+        raise ModelError(
+            f"{path}: the graph declares an output of {gp.output_size[0]}x{gp.output_size[1]}, "
+            f"the path's layers give {shape[0]}x{shape[1]} (a node modelled wrongly?)"
+        )
+
+
+def _node_table(info: dict[str, Any]) -> None:
+    console = out_console()
+    console.print(f"layers from the graph of {info['path']} ({info['input']!r} -> "
+                  f"{info['output']!r}; parsed, never run):")  # fmt: skip
+    for n in info["nodes"]:
+        console.print(f"  {n['layer']:>3}  {n['node']} ({n['op']}): {n['spec']}")
+    if info["merges"]:
+        console.print(f"  merges (branches summed): {', '.join(info['merges'])}")
+    if info["passed"]:
+        console.print(f"  geometry kept by: {', '.join(info['passed'])}", style="dim")

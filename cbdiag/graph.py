@@ -311,7 +311,7 @@ def _tensor(t: Any, model_path: Path) -> NDArray[Any]:
     return np.frombuffer(raw, dtype=np.dtype(dt).newbyteorder("<")).reshape(dims)
 
 
-def _external(t: Any, model_path: Path, nbytes: int) -> bytes:
+def _external(t: Any, model_path: Path, nbytes: int, *, read: bool = True) -> bytes:
     info = {e.key: e.value for e in t.external_data}
     loc = info.get("location", "")
     folder = model_path.resolve().parent
@@ -333,6 +333,8 @@ def _external(t: Any, model_path: Path, nbytes: int) -> bytes:
             f"{model_path}: external data of {t.name!r} ({length} bytes at {offset}) does not "
             f"match its {nbytes} declared bytes or lies beyond {loc!r}"
         )
+    if not read:
+        return b""
     with open(target, "rb") as f:
         f.seek(offset)
         return f.read(length)

@@ -12,6 +12,7 @@ from . import generate as generate_cmd
 from . import inspect as inspect_cmd
 from . import lint as lint_cmd
 from . import overlap as overlap_cmd
+from . import probe as probe_cmd
 from . import score as score_cmd
 
 app = typer.Typer(
@@ -69,6 +70,13 @@ app.command(
     help=inspect_cmd.HELP,
     short_help="Per-phase DC gains of upsampling kernels in a checkpoint (weights' checkerboard).",
 )(inspect_cmd.inspect)
+
+app.command(
+    "probe",
+    help=probe_cmd.HELP,
+    short_help="Run an ONNX model on constant, smooth or latent inputs and score its outputs.",
+    no_args_is_help=True,
+)(probe_cmd.probe)
 
 app.command(
     "lint",

@@ -57,6 +57,8 @@ MERGES = frozenset({"Add", "Sum", "Concat"})
 MAX_NODES = 200_000
 MAX_TENSOR_ELEMENTS = 1 << 28
 MAX_FILE_BYTES = 4 << 30
+#: The largest side of a map with merges (dense per-axis operators).
+MAX_MAP = 4096
 
 _FLOAT_TYPES: dict[int, str] = {1: "f4", 10: "f2", 11: "f8", 16: "bfloat16"}
 _INT_TYPES: dict[int, str] = {6: "i4", 7: "i8", 5: "i2", 3: "i1", 2: "u1", 4: "u2"}
@@ -776,6 +778,11 @@ def path_map(path: ImagePath, size: tuple[int, int]) -> tuple[NDArray[np.float64
     """The 2-D path-count map at the output for an input of ``size``: ones at the input, each
     layer's exact operator per axis, merges summed (the branches must agree in size). Returns
     the map and, per node, its output size (for the table)."""
+    if max(size) > MAX_MAP or min(size) < 1:
+        raise ModelError(
+            f"an input of {size[0]}x{size[1]} cannot be mapped with merges (sides 1 to "
+            f"{MAX_MAP}; a smaller --input-size shows the same interior)"
+        )
     maps: dict[str, NDArray[np.float64]] = {path.input: np.ones(size)}
     sizes: list[str] = []
     for n in path.nodes:
@@ -806,8 +813,11 @@ def _matrix(op: AxisOp, n: int, label: str) -> NDArray[np.float64]:
     out = op.output_size(n)
     if out <= 0:
         raise ModelError(f"{label}: an input of {n} gives an output of {out}")
-    if out > 1 << 14:
-        raise ModelError(f"{label}: an output of {out} pixels per axis is too large to map")
+    if out > MAX_MAP or n > MAX_MAP:
+        raise ModelError(
+            f"{label}: {max(out, n)} pixels per axis is too large to map with merges "
+            f"(at most {MAX_MAP}; a smaller --input-size shows the same interior)"
+        )
     r, c, w = op.operator(n)
     mat = np.zeros((out, n))
     np.add.at(mat, (r, c), w)

@@ -60,6 +60,9 @@ class ResnetBlock(nn.Module):
             nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim), nn.ReLU(True)
         )
 
+    def forward(self, x):
+        return x + self.conv_block(x)
+
 
 class ResnetGenerator(nn.Module):
     """CycleGAN's layout: a list grown in loops, blocks of another class, Sequential(*list)."""
@@ -102,6 +105,9 @@ class ResnetGenerator(nn.Module):
         model += [nn.Tanh()]
         self.model = nn.Sequential(*model)
 
+    def forward(self, x):
+        return self.model(x)
+
 
 class Mixed(nn.Module):
     """Attributes, a ModuleList grown in a loop over literals, a sub-pixel convolution."""
@@ -113,6 +119,86 @@ class Mixed(nn.Module):
             self.ups.append(nn.ConvTranspose2d(c, c, k, s, padding=(k - s) // 2))
         self.head = nn.Conv2d(c, c, 3, padding=1)
         self.shuffle = nn.Sequential(nn.Conv2d(c, c * 4, 3, padding=1), nn.PixelShuffle(2))
+
+    def forward(self, x):
+        for up in self.ups:
+            x = up(x)
+        return self.shuffle(self.head(x))
+
+
+class GlobalGenerator(nn.Module):
+    """pix2pixHD's global generator, upsampling part: k3 s2 p1 op1 in a loop, a 7x7 head."""
+
+    def __init__(self, ngf=8, n_up=3, output_nc=3):
+        super().__init__()
+        model = []
+        for i in range(n_up):
+            mult = 2 ** (n_up - i)
+            model += [
+                nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, kernel_size=3, stride=2,
+                                   padding=1, output_padding=1),
+                nn.BatchNorm2d(ngf * mult // 2),
+                nn.ReLU(True),
+            ]
+        model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7), nn.Tanh()]
+        self.model = nn.Sequential(*model)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class UNet(nn.Module):
+    """A U-Net with skips: blocks in ModuleLists built in loops, transposed upsampling."""
+
+    def __init__(self, c=4, depth=2):
+        super().__init__()
+        self.inc = nn.Conv2d(3, c, 3, padding=1)
+        self.downs = nn.ModuleList([nn.Conv2d(c * 2**i, c * 2 ** (i + 1), 4, 2, 1)
+                                    for i in range(depth)])
+        self.ups = nn.ModuleList([nn.ConvTranspose2d(c * 2 ** (i + 1), c * 2**i, 4, 2, 1)
+                                  for i in reversed(range(depth))])
+        self.fuse = nn.ModuleList([nn.Conv2d(c * 2 ** (i + 1), c * 2**i, 3, padding=1)
+                                   for i in reversed(range(depth))])
+        self.out = nn.Conv2d(c, 3, 1)
+
+    def forward(self, x):
+        x = self.inc(x)
+        skips = []
+        for d in self.downs:
+            skips.append(x)
+            x = d(x).relu()
+        for up, fuse in zip(self.ups, self.fuse):
+            x = fuse(torch.cat([up(x), skips.pop()], dim=1)).relu()
+        return self.out(x)
+
+
+class ResizeConv(nn.Module):
+    """Resize-convolution (Odena et al.): nearest or bilinear x2, then a 3x3 convolution."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, c, 3, padding=1),
+            nn.ReLU(),
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.Conv2d(c, 3, 3, padding=1),
+        )
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class SubPixel(nn.Module):
+    """ESPCN-style: convolutions, then a sub-pixel convolution and a pixel shuffle x3."""
+
+    def __init__(self, c=8, r=3):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, c, 5, padding=2), nn.Tanh())
+        self.sub = nn.Conv2d(c, 3 * r * r, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(r)
+
+    def forward(self, x):
+        return self.shuffle(self.sub(self.features(x)))
 '''
 
 SIDE_EFFECT = 'import pathlib; pathlib.Path(__file__).with_name("EXECUTED").write_text("x")\n'
@@ -147,7 +233,10 @@ def _reference(module: Any, torch: ModuleType) -> tuple[str, str | None]:
     return name, None
 
 
-@pytest.mark.parametrize("cls", ["Generator", "ResnetGenerator", "Mixed"])
+ALL = ["Generator", "ResnetGenerator", "Mixed", "GlobalGenerator", "UNet", "ResizeConv", "SubPixel"]
+
+
+@pytest.mark.parametrize("cls", ALL)
 def test_every_state_dict_key_maps_to_the_module_torch_builds(
     cls: str, models_py: Path, torch: ModuleType
 ) -> None:
@@ -285,3 +374,70 @@ def test_bad_sources_are_one_line_errors(
     assert p.returncode == 2
     assert p.stderr.startswith("error: ") and fragment in p.stderr, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+SHAPES = {
+    "Generator": (1, 100, 1, 1),
+    "ResnetGenerator": (1, 3, 32, 32),
+    "Mixed": (1, 8, 8, 8),
+    "GlobalGenerator": (1, 64, 4, 4),
+    "UNet": (1, 3, 16, 16),
+    "ResizeConv": (1, 8, 8, 8),
+    "SubPixel": (1, 3, 12, 12),
+}
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_the_source_and_the_onnx_graph_of_one_model_give_the_same_layers(
+    cls: str, models_py: Path, tmp_path: Path, torch: ModuleType
+) -> None:
+    """The same module three ways: its state dict read with its source (static), its ONNX
+    export (the graph's own attributes): the same kernels with the same strides."""
+    import warnings
+
+    torch.manual_seed(0)
+    model = _torch_models(torch)[cls]().eval()
+    torch.save(model.state_dict(), tmp_path / "m.pth")
+    torch.set_default_dtype(torch.float32)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model.float(), torch.ones(*SHAPES[cls]), str(tmp_path / "m.onnx"), dynamo=False
+            )
+    finally:
+        torch.set_default_dtype(torch.float64)
+    a = _cli("m.onnx", "-f", "json", cwd=tmp_path)
+    b = _cli(
+        "m.pth", "--allow-pickle", "--source", f"{models_py}:{cls}", "-f", "json", cwd=tmp_path
+    )
+    if cls == "ResizeConv":  # no transposed or sub-pixel convolution: both say so
+        assert a.returncode == b.returncode == 2
+        assert "no transposed or sub-pixel convolution" in a.stderr
+        assert "no transposed or sub-pixel convolution" in b.stderr
+        return
+    assert a.returncode == 0 and b.returncode == 0, (a.stderr, b.stderr)
+    la, lb = json.loads(a.stdout)["layers"], json.loads(b.stdout)["layers"]
+    assert [x["stride"] for x in la] == [x["stride"] for x in lb]
+    assert [x["layout"] == "subpixel" for x in la] == [x["layout"] == "subpixel" for x in lb]
+    for x, y in zip(la, lb, strict=True):
+        np.testing.assert_allclose(x["phase_gains"], y["phase_gains"], rtol=1e-4, atol=1e-6)
+
+
+def test_a_lightning_checkpoint_with_its_source(
+    models_py: Path, tmp_path: Path, torch: ModuleType
+) -> None:
+    # Lightning saves {"state_dict": {"<attribute>.<key>": tensor}, "epoch": ..., ...}
+    torch.manual_seed(0)
+    model = _torch_models(torch)["GlobalGenerator"]()
+    sd = {f"generator.{k}": v for k, v in model.state_dict().items()}
+    torch.save({"epoch": 3, "global_step": 100, "state_dict": sd}, tmp_path / "last.ckpt")
+    p = _cli("last.ckpt", "--allow-pickle", "--source", str(models_py), "-f", "json", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["source"]["class"] == "GlobalGenerator"
+    names = [x["name"] for x in d["layers"]]
+    assert names == [f"state_dict.generator.model.{i}.weight" for i in (0, 3, 6)]
+    assert all(x["stride"] == [2, 2] for x in d["layers"])
+    assert d["chain"]["reaches_output"]
+    assert d["chain"]["layers"][-1] == "state_dict.generator.model.10.weight"  # the 7x7 head

@@ -273,6 +273,10 @@ CASES: dict[str, tuple[list[Any], dict[str, np.ndarray]]] = {
          helper.make_node("ConvTranspose", ["q", "w"], ["y"], strides=[2, 2])],
         {"p": np.array([0, 0, 1, 1, 0, 0, 1, 1]), **ONES3},
     ),
+    "resize nearest from sizes": (
+        [helper.make_node("Resize", ["x", "", "", "z"], ["y"], mode="nearest")],
+        {"z": np.array([1, 1, 21, 12])},
+    ),
     "depth to space dcr": (
         [helper.make_node("Conv", ["x", "w4"], ["c"], pads=[1, 1, 1, 1]),
          helper.make_node("DepthToSpace", ["c"], ["y"], blocksize=2, mode="DCR")],
@@ -614,3 +618,24 @@ def test_the_path_can_start_at_an_intermediate_tensor(torch: ModuleType, tmp_pat
     d = json.loads(_cli(*args, cwd=tmp_path).stdout)
     ref = overlap_map(parse_layers("deconv k3 s2 p1 op1"), 4).to_array()
     np.testing.assert_allclose(np.outer(d["values"]["y"], d["values"]["x"]), ref)
+
+
+def test_a_pooling_window_counts_its_taps_as_paths(tmp_path: Path) -> None:
+    for op in ("MaxPool", "AveragePool"):
+        nodes = [
+            helper.make_node("ConvTranspose", ["x", "w"], ["u"], strides=[2, 2]),
+            helper.make_node(op, ["u"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                             pads=[1, 1, 1, 1]),
+        ]  # fmt: skip
+        (tmp_path / "m.onnx").write_bytes(_graph(nodes, ONES3, (7, 6)).SerializeToString())
+        d = json.loads(_cli("overlap", "--model", "m.onnx", "-f", "json", cwd=tmp_path).stdout)
+        ref = overlap_map(parse_layers("deconv k3 s2, conv k3 s2 p1"), (7, 6)).to_array()
+        np.testing.assert_allclose(np.outer(d["values"]["y"], d["values"]["x"]), ref)
+        assert [n["op"] for n in d["model"]["nodes"]] == ["ConvTranspose", op]
+
+
+def test_a_map_with_merges_is_bounded(torch: ModuleType, tmp_path: Path) -> None:
+    model = _ones(torch, _UNet.build(torch.nn, "add"))
+    _export(torch, model, (1, 1, 16, 16), tmp_path / "u.onnx")
+    p = _cli("overlap", "--model", "u.onnx", "-i", "100000", cwd=tmp_path)
+    assert p.returncode == 2 and "cannot be mapped with merges (sides 1 to 4096" in p.stderr

@@ -94,6 +94,18 @@ def _layers_of(interp: Interpreter, project: Project, f: Any) -> dict[str, Sourc
         interp.run_alone(init)
     out: dict[str, SourceLayer] = {}
     _walk_inst(inst, "", out, 0)
+    # a convolution built just before a pixel shuffle (attributes ``self.conv``, then
+    # ``self.shuffle``): a sub-pixel convolution, as inside a Sequential
+    prev: SourceLayer | None = None
+    for sl in list(out.values()):
+        if sl.kind in ("container", "module"):
+            continue
+        if sl.kind == "shuffle" and prev is not None and prev.kind == "conv":
+            out[prev.key] = SourceLayer(
+                prev.key, prev.name, "subpixel", prev.stride, prev.spec, prev.reason, sl.factor,
+                prev.layer,
+            )  # fmt: skip
+        prev = sl
     return out
 
 

@@ -293,7 +293,8 @@ def _tensor(t: Any, model_path: Path) -> NDArray[Any]:
         raw = t.raw_data
         if len(raw) != n * itemsize:
             raise ModelError(
-                f"{model_path}: tensor {t.name!r} declares {n} elements but holds {len(raw)} bytes"
+                f"{model_path}: tensor {t.name!r} declares {n} elements ({n * itemsize} "
+                f"bytes) but holds {len(raw)} bytes"
             )
     else:
         try:
@@ -423,6 +424,8 @@ def image_path(model: Model, input: str | None = None, output: str | None = None
     while stack:
         t = stack.pop()
         for node in model.consumers.get(t, []):
+            if node.op_type in ("Shape", "Size"):
+                continue  # metadata of a path tensor, not image data
             if id(node) not in reach_nodes:
                 reach_nodes[id(node)] = node
                 for o in node.output:
@@ -526,6 +529,9 @@ def _path_node(model: Model, node: Any, reach: set[str]) -> PathNode:
         if op == "Concat" and a.get("axis") not in (1, -3):
             raise _stop(model, node, f"a Concat on axis {a.get('axis')} is not a channel merge")
         return PathNode(node.name, op, "merge", on_path, out)
+    if len(on_path) > 1 and op in BINARY and len({_root(model, t) for t in on_path}) == 1:
+        # an element-wise function of one tensor (SiLU exported as x * sigmoid(x))
+        return PathNode(node.name, op, "keep", [on_path[0]], out)
     if len(on_path) != 1:
         raise _stop(model, node, "it reads several tensors of the path")
     src = on_path[0]
@@ -534,6 +540,8 @@ def _path_node(model: Model, node: Any, reach: set[str]) -> PathNode:
     base = PathNode(node.name, op, "keep", [src], out)
     if op in ELEMENTWISE:
         return base
+    if op == "Reshape" and _group_norm_reshape(model, node):
+        return base  # GroupNorm as exporters write it: Reshape, InstanceNorm, Reshape back
     if op in BINARY or op == "Concat":
         if op == "Concat":
             raise _stop(model, node, "a Concat with a tensor from outside the path")
@@ -568,6 +576,42 @@ def _path_node(model: Model, node: Any, reach: set[str]) -> PathNode:
     except LayerSpecError as exc:
         raise _stop(model, node, str(exc)) from None
     raise _stop(model, node, "this op is not modelled")
+
+
+def _root(model: Model, t: str) -> str:
+    """The tensor ``t`` is an element-wise function of (back through one-input element-wise
+    ops)."""
+    for _ in range(64):
+        node = model.producers.get(t)
+        if node is None or node.op_type not in ELEMENTWISE or not node.input:
+            return t
+        t = node.input[0]
+    return t
+
+
+def _group_norm_reshape(model: Model, node: Any) -> bool:
+    """Whether a Reshape is one of the pair PyTorch exports GroupNorm as: ``Reshape(x, c)``
+    into ``InstanceNormalization`` then ``Reshape(·, Shape(x))``: the geometry of ``x`` back."""
+
+    def restores(r2: Any, x: str) -> bool:
+        if r2.op_type != "Reshape" or len(r2.input) < 2:
+            return False
+        shape = model.producers.get(r2.input[1])
+        return shape is not None and shape.op_type == "Shape" and shape.input[0] == x
+
+    src = model.producers.get(node.input[0])
+    if src is not None and src.op_type == "InstanceNormalization":
+        r1 = model.producers.get(src.input[0])
+        if r1 is not None and r1.op_type == "Reshape" and restores(node, r1.input[0]):
+            return True
+    users = model.consumers.get(node.output[0], []) if node.output else []
+    if users and all(u.op_type == "InstanceNormalization" for u in users):
+        return all(
+            all(restores(r2, node.input[0]) for r2 in model.consumers.get(u.output[0], []))
+            and model.consumers.get(u.output[0])
+            for u in users
+        )
+    return False
 
 
 def _layer(kind: str, **kw: Any) -> Layer:
@@ -853,7 +897,7 @@ def inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, to
     only) on the image path, with the graph's own strides, and the output: the constant-input
     response followed through the path's linear layers (see :mod:`cbdiag.response`)."""
     from .response import Step, as_dict, follow
-    from .weights import InspectResult, analyse_layer, analyse_subpixel
+    from .weights import InspectResult, analyse_layer, analyse_subpixel, dilate_kernel
 
     reports = []
     skipped: list[str] = []
@@ -876,9 +920,10 @@ def inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, to
         bias = None if b is None else np.asarray(b, dtype=np.float64)
         stride = (n.layer.y.stride, n.layer.x.stride)
         label = n.name if n.op in n.name else f"{n.name} ({n.op})"
+        dil = (n.layer.y.dilation, n.layer.x.dilation)
         if kind == "deconv":
             assert w is not None
-            k = dense_kernel(w, n.group, transposed=True)
+            k = dilate_kernel(dense_kernel(w, n.group, transposed=True), dil)
             if layer is None or layer in n.name:
                 reports.append(
                     analyse_layer(label, k, stride, bias=bias, layout="onnx", shape=w.shape,
@@ -891,7 +936,8 @@ def inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, to
             sh = shuffle_after.get(n.name)
             if sh is not None and stride == (1, 1):
                 mode, factor = sh
-                sub = k if mode == "CRD" else _dcr_to_crd(k, factor)
+                kd = dilate_kernel(k, dil)
+                sub = kd if mode == "CRD" else _dcr_to_crd(kd, factor)
                 sb = bias if bias is None or mode == "CRD" else _dcr_to_crd(bias, factor)
                 if layer is None or layer in n.name:
                     reports.append(analyse_subpixel(label, sub, factor, bias=sb, top=top))
@@ -920,7 +966,7 @@ def inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, to
             step = Step(label, n.op)  # pooling: stops the chain by name
         if started and stop is None:
             steps.append(step)
-    if not reports:
+    if not reports and (layer is not None or not steps):
         raise ModelError(
             f"{model.path}: no transposed or sub-pixel convolution on the image path from "
             f"{path.input!r}" + (f" matches --layer {layer!r}" if layer else "")

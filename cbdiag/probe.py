@@ -12,6 +12,8 @@ colour and look at the FFT"), for any ONNX model and with the detector's units:
 * **latent** (generators, an input without two spatial axes larger than 1): ``N`` samples of a
   standard normal latent, pooled.
 
+The periods looked for are the detector's (2, 4, 8, 16, 32), or, when the graph's image path
+paints another one (the product of its upsampling factors, e.g. 3 for a sub-pixel x3), that one.
 Outputs are mapped to ``[0, 1]`` from ``--output-range`` (default ``-1,1``, a ``tanh``
 generator) and scored as images (1, 3 or 4 channels): amplitude in grey levels of 8-bit RMS,
 significance, period. The model runs in onnxruntime on the CPU: no Python code of the model's
@@ -88,6 +90,7 @@ class ProbeResult:
     output_shape: list[int]
     rows: list[ProbeRow]
     runtime: str
+    stride: int | None = None  # the only period looked for (given, or the graph's)
     inputs: dict[str, NDArray[np.float32]] = field(default_factory=dict, repr=False)
     outputs: dict[str, NDArray[np.float32]] = field(default_factory=dict, repr=False)
 
@@ -96,7 +99,7 @@ class ProbeResult:
         return any(r.flagged for r in self.rows)
 
 
-def _check_file(path: Path) -> None:
+def _check_file(path: Path) -> Any:
     """What onnxruntime would read besides the file: external data, checked as inspect does."""
     try:
         from .graph import _external, read_model
@@ -118,6 +121,27 @@ def _check_file(path: Path) -> None:
             dims = [int(d) for d in t.dims]
             n = int(np.prod(dims, dtype=np.float64)) if dims else 1
             _external(t, path, n * max(1, _itemsize(t.data_type)), read=False)
+    return model
+
+
+def graph_period(model: Any, input: str | None) -> int | None:
+    """The lattice period the image path paints, from the graph: the product of its
+    upsampling factors, when both axes agree and nothing on the path downsamples (else None)."""
+    from .graph import image_path
+
+    try:
+        path = image_path(model, input)
+    except CbdiagError:
+        return None
+    py = px = 1
+    for n in path.layers:
+        assert n.layer is not None
+        y, x = n.layer.y, n.layer.x
+        if n.layer.kind in ("deconv", "shuffle", "nearest", "bilinear"):
+            py, px = py * y.stride, px * x.stride
+        elif y.stride > 1 or x.stride > 1:
+            return None
+    return py if py == px and py > 1 else None
 
 
 def _itemsize(data_type: int) -> int:
@@ -148,7 +172,11 @@ def probe_model(
     lo, hi = output_range
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise ProbeError("--output-range must be two finite numbers LO,HI with LO < HI")
-    _check_file(p)
+    model = _check_file(p)
+    period = graph_period(model, input) if model is not None else None
+    if stride is None and period is not None and period & (period - 1) and 2 <= period <= 32:
+        # the detector looks at 2, 4, 8, 16 and 32 by default: another period is asked for
+        stride = period
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
     opts.log_severity_level = 3
@@ -161,10 +189,7 @@ def probe_model(
     if input is None:
         if len(ins) != 1:
             names = ", ".join(i.name for i in ins)
-            raise ProbeError(
-                f"{p}: {len(ins)} inputs ({names}); probe feeds one: name it with --input "
-                "(the others must then have defaults in the graph)"
-            )
+            raise ProbeError(f"{p}: {len(ins)} inputs ({names}); probe feeds models with one input")
         spec = ins[0]
     else:
         found = [i for i in ins if i.name == input]
@@ -172,7 +197,8 @@ def probe_model(
             raise ProbeError(f"{p}: no input {input!r} (inputs: {', '.join(i.name for i in ins)})")
         spec = found[0]
         if len(ins) > 1:
-            raise ProbeError(f"{p}: {len(ins)} inputs; probe feeds models with one input")
+            names = ", ".join(i.name for i in ins)
+            raise ProbeError(f"{p}: {len(ins)} inputs ({names}); probe feeds models with one input")
     if "float" not in str(spec.type):
         raise ProbeError(f"{p}: input {spec.name!r} is {spec.type}, not a float tensor")
     shape = _shape(spec.shape, input_size, p, spec.name)
@@ -195,6 +221,14 @@ def probe_model(
         outputs[name] = y
         out_shape = list(y.shape[1:])
         images = [_as_image(y[i], lo, hi, p) for i in range(y.shape[0])]
+        h, w = images[0].shape[:2]
+        from .images import MIN_SIZE
+
+        if min(h, w) < MIN_SIZE:
+            raise ProbeError(
+                f"{p}: the model's output is {h}x{w}, smaller than the {MIN_SIZE}x{MIN_SIZE} the "
+                "detector needs (a larger --input-size, if the input's size is free)"
+            )
         if len(images) == 1:
             s = score_image(images[0], stride=stride)
             rows.append(ProbeRow(name, 1, s.period, s.amplitude, s.significance, s.flagged, False))
@@ -213,6 +247,7 @@ def probe_model(
         output_shape=out_shape,
         rows=rows,
         runtime=f"onnxruntime {ort.__version__} (CPU)",
+        stride=stride,
         inputs=feeds if keep else {},
         outputs=outputs if keep else {},
     )

@@ -214,6 +214,18 @@ def load_checkpoint(
 # ---------------------------------------------------------------------------------------------
 
 
+def dilate_kernel(weight: NDArray[Any], dilation: tuple[int, int]) -> F64:
+    """The kernel a dilated convolution equals: zeros between the taps, ``d (k - 1) + 1`` wide."""
+    w = np.asarray(weight, dtype=np.float64)
+    dy, dx = dilation
+    if (dy, dx) == (1, 1):
+        return w
+    kh, kw = w.shape[2:]
+    out = np.zeros((*w.shape[:2], dy * (kh - 1) + 1, dx * (kw - 1) + 1))
+    out[:, :, ::dy, ::dx] = w
+    return out
+
+
 def phase_gains(
     weight: NDArray[Any], stride: tuple[int, int], bias: NDArray[Any] | None = None
 ) -> F64:
@@ -667,7 +679,14 @@ def inspect_weights(
                 name, w, s, bias=b, layout=lay, shape=arr.shape, stride_assumed=assumed, top=top
             )
         )
-    if not reports:
+    chain = None
+    if structure is not None:
+        from .lint.modules import forward_note
+
+        assert model_source is not None and source_info is not None
+        note = forward_note(model_source, str(source_info["class"]), structure)
+        chain = _source_chain(structure, arrays, note)
+    if not reports and chain is None:
         hint = "" if skipped else " (no 4-D arrays)"
         if structure is not None:
             raise CheckpointError(
@@ -679,11 +698,11 @@ def inspect_weights(
             f"{path or 'arrays'}: no upsampling kernel found{hint}; give the model's source "
             f"with --source, or --layer (4-D arrays seen: {', '.join(skipped[:5]) or 'none'})"
         )
-    chain = _chain(reports)
     if structure is not None:
         order = {k: i for i, k in enumerate(structure)}
         reports.sort(key=lambda r: order.get(_source_key(r.name, structure) or "", len(order)))
-        chain = _source_chain(structure, arrays)
+    else:
+        chain = _chain(reports)
     return InspectResult(
         path=path,
         layers=reports,
@@ -704,7 +723,7 @@ def _source_key(name: str, structure: dict[str, Any]) -> str | None:
 
 
 def _source_chain(
-    structure: dict[str, Any], arrays: dict[str, NDArray[Any]]
+    structure: dict[str, Any], arrays: dict[str, NDArray[Any]], forward_note: str | None = None
 ) -> dict[str, Any] | None:
     """The constant-input response through the source's layers in the order it builds them
     (``nn.Sequential``'s order is the order it runs), from the first upsampler to the end."""
@@ -718,6 +737,17 @@ def _source_chain(
     steps: list[Step] = []
     stop: str | None = None
     started = shuffle_done = False
+    known_keys = set(weights)
+    missing: str | None = None
+    for name in arrays:
+        a = np.asarray(arrays[name])
+        if a.ndim == 4 and name.endswith(".weight") and _source_key(name, structure) is None:
+            # a kernel of the checkpoint that no layer of the source explains: the path from
+            # the source would miss it
+            missing = f"{name}: no layer of the source's class has this key (the path misses it)"
+    for sl in structure.values():
+        if sl.kind == "unknown" and sl.key in known_keys and missing is None:
+            missing = f"{sl.key}: {sl.reason or 'not known statically'} (the path misses it)"
     for sl in structure.values():
         kind = sl.kind
         if kind in ("container", "module", "other") or (kind == "shuffle" and shuffle_done):
@@ -738,7 +768,14 @@ def _source_chain(
             if ax is None or sl.stride is None:
                 stop = f"{sl.key}: {sl.reason or 'its parameters are not known statically'}"
                 break
-            w = np.asarray(arrays[wname], dtype=np.float64)
+            if sl.groups is None:
+                stop = f"{sl.key}: its groups are not known statically"
+                break
+            from .graph import dense_kernel
+
+            w = dense_kernel(arrays[wname], sl.groups, transposed=kind == "deconv")
+            if kind == "deconv":
+                w = dilate_kernel(w, _dilation(sl))
             cout = w.shape[1] if kind == "deconv" else w.shape[0]
             b = _bias_for(wname, arrays, cout)
             steps.append(
@@ -749,11 +786,14 @@ def _source_chain(
                     bias=None if b is None else np.asarray(b, dtype=np.float64),
                     stride=sl.stride,
                     padding=(ax.y.padding, ax.x.padding),
-                    dilation=(ax.y.dilation, ax.x.dilation),
+                    dilation=(1, 1) if kind == "deconv" else (ax.y.dilation, ax.x.dilation),
                 )
             )
             if kind == "subpixel" and sl.factor is not None:
-                steps.append(Step(f"{sl.key} (pixel shuffle)", "shuffle", factor=(sl.factor,) * 2))
+                keys = list(structure)
+                after = keys[keys.index(sl.key) + 1 :]
+                shuffle = next((k for k in after if structure[k].kind == "shuffle"), sl.key)
+                steps.append(Step(f"{shuffle} (pixel shuffle)", "shuffle", factor=(sl.factor,) * 2))
                 shuffle_done = True
             continue
         if kind == "shuffle" and sl.factor is not None:
@@ -765,10 +805,18 @@ def _source_chain(
         stop = f"{sl.key} ({sl.name}): {sl.reason or 'not known statically'}"
         break
     if not steps:
-        return None
+        why = stop or missing
+        if why is None:
+            return None
+        return {"layers": [], "period": None, "imbalance": None, "verdict": None,
+                "reaches_output": False, "stopped": why}  # fmt: skip
     r = follow(steps)
     if r.stopped is None and stop is not None:
         r.stopped = stop
+    if missing is not None:
+        r.stopped = missing if r.stopped is None else f"{missing}; {r.stopped}"
+    if r.stopped is None and forward_note is not None:
+        r.stopped = forward_note
     return as_dict(r, reaches_output=r.stopped is None)
 
 
@@ -788,18 +836,29 @@ def _from_source(
     if sl is None:
         return "no layer of the source's class has this key"
     what = f"{sl.name}{f' ({sl.spec})' if sl.spec else ''}"
+    if sl.kind in ("subpixel", "deconv") and sl.groups is None:
+        return f"{what}: its groups are not known statically"
+    from .graph import dense_kernel
+
     if sl.kind == "subpixel" and sl.factor is not None and sl.stride == (1, 1):
+        w = dense_kernel(arr, sl.groups or 1, transposed=False)
+        w = dilate_kernel(w, _dilation(sl))
         b = _bias_for(name, arrays, arr.shape[0])
-        return analyse_subpixel(name, arr, sl.factor, bias=b, stride_assumed=False, top=top)
+        return analyse_subpixel(name, w, sl.factor, bias=b, stride_assumed=False, top=top)
     if sl.kind != "deconv":
         return f"{what}: not an upsampler"
     if sl.stride is None:
         return f"{what}: {sl.reason or 'its stride is not known statically'}"
-    w = arr.astype(np.float64)
+    w = dilate_kernel(dense_kernel(arr, sl.groups or 1, transposed=True), _dilation(sl))
     b = _bias_for(name, arrays, w.shape[1])
     return analyse_layer(
         name, w, sl.stride, bias=b, layout="torch", shape=arr.shape, stride_assumed=False, top=top
     )
+
+
+def _dilation(sl: Any) -> tuple[int, int]:
+    ax = getattr(sl, "layer", None)
+    return (1, 1) if ax is None else (ax.y.dilation, ax.x.dilation)
 
 
 def _chain(reports: list[LayerReport]) -> dict[str, Any] | None:

@@ -499,7 +499,7 @@ def _bad_models(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
         "empty": (b"", "empty file"),
         "declared larger than its data": (
             _conv_model(short).SerializeToString(),
-            "declares 90000 elements but holds 36 bytes",
+            "declares 90000 elements (360000 bytes) but holds 36 bytes",
         ),
         "external data outside the folder": (
             _conv_model(outside).SerializeToString(),

@@ -148,7 +148,7 @@ def test_models_that_cannot_be_probed_are_one_line_and_exit_2(tmp_path: Path) ->
         [w],
     )
     cases = {
-        "two.onnx": (two_in, "2 inputs (a, b); probe feeds one"),
+        "two.onnx": (two_in, "2 inputs (a, b); probe feeds models with one input"),
         "twoch.onnx": (two_ch, "the output has 2 channels; probe scores images of 1, 3 or 4"),
         "free.onnx": (free, "input 'a' is not fixed (h); pass --input-size"),
         "outside.onnx": (outside, "outside the model's folder (refused)"),

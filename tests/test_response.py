@@ -190,7 +190,7 @@ def test_inspect_source_gives_the_output_verdict_torch_paints(
         "ups.1.deconv.weight",
         "refine.weight",
         "head.0.weight",
-        "head.0 (pixel shuffle)",
+        "head.1 (pixel shuffle)",
     ]
     assert chain["period"] == [8, 8]
     # torch, on a constant field (the stem is stride 1: a constant stays one), linear part only

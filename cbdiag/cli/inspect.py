@@ -123,6 +123,8 @@ def _split_source(source: str | None) -> tuple[str | None, str | None]:
     path, sep, cls = source.rpartition(":")
     if sep and path and cls.isidentifier():
         return path, cls
+    if sep and path and not cls:
+        return path, None
     return source, None
 
 
@@ -172,8 +174,16 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             tops,
         )
     console = out_console()
-    console.print(table)
-    if result.chain and "reaches_output" in result.chain:
+    if result.layers:
+        console.print(table)
+    else:
+        console.print(
+            "no transposed or sub-pixel convolution: no kernel of its own paints a lattice "
+            "(resizing and convolutions)"
+        )
+    if result.chain and "reaches_output" in result.chain and not result.chain["layers"]:
+        console.print(f"output: not followed (stopped at {result.chain['stopped']})")
+    elif result.chain and "reaches_output" in result.chain:
         c = result.chain
         imb = _fmt(c["imbalance"] if c["imbalance"] is not None else math.inf)
         where = "output" if c["reaches_output"] else f"path up to {c['layers'][-1]}"
@@ -200,7 +210,7 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
         )
         console.print(
             f"layers from {where}: "
-            f"{_n(len(result.layers), 'upsampler')} analysed with their own strides, "
+            f"{_n(len(result.layers), 'upsampler')} analysed, each with its own stride, "
             f"{_n(len(result.skipped), 'other 4-D weight')} skipped",
             style="dim",
         )

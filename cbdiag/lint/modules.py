@@ -37,6 +37,7 @@ class SourceLayer:
     factor: int | None = None  # a pixel shuffle's upscale factor, or the one after a conv
     #: the overlap engine's layer (per-axis kernel, stride, padding, dilation) when known
     layer: Any = field(default=None, compare=False, repr=False)
+    groups: int | None = 1  # a convolution's groups (None: not a literal)
 
 
 def source_layers(
@@ -52,8 +53,12 @@ def source_layers(
         raise CheckpointError(f"{path}: cannot read the source ({err})")
     try:
         tree = ast.parse(text, filename=str(path))
-    except (SyntaxError, ValueError, RecursionError) as exc:
-        raise CheckpointError(f"{path}: the source does not parse ({type(exc).__name__})") from exc
+    except SyntaxError as exc:
+        raise CheckpointError(
+            f"{path}:{exc.lineno}:{exc.offset}: the source does not parse ({exc.msg})"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: the source does not parse ({type(exc).__name__})") from None
     project = Project()
     with statements_cached():
         m = project.add(str(path), text, tree, None, None)
@@ -80,6 +85,11 @@ def source_layers(
         project.release()
     if best is None:
         raise CheckpointError(f"{path}: no class in the source")
+    if cls is None and prefixes and best[0] == 0:
+        raise CheckpointError(
+            f"{path}: no class of the source has a layer for any of the checkpoint's keys "
+            f"(classes: {', '.join(sorted(classes)[:8])}); name one with {path}:Class"
+        )
     return best[1], best[2]
 
 
@@ -103,7 +113,7 @@ def _layers_of(interp: Interpreter, project: Project, f: Any) -> dict[str, Sourc
         if sl.kind == "shuffle" and prev is not None and prev.kind == "conv":
             out[prev.key] = SourceLayer(
                 prev.key, prev.name, "subpixel", prev.stride, prev.spec, prev.reason, sl.factor,
-                prev.layer,
+                prev.layer, prev.groups,
             )  # fmt: skip
         prev = sl
     return out
@@ -129,8 +139,9 @@ def _walk(v: Any, key: str, out: dict[str, SourceLayer], depth: int) -> None:
             a, b = out.get(f"{key}.{i}"), out.get(f"{key}.{i + 1}")
             if a is not None and b is not None and a.kind == "conv" and b.kind == "shuffle":
                 out[a.key] = SourceLayer(
-                    a.key, a.name, "subpixel", a.stride, a.spec, a.reason, b.factor, a.layer
-                )
+                    a.key, a.name, "subpixel", a.stride, a.spec, a.reason, b.factor, a.layer,
+                    a.groups,
+                )  # fmt: skip
         return
     if isinstance(v, Growth | Unknown):
         out[key] = SourceLayer(key, "?", "unknown", reason=v.reason)
@@ -152,7 +163,9 @@ def _walk(v: Any, key: str, out: dict[str, SourceLayer], depth: int) -> None:
             spec = v.layer.spec
             if kind == "shuffle":
                 factor = v.layer.y.stride
-        out[key] = SourceLayer(key, t.name, kind, stride, spec, v.unknown, factor, v.layer)
+        out[key] = SourceLayer(
+            key, t.name, kind, stride, spec, v.unknown, factor, v.layer, _groups(v.node)
+        )
         return
     if v.layer is not None:
         out[key] = SourceLayer(
@@ -162,6 +175,27 @@ def _walk(v: Any, key: str, out: dict[str, SourceLayer], depth: int) -> None:
     qual = getattr(v, "qual", None)
     name = qual.rsplit(".", 1)[-1] if qual else "?"
     out[key] = SourceLayer(key, name, "other", reason=v.unknown)
+
+
+def _groups(call: Any) -> int | None:
+    """``groups`` of a ``Conv2d`` / ``ConvTranspose2d`` call (the 7th argument of both): 1 when
+    not given, the literal when given one, None otherwise."""
+    if not isinstance(call, ast.Call):
+        return 1
+    arg = next((k.value for k in call.keywords if k.arg == "groups"), None)
+    if (
+        arg is None
+        and len(call.args) > 6
+        and not any(isinstance(a, ast.Starred) for a in call.args[:7])
+    ):
+        arg = call.args[6]
+    if arg is None:
+        return None if any(k.arg is None for k in call.keywords) else 1
+    try:
+        v = ast.literal_eval(arg)
+    except (ValueError, SyntaxError, TypeError, RecursionError):
+        return None
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else None
 
 
 def _prefix_of(key: str) -> str:
@@ -177,4 +211,64 @@ def match(prefix: str, layers: dict[str, SourceLayer]) -> SourceLayer | None:
         got = layers.get(".".join(parts[i:]))
         if got is not None:
             return got
+    return None
+
+
+#: Calls in ``forward`` that change the image path without a module in ``__init__``.
+FORWARD_GEOMETRY = frozenset(
+    {
+        "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
+        "pixel_unshuffle", "conv_transpose2d", "conv2d", "pad", "avg_pool2d", "max_pool2d",
+        "cat", "concat", "concatenate", "stack", "unfold", "fold", "grid_sample", "roll",
+        "flip", "repeat_interleave", "adaptive_avg_pool2d", "depth_to_space",
+    }
+)  # fmt: skip
+
+
+def forward_note(
+    path: str | os.PathLike[str], cls: str, layers: dict[str, SourceLayer]
+) -> str | None:
+    """Why the path read from ``__init__`` may not be the one ``forward`` runs, or None: a
+    ``forward`` (of the class, or of a block built after its first upsampler) that calls a
+    resampling or merging function, or adds two tensors (a residual or a skip)."""
+    from . import _read
+
+    text, _ = _read(str(path))
+    if text is None:
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    order = list(layers.values())
+    first = next(
+        (i for i, sl in enumerate(order) if sl.kind in ("deconv", "subpixel", "shuffle", "resize")),
+        len(order),
+    )
+    relevant = {cls} | {sl.name for sl in order[first:] if sl.kind == "module"}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef) or node.name not in relevant:
+            continue
+        for f in node.body:
+            if not isinstance(f, ast.FunctionDef) or f.name != "forward":
+                continue
+            for sub in ast.walk(f):
+                if isinstance(sub, ast.Call):
+                    fn = sub.func
+                    name = fn.attr if isinstance(fn, ast.Attribute) else getattr(fn, "id", "")
+                    if name in FORWARD_GEOMETRY:
+                        return (
+                            f"{node.name}.forward calls {name} (line {sub.lineno}), which the "
+                            "path read from __init__ leaves out"
+                        )
+                if (
+                    isinstance(sub, ast.BinOp)
+                    and isinstance(sub.op, ast.Add | ast.Sub)
+                    and not isinstance(sub.left, ast.Constant)
+                    and not isinstance(sub.right, ast.Constant)
+                ):
+                    return (
+                        f"{node.name}.forward adds two tensors (line {sub.lineno}: a residual or "
+                        "a skip), which the path read from __init__ leaves out"
+                    )
     return None

@@ -98,25 +98,7 @@ def train(arch: str, steps: int, seed: int, photos: list[np.ndarray]) -> list[tu
     d = rmd.discriminator(cfg["d_widths"])
     d.apply(rmd.dcgan_init)
     snaps = [("init", {k: v.clone() for k, v in g.state_dict().items()})]
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg["lr"], betas=tuple(cfg["betas"]))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg["lr"], betas=tuple(cfg["betas"]))
-    bce = nn.BCEWithLogitsLoss()
-    b = cfg["batch"]
-    ones, zeros = torch.ones(b), torch.zeros(b)
-    rng = np.random.default_rng([seed, 11])
-    for step in range(1, steps + 1):
-        real = rmd.to_tensor(rmd.random_crops(photos, b, 64, rng)) * 2 - 1
-        fake = g(torch.randn(b, cfg["nz"], 1, 1))
-        loss_d = bce(d(real).flatten(), ones) + bce(d(fake.detach()).flatten(), zeros)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        loss_g = bce(d(fake).flatten(), ones)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        if step % 100 == 0 or step == steps:
-            rmd.log(f"{arch}: step {step}/{steps} loss D {loss_d.item():.3f} G {loss_g.item():.3f}")
+    rmd.train_gan(g, d, cfg, photos, seed, steps, label=arch)
     snaps.append((f"step {steps}", {k: v.clone() for k, v in g.state_dict().items()}))
     return snaps
 

@@ -470,16 +470,18 @@ def gan_samples(g: nn.Module, n: int, nz: int, seed: int) -> np.ndarray:
     return to_u8((x + 1) / 2)
 
 
-def run_dcgan(
-    photos: dict[str, np.ndarray], cfg: dict[str, Any], seed: int, out: Path
-) -> dict[str, Any]:
-    train = [p for k, p in photos.items() if k not in EVAL_PHOTOS]
-    evals = [photos[k] for k in EVAL_PHOTOS if k in photos]
-    nz, steps = cfg["nz"], cfg["steps"]
-    torch.manual_seed(seed + 31)
-    g, d = generator(nz, cfg["g_widths"]), discriminator(cfg["d_widths"])
-    g.apply(dcgan_init)
-    d.apply(dcgan_init)
+def train_gan(
+    g: nn.Module,
+    d: nn.Module,
+    cfg: dict[str, Any],
+    train: list[np.ndarray],
+    seed: int,
+    steps: int,
+    label: str = "dcgan",
+) -> tuple[float, float]:
+    """The DCGAN recipe (Adam, BCE with logits, 64x64 random photo crops in [-1, 1]) for
+    ``steps`` steps; returns the last losses of D and G."""
+    nz = cfg["nz"]
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg["lr"], betas=tuple(cfg["betas"]))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg["lr"], betas=tuple(cfg["betas"]))
     bce = nn.BCEWithLogitsLoss()
@@ -498,7 +500,21 @@ def run_dcgan(
         loss_g.backward()
         opt_g.step()
         if step % 100 == 0 or step == steps:
-            log(f"dcgan: step {step}/{steps} loss D {loss_d.item():.3f} G {loss_g.item():.3f}")
+            log(f"{label}: step {step}/{steps} loss D {loss_d.item():.3f} G {loss_g.item():.3f}")
+    return loss_d.item(), loss_g.item()
+
+
+def run_dcgan(
+    photos: dict[str, np.ndarray], cfg: dict[str, Any], seed: int, out: Path
+) -> dict[str, Any]:
+    train = [p for k, p in photos.items() if k not in EVAL_PHOTOS]
+    evals = [photos[k] for k in EVAL_PHOTOS if k in photos]
+    nz, steps = cfg["nz"], cfg["steps"]
+    torch.manual_seed(seed + 31)
+    g, d = generator(nz, cfg["g_widths"]), discriminator(cfg["d_widths"])
+    g.apply(dcgan_init)
+    d.apply(dcgan_init)
+    loss_d, loss_g = train_gan(g, d, cfg, train, seed, steps)
     g.eval()
     samples = gan_samples(g, cfg["n_samples"], nz, seed + 101)
     (out / "dcgan").mkdir()
@@ -517,8 +533,8 @@ def run_dcgan(
         "photo_reference": coherent_pattern(crops, GAN_PERIODS),
         "steps": steps,
         "n_pattern": cfg["n_pattern"],
-        "final_loss_d": loss_d.item(),
-        "final_loss_g": loss_g.item(),
+        "final_loss_d": loss_d,
+        "final_loss_g": loss_g,
     }
     log(f"dcgan: fixed pattern {json.dumps(pattern)}")
     return result

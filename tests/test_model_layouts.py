@@ -13,8 +13,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pytest
+
+from tests.oracle import imbalance as _imbalance
+from tests.oracle import interior_period
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -47,20 +49,6 @@ def _both(
     return model, a, b
 
 
-def _imbalance(p: np.ndarray) -> float:
-    dev = mean = 0.0
-    for ch in p:
-        m = ch.mean()
-        dev += float(((ch - m) ** 2).sum())
-        mean += float(m * m * ch.size)
-    return dev / mean
-
-
-def _period(out: np.ndarray, py: int, px: int) -> np.ndarray:
-    h, w = out.shape[-2:]
-    return out[:, h // 2 : h // 2 + py, w // 2 : w // 2 + px]
-
-
 HEAD = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
 
 
@@ -78,7 +66,7 @@ def test_a_dilated_transposed_convolution_puts_its_taps_where_torch_does(
     )
     model, a, b = _both(torch, src, "G", (1, 4, 8, 8), tmp_path)
     with torch.no_grad():
-        ref = _imbalance(_period(model(torch.ones(1, 4, 16, 16))[0].numpy(), 2, 2))
+        ref = _imbalance(interior_period(model(torch.ones(1, 4, 16, 16))[0].numpy(), 2, 2))
     for p in (a, b):
         assert p.returncode == 0, p.stderr
         d = json.loads(p.stdout)
@@ -100,8 +88,10 @@ def test_grouped_convolutions_from_the_source_as_torch_runs_them(
     )
     model, a, b = _both(torch, src, "G", (1, 8, 8, 8), tmp_path)
     with torch.no_grad():
-        hidden = _imbalance(_period(model.deconv(torch.ones(1, 8, 16, 16))[0].numpy(), 2, 2))
-        out = _imbalance(_period(model(torch.ones(1, 8, 16, 16))[0].numpy(), 2, 2))
+        hidden = _imbalance(
+            interior_period(model.deconv(torch.ones(1, 8, 16, 16))[0].numpy(), 2, 2)
+        )
+        out = _imbalance(interior_period(model(torch.ones(1, 8, 16, 16))[0].numpy(), 2, 2))
     for p in (a, b):
         assert p.returncode == 0, p.stderr
         d = json.loads(p.stdout)
@@ -135,7 +125,7 @@ def test_a_resampling_call_in_forward_keeps_the_source_from_claiming_the_output(
     )
     model, a, b = _both(torch, src, "G", (1, 8, 8, 8), tmp_path)
     with torch.no_grad():
-        ref = _imbalance(_period(model(torch.ones(1, 8, 16, 16))[0].numpy(), 4, 4))
+        ref = _imbalance(interior_period(model(torch.ones(1, 8, 16, 16))[0].numpy(), 4, 4))
     da, db = json.loads(a.stdout), json.loads(b.stdout)
     assert da["chain"]["reaches_output"] is False
     assert "G.forward calls interpolate (line 11)" in da["chain"]["stopped"]

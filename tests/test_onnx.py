@@ -20,6 +20,7 @@ from onnx.reference import ReferenceEvaluator
 
 from cbdiag.layers import parse_layers
 from cbdiag.overlap import overlap_map
+from tests.oracle import interior_period as _interior_period
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -349,13 +350,6 @@ def test_an_op_that_is_not_modelled_stops_the_map_by_name(case: str, tmp_path: P
 # ---------------------------------------------------------------------------------------------
 # inspect model.onnx: per-phase responses and the output against torch
 # ---------------------------------------------------------------------------------------------
-
-
-def _interior_period(out: np.ndarray, py: int, px: int) -> np.ndarray:
-    h, w = out.shape[-2:]
-    return out[
-        ..., h // 2 - py // 2 : h // 2 - py // 2 + py, w // 2 - px // 2 : w // 2 - px // 2 + px
-    ]
 
 
 def test_inspect_reads_each_kernel_with_the_graphs_stride(

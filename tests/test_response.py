@@ -15,13 +15,8 @@ import numpy as np
 import pytest
 
 from cbdiag.response import Step, follow
-
-
-def _interior_period(out: np.ndarray, py: int, px: int) -> np.ndarray:
-    """One period from the middle of a (C, H, W) output: away from every border."""
-    h, w = out.shape[1:]
-    y0, x0 = (h // 2) - py // 2, (w // 2) - px // 2
-    return out[:, y0 : y0 + py, x0 : x0 + px]
+from tests.oracle import imbalance as _imbalance
+from tests.oracle import interior_period as _interior_period
 
 
 def _same_up_to_shift(a: np.ndarray, b: np.ndarray) -> bool:
@@ -31,17 +26,6 @@ def _same_up_to_shift(a: np.ndarray, b: np.ndarray) -> bool:
             if np.allclose(np.roll(a, (dy, dx), axis=(1, 2)), b, rtol=1e-9, atol=1e-9):
                 return True
     return False
-
-
-def _imbalance(p: np.ndarray) -> float:
-    """Written out independently: sum of squared deviations from each channel's mean over the
-    sum of the squared means, per pixel of the period."""
-    total_dev = total_mean = 0.0
-    for ch in p:
-        m = ch.mean()
-        total_dev += float(((ch - m) ** 2).sum())
-        total_mean += float(m * m * ch.size)
-    return total_dev / total_mean
 
 
 def _torch_path(torch: ModuleType, seed: int) -> tuple[Any, list[Step]]:

@@ -217,3 +217,28 @@ def test_source_messages_say_where_and_what(torch: ModuleType, tmp_path: Path) -
     assert "no class of the source has a layer for any of the checkpoint's keys" in p.stderr
     p = _cli("inspect", "m.pth", "--allow-pickle", "--source", "other.py:", cwd=tmp_path)
     assert "other.py:: " not in p.stderr and "no class of the source" in p.stderr
+
+
+def test_a_forward_that_runs_submodules_in_another_order_is_not_read_as_the_path(
+    torch: ModuleType, tmp_path: Path
+) -> None:
+    src = HEAD + (
+        "class G(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.out = nn.Conv2d(8, 8, 3, padding=1)\n"
+        "        self.up = nn.ConvTranspose2d(8, 8, 3, 2, 1, 1)\n"
+        "    def forward(self, x):\n"
+        "        return self.out(self.up(x))\n"
+    )
+    _, a, b = _both(torch, src, "G", (1, 8, 8, 8), tmp_path)
+    da, db = json.loads(a.stdout), json.loads(b.stdout)
+    assert da["chain"]["reaches_output"] is False
+    assert da["chain"]["stopped"].startswith("G.forward runs self.out (line 11) after")
+    assert db["chain"]["reaches_output"]  # the graph knows the order
+    # the same order in both: nested calls run their arguments first
+    a1 = "        self.out = nn.Conv2d(8, 8, 3, padding=1)\n"
+    a2 = "        self.up = nn.ConvTranspose2d(8, 8, 3, 2, 1, 1)\n"
+    (tmp_path / "ok.py").write_text(src.replace(a1 + a2, a2 + a1))
+    c = _cli("inspect", "m.pth", "--allow-pickle", "--source", "ok.py", "-f", "json", cwd=tmp_path)
+    assert json.loads(c.stdout)["chain"]["reaches_output"] is True

@@ -246,7 +246,12 @@ def forward_note(
         len(order),
     )
     relevant = {cls} | {sl.name for sl in order[first:] if sl.kind == "module"}
+    top = [k for k in layers if "." not in k]
     for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            late = _out_of_order(node, top)
+            if late is not None:
+                return late
         if not isinstance(node, ast.ClassDef) or node.name not in relevant:
             continue
         for f in node.body:
@@ -271,4 +276,64 @@ def forward_note(
                         f"{node.name}.forward adds two tensors (line {sub.lineno}: a residual or "
                         "a skip), which the path read from __init__ leaves out"
                     )
+    return None
+
+
+def _out_of_order(cls: ast.ClassDef, order: list[str]) -> str | None:
+    """Where ``forward`` uses the class's submodules in another order than ``__init__`` builds
+    them (the order the path is read in), or None. Calls count when they run: arguments
+    before the call (``self.out(self.ups(x))`` runs ``ups`` first)."""
+    fwd = next(
+        (f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "forward"), None
+    )
+    if fwd is None:
+        return None
+    rank = {k: i for i, k in enumerate(order)}
+    used: list[tuple[str, int]] = []
+
+    def attr(e: ast.AST) -> str | None:
+        while isinstance(e, ast.Subscript):
+            e = e.value
+        if (
+            isinstance(e, ast.Attribute)
+            and isinstance(e.value, ast.Name)
+            and e.value.id == "self"
+            and e.attr in rank
+        ):
+            return e.attr
+        return None
+
+    def visit(e: ast.AST, depth: int = 0) -> None:
+        if depth > 200:
+            return
+        if isinstance(e, ast.Call):
+            for a in [*e.args, *(k.value for k in e.keywords)]:
+                visit(a, depth + 1)
+            name = attr(e.func)
+            if name is not None:
+                used.append((name, e.lineno))
+            else:
+                visit(e.func, depth + 1)
+            return
+        if isinstance(e, ast.For):
+            visit(e.iter, depth + 1)
+            name = attr(e.iter)
+            if name is not None:
+                used.append((name, e.lineno))
+            for s in [*e.body, *e.orelse]:
+                visit(s, depth + 1)
+            return
+        for child in ast.iter_child_nodes(e):
+            visit(child, depth + 1)
+
+    for stmt in fwd.body:
+        visit(stmt)
+    best = -1
+    for name, line in used:
+        if rank[name] < best:
+            return (
+                f"{cls.name}.forward runs self.{name} (line {line}) after a submodule that "
+                "__init__ builds later: the path read from __init__ is not the one forward runs"
+            )
+        best = max(best, rank[name])
     return None

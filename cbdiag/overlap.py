@@ -644,6 +644,42 @@ def _deconv_alternatives(op: AxisOp) -> list[tuple[int, int, int]]:
     return out
 
 
+def _pair_text(a: int, b: int) -> str:
+    return str(a) if a == b else f"{a}x{b}"
+
+
+def _anisotropic_fix(i: int, layer: Layer) -> str:
+    """The fixes of a layer whose axes differ, per axis (an axis that is already even keeps
+    its own parameters), in the layer syntax's HxW form."""
+    per_axis: list[list[tuple[int, int, int]]] = []
+    for op in (layer.y, layer.x):
+        if _own_ratio(op) == 1 or op.tf_padding:
+            per_axis.append([(op.kernel, op.padding, op.output_padding)])
+        else:
+            per_axis.append(_deconv_alternatives(op))
+    y, x = layer.y, layer.x
+    alts = []
+    for (ky, py, oy), (kx, px, ox) in zip(per_axis[0], per_axis[1], strict=False):
+        text = f"deconv k{_pair_text(ky, kx)} s{_pair_text(y.stride, x.stride)}"
+        if y.tf_padding:
+            text += f" {y.tf_padding}"
+        else:
+            text += f" p{_pair_text(py, px)}" if (py, px) != (0, 0) else ""
+            text += f" op{_pair_text(oy, ox)}" if (oy, ox) != (0, 0) else ""
+        alts.append(text)
+    ky = y.kernel if y.kernel % 2 else y.kernel + 1
+    kx = x.kernel if x.kernel % 2 else x.kernel + 1
+    resize = (
+        f"nearest x{_pair_text(y.stride, x.stride)}, conv k{_pair_text(ky, kx)} "
+        f"p{_pair_text(ky // 2, kx // 2)}"
+    )
+    text = f"layer {i + 1} ('{layer.spec}'): "
+    if alts and len(per_axis[0]) and len(per_axis[1]):
+        same = "" if y.tf_padding == "valid" else "same output size "
+        text += f"{same}with an even kernel: {' or '.join(repr(a) for a in alts)}; or "
+    return text + f"resize-conv: '{resize}'"
+
+
 def _suggestions(r: OverlapResult) -> list[str]:
     if r.even:
         return []
@@ -653,6 +689,9 @@ def _suggestions(r: OverlapResult) -> list[str]:
             continue
         ops = [layer.y] if layer.y == layer.x else [layer.y, layer.x]
         if all(_own_ratio(op) == 1 for op in ops):
+            continue
+        if layer.y != layer.x and not r.gradient:
+            out.append(_anisotropic_fix(i, layer))
             continue
         y = layer.y
         s = y.stride

@@ -428,3 +428,35 @@ def test_gradient_through_padding_modes(spec: str) -> None:
     for n in (7, 16):
         r = overlap_map(parse_layers(spec), n, gradient=True)
         assert r.ratio_2d >= 1
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["deconv k3x5 s3x2 p0x2 op0x1", "deconv k5x3 s2x3", "deconv k3x4 s2x2 p1x1 op1x0",
+     "deconv k5x3 s2x2 p2x1 op1x1"],
+)  # fmt: skip
+def test_fixes_of_a_layer_whose_axes_differ_keep_each_axis(spec: str) -> None:
+    import re
+
+    r = overlap_map(parse_layers(spec), 9)
+    (fix,) = r.suggestions
+    proposed = re.findall(r"'([^']+)'", fix)[1:]  # the first quote is the layer itself
+    assert proposed, fix
+    original = parse_layers(spec)
+    for text in proposed:
+        alt = parse_layers(text)
+        if not text.startswith("deconv"):  # resize-conv: the same factor on each axis
+            assert [alt[0].y.stride, alt[0].x.stride] == [
+                original[0].y.stride,
+                original[0].x.stride,
+            ]
+            continue
+        for n in (5, 8, 13):  # the same output size on both axes
+            for a in (0, 1):
+                want, got = n, n
+                for layer in original:
+                    want = layer.axis(a).output_size(want)
+                for layer in alt:
+                    got = layer.axis(a).output_size(got)
+                assert got == want, (text, a, n)
+        assert overlap_map(alt, 9).even, text

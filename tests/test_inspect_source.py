@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from cbdiag.layers import deconv
 from cbdiag.lint.modules import source_layers
 from cbdiag.weights import phase_gains
+from tests.cli import cbdiag
 
 #: Run by torch in the test; cbdiag gets the same text plus a first line that would leave a
 #: file behind if anything executed it.
@@ -264,13 +264,7 @@ def test_the_class_is_chosen_by_the_keys_it_explains(models_py: Path, torch: Mod
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cbdiag", "inspect", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+    return cbdiag("inspect", *args, cwd=cwd)
 
 
 def test_inspect_a_tar_checkpoint_with_its_source(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -15,15 +14,13 @@ from typing import Any
 
 import pytest
 
+from tests.cli import cbdiag
 from tests.oracle import imbalance as _imbalance
 from tests.oracle import interior_period
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cbdiag", *args], capture_output=True, text=True, cwd=cwd,
-        timeout=300,
-    )  # fmt: skip
+    return cbdiag(*args, cwd=cwd)
 
 
 def _both(

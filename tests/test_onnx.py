@@ -20,17 +20,12 @@ from onnx.reference import ReferenceEvaluator
 
 from cbdiag.layers import parse_layers
 from cbdiag.overlap import overlap_map
+from tests.cli import cbdiag
 from tests.oracle import interior_period as _interior_period
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cbdiag", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+    return cbdiag(*args, cwd=cwd)
 
 
 def _export(torch: ModuleType, model: Any, shape: tuple[int, ...], path: Path) -> None:

@@ -16,13 +16,11 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from cbdiag.probe import ProbeError, probe_model
+from tests.cli import cbdiag
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cbdiag", *args], capture_output=True, text=True, cwd=cwd,
-        timeout=300,
-    )  # fmt: skip
+    return cbdiag(*args, cwd=cwd)
 
 
 def _export(torch: ModuleType, model: Any, shape: tuple[int, ...], path: Path) -> None:

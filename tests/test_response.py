@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 
 from cbdiag.response import Step, follow
+from tests.cli import cbdiag
 from tests.oracle import imbalance as _imbalance
 from tests.oracle import interior_period as _interior_period
 
@@ -145,13 +145,7 @@ class Decoder(nn.Module):
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cbdiag", "inspect", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+    return cbdiag("inspect", *args, cwd=cwd)
 
 
 def test_inspect_source_gives_the_output_verdict_torch_paints(

@@ -274,6 +274,25 @@ def _constant_value(node: Any) -> Any:
     return None
 
 
+def _itemsize(data_type: int) -> int:
+    """Bytes per element of an ONNX data type cbdiag reads (0 for the others)."""
+    dt = _FLOAT_TYPES.get(data_type) or _INT_TYPES.get(data_type)
+    if dt is None:
+        return 0
+    return 2 if dt == "bfloat16" else np.dtype(dt).itemsize
+
+
+def check_external(model: Model) -> None:
+    """Every initializer's external data, checked as :func:`_tensor` checks it before reading
+    (inside the model's folder, its declared size within its file), without reading it."""
+    onnx = _onnx()
+    for t in model.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            dims = [int(d) for d in t.dims]
+            n = int(np.prod(dims, dtype=np.float64)) if dims else 1
+            _external(t, model.path, n * max(1, _itemsize(t.data_type)), read=False)
+
+
 def _tensor(t: Any, model_path: Path) -> NDArray[Any]:
     """A TensorProto as an array, its declared size checked against its data first."""
     onnx = _onnx()
@@ -286,7 +305,7 @@ def _tensor(t: Any, model_path: Path) -> NDArray[Any]:
     dt = _FLOAT_TYPES.get(t.data_type) or _INT_TYPES.get(t.data_type)
     if dt is None:
         raise ModelError(f"{model_path}: tensor {t.name!r} has data type {t.data_type}, not read")
-    itemsize = 2 if dt == "bfloat16" else np.dtype(dt).itemsize
+    itemsize = _itemsize(t.data_type)
     if t.data_location == onnx.TensorProto.EXTERNAL:
         raw = _external(t, model_path, n * itemsize)
     elif t.HasField("raw_data"):
@@ -414,11 +433,6 @@ def image_path(model: Model, input: str | None = None, output: str | None = None
         raise ModelError(f"{p}: no node reads a tensor {input!r} (graph inputs: {known})")
     # every tensor reachable from the input, in topological order (Kahn, bounded)
     reach: set[str] = {input}
-    order: list[Any] = []
-    pending: dict[int, int] = {}
-    ready = list(model.consumers.get(input, []))
-    seen_nodes: set[int] = set()
-    # a node is processed once all its inputs that are reachable are known; compute reachability
     stack = [input]
     reach_nodes: dict[int, Any] = {}
     while stack:
@@ -432,14 +446,15 @@ def image_path(model: Model, input: str | None = None, output: str | None = None
                     if o and o not in reach:
                         reach.add(o)
                         stack.append(o)
-    for node in reach_nodes.values():
-        pending[id(node)] = sum(1 for t in node.input if t in reach and t != input)
-    ready = [n for n in reach_nodes.values() if pending[id(n)] == 0]
+    # a node is ready once every input it reads from the path is computed
+    pending = {
+        k: sum(1 for t in node.input if t in reach and t != input)
+        for k, node in reach_nodes.items()
+    }
+    order: list[Any] = []
+    ready = [n for k, n in reach_nodes.items() if pending[k] == 0]
     while ready:
         node = ready.pop()
-        if id(node) in seen_nodes:
-            continue
-        seen_nodes.add(id(node))
         order.append(node)
         for o in node.output:
             for c in model.consumers.get(o, []):
@@ -723,8 +738,6 @@ def _resize(model: Model, node: Any, a: dict[str, Any], base: PathNode) -> PathN
         if v < 1 or v != int(v):
             raise _stop(model, node, f"scale {v:g} is not an integer upsampling factor")
         f.append(int(v))
-    if f[0] != f[1] and mode != "nearest":
-        pass  # per-axis factors are fine for both kinds
     if mode == "nearest":
         for fi in set(f):
             if not _nearest_is_floor(fi, ctm, nearest):
@@ -1048,10 +1061,8 @@ class MergedMap:
         return float("inf") if self.min == 0 else self.max / self.min
 
     def as_dict(self) -> dict[str, Any]:
-        import math
 
-        def num(v: float) -> float | None:
-            return None if not math.isfinite(v) else round(float(v), 6)
+        from .report import rounded as num
 
         h, w = self.shape
         out: dict[str, Any] = {

@@ -66,8 +66,7 @@ class ProbeRow:
     pooled: bool
 
     def as_dict(self) -> dict[str, Any]:
-        def num(v: float) -> float | None:
-            return None if not math.isfinite(v) else round(float(v), 6)
+        from .report import rounded as num
 
         return {
             "probe": self.name,
@@ -100,27 +99,19 @@ class ProbeResult:
 
 
 def _check_file(path: Path) -> Any:
-    """What onnxruntime would read besides the file: external data, checked as inspect does."""
+    """The model parsed with onnx, and what onnxruntime would read besides the file (external
+    data) checked as inspect checks it."""
     try:
-        from .graph import _external, read_model
-    except ImportError:  # pragma: no cover - graph has no hard dependency of its own
-        return
-    try:
-        model = read_model(path)
-    except CbdiagError as exc:
-        if "optional onnx package" in str(exc):
-            raise ProbeError(
-                "probe checks the model file with the optional onnx package first: "
-                "pip install 'cbdiag[probe]'"
-            ) from None
-        raise
-    import onnx
+        import onnx  # noqa: F401
+    except ImportError:
+        raise ProbeError(
+            "probe checks the model file with the optional onnx package first: "
+            "pip install 'cbdiag[probe]'"
+        ) from None
+    from .graph import check_external, read_model
 
-    for t in model.graph.initializer:
-        if t.data_location == onnx.TensorProto.EXTERNAL:
-            dims = [int(d) for d in t.dims]
-            n = int(np.prod(dims, dtype=np.float64)) if dims else 1
-            _external(t, path, n * max(1, _itemsize(t.data_type)), read=False)
+    model = read_model(path)
+    check_external(model)
     return model
 
 
@@ -142,10 +133,6 @@ def graph_period(model: Any, input: str | None) -> int | None:
         elif y.stride > 1 or x.stride > 1:
             return None
     return py if py == px and py > 1 else None
-
-
-def _itemsize(data_type: int) -> int:
-    return {1: 4, 10: 2, 11: 8, 16: 2, 6: 4, 7: 8, 5: 2, 3: 1, 2: 1, 4: 2, 9: 1}.get(data_type, 4)
 
 
 def probe_model(
@@ -173,7 +160,7 @@ def probe_model(
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise ProbeError("--output-range must be two finite numbers LO,HI with LO < HI")
     model = _check_file(p)
-    period = graph_period(model, input) if model is not None else None
+    period = graph_period(model, input)
     if stride is None and period is not None and period & (period - 1) and 2 <= period <= 32:
         # the detector looks at 2, 4, 8, 16 and 32 by default: another period is asked for
         stride = period

@@ -89,7 +89,7 @@ class PathResponse:
 
 
 def verdict(imbalance: float) -> str:
-    """The words ``inspect`` uses for an imbalance (as for one layer)."""
+    """The words ``inspect`` uses for an imbalance, of one layer or of a path."""
     if not math.isfinite(imbalance):
         return "imbalanced"
     if imbalance < 1e-9:
@@ -183,11 +183,13 @@ def _resize_axis(p: F64, f: int, mode: str, axis: int) -> F64:
 
 
 def as_dict(r: PathResponse, reaches_output: bool) -> dict[str, Any]:
+    from .report import rounded
+
     imb = r.imbalance
     return {
         "layers": r.names,
         "period": list(r.period),
-        "imbalance": None if not math.isfinite(imb) else round(imb, 6),
+        "imbalance": rounded(imb),
         "verdict": verdict(imb),
         "reaches_output": reaches_output,
         "stopped": r.stopped,

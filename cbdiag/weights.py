@@ -304,18 +304,12 @@ class LayerReport:
     verdict: str = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.holes:
-            self.verdict = "holes"
-        elif self.imbalance < 1e-9:
-            self.verdict = "balanced"
-        elif self.imbalance < 0.01:
-            self.verdict = "nearly balanced"
-        else:
-            self.verdict = "imbalanced"
+        from .response import verdict
+
+        self.verdict = "holes" if self.holes else verdict(self.imbalance)
 
     def as_dict(self) -> dict[str, Any]:
-        def num(v: float) -> float | None:
-            return None if not math.isfinite(v) else round(float(v), 6)
+        from .report import rounded
 
         return {
             "name": self.name,
@@ -323,9 +317,9 @@ class LayerReport:
             "shape": list(self.shape),
             "stride": list(self.stride),
             "stride_assumed": self.stride_assumed,
-            "imbalance": num(self.imbalance),
-            "imbalance_1d": {"y": num(self.imbalance_y), "x": num(self.imbalance_x)},
-            "max_min_ratio": num(self.max_min_ratio),
+            "imbalance": rounded(self.imbalance),
+            "imbalance_1d": {"y": rounded(self.imbalance_y), "x": rounded(self.imbalance_x)},
+            "max_min_ratio": rounded(self.max_min_ratio),
             "verdict": self.verdict,
             "holes": self.holes,
             "bias": self.bias,
@@ -879,12 +873,14 @@ def _chain(reports: list[LayerReport]) -> dict[str, Any] | None:
         names.append(rep.name)
     if len(names) < 2:
         return None
+    from .report import rounded
+
     cb, dc, _ = _imbalance(pattern)
     imb = float(cb.sum() / dc.sum()) if dc.sum() > 0 else math.inf
     return {
         "layers": names,
         "period": [int(pattern.shape[1]), int(pattern.shape[2])],
-        "imbalance": None if not math.isfinite(imb) else round(imb, 6),
+        "imbalance": rounded(imb),
     }
 
 

@@ -38,7 +38,8 @@ def _export(torch: ModuleType, model: Any, shape: tuple[int, ...], path: Path) -
 def _generator(nn: Any, up: str) -> Any:
     """A DCGAN-shaped generator from a 1x1 latent to 32x32 RGB at PyTorch's initialisation."""
     if up == "deconv":
-        ups = [nn.ConvTranspose2d(32, 32, 3, 2, 1, 1), nn.ReLU()] * 1 + [
+        ups = [
+            nn.ConvTranspose2d(32, 32, 3, 2, 1, 1), nn.ReLU(),
             nn.ConvTranspose2d(32, 16, 3, 2, 1, 1), nn.ReLU(),
             nn.ConvTranspose2d(16, 16, 3, 2, 1, 1), nn.ReLU(),
         ]  # fmt: skip

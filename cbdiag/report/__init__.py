@@ -25,6 +25,11 @@ def num(v: float) -> int | float | None:
     return int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v)
 
 
+def rounded(v: float, digits: int = 6) -> float | None:
+    """A measured figure for JSON: rounded to ``digits`` decimals, ``null`` when not finite."""
+    return None if not math.isfinite(v) else round(float(v), digits)
+
+
 def dumps(obj: dict[str, Any]) -> str:
     """Pretty JSON with plain ASCII, never NaN / Infinity literals."""
     return json.dumps(obj, indent=2, allow_nan=False)

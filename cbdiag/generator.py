@@ -24,6 +24,7 @@ runs), so outputs depend on ``batch_size`` as they would in PyTorch.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -52,6 +53,12 @@ NORMS = ("batch", "none")
 SOURCES = ("latent", "smooth", "constant")
 MAX_SIZE = 4096
 MAX_WIDTH = 4096
+#: Largest latent size (a DCGAN uses 100; StyleGAN 512).
+MAX_LATENT = 1 << 16
+#: Most samples one call generates.
+MAX_COUNT = 1_000_000
+#: Default memory budget (bytes) of the weights plus one batch's activations.
+MAX_MEMORY = 4 << 30
 
 
 class ConfigError(CbdiagError):
@@ -104,6 +111,10 @@ class GeneratorConfig:
             raise ConfigError("stride above 8 or kernel above 16 is not supported")
         if self.width > MAX_WIDTH or self.max_width > MAX_WIDTH:
             raise ConfigError(f"width above {MAX_WIDTH} is absurd")
+        if self.latent > MAX_LATENT:
+            raise ConfigError(f"latent size {self.latent} is over the limit of {MAX_LATENT}")
+        if self.source != "latent" and self.base > MAX_SIZE:
+            raise SizeError(f"base must be at most {MAX_SIZE}, got {self.base}")
         if not 1 <= self.size <= MAX_SIZE:
             raise SizeError(f"size must be between 1 and {MAX_SIZE}, got {self.size}")
         start = self.start_size
@@ -150,6 +161,58 @@ class GeneratorConfig:
             min(self.width * 2 ** (self.depth - 1 - i), self.max_width) for i in range(self.depth)
         ]
         return [*hidden, self.channels]
+
+    def weight_bytes(self) -> int:
+        """Bytes of the float32 weights (and biases) :meth:`Generator.build` draws."""
+        chans = self.stage_channels()
+        s, k = self.stride, self.kernel
+        n = self.latent * chans[0] * 16 + chans[0] if self.source == "latent" else 0
+        for cin, cout in itertools.pairwise(chans):
+            if self.upsample == "deconv":
+                n += cin * cout * k * k + cout
+            elif self.upsample.startswith("resize"):
+                n += cout * cin * 9 + cout
+            else:
+                n += cout * s * s * (cin * 9 + 1)
+        return 4 * n
+
+    def batch_bytes(self, batch: int) -> int:
+        """An upper estimate of the working memory of one batch of ``batch`` samples: the
+        largest stage's input, output and the temporaries of its convolution (float32 and the
+        float64 accumulators of :mod:`cbdiag.nn`)."""
+        chans = self.stage_channels()
+        s = self.stride
+        side = self.start_size
+        peak = batch * self.latent
+        for cin, cout in itertools.pairwise(chans):
+            out = side * s
+            x_in = cin * side * side
+            conv_out = cout * out * out * (s * s if self.upsample.startswith("subpixel") else 1)
+            up = cin * out * out if self.upsample.startswith("resize") else 0
+            peak = max(peak, batch * (x_in + up + 3 * conv_out))
+            side = out
+        return 8 * peak
+
+    def check_budget(self, batch: int, max_memory: int = MAX_MEMORY) -> None:
+        """Refuse (:class:`SizeError`) before anything is allocated when the weights plus one
+        batch need more than ``max_memory`` bytes; the message says which batch size fits."""
+        need = self.weight_bytes() + self.batch_bytes(batch)
+        if need <= max_memory:
+            return
+        gib = 1 << 30
+        fits = next(
+            (
+                b
+                for b in (batch // 2**i for i in range(1, 64))
+                if b >= 1 and self.weight_bytes() + self.batch_bytes(b) <= max_memory
+            ),
+            None,
+        )
+        hint = f"--batch-size {fits} fits" if fits else "a smaller --size or --width"
+        raise SizeError(
+            f"this generator needs about {need / gib:.1f} GiB for a batch of {batch}, over the "
+            f"memory limit of {max_memory / gib:g} GiB ({hint}; --max-memory raises the limit)"
+        )
 
     def describe(self) -> str:
         up = self.upsample

@@ -4,7 +4,6 @@ overwrites unless asked."""
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -12,43 +11,16 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
-from .errors import CbdiagError, OutputError, OutputExistsError
+from .errors import CbdiagError
+from .files import InputError, check_writable, display, open_regular, write_atomic
 
-
-def check_writable(path: str | os.PathLike[str], *, force: bool) -> Path:
-    """Fail early (before any work) if ``path`` exists without ``force`` or cannot be written."""
-    p = Path(path)
-    if p.is_dir():
-        raise OutputError(f"{p} is a directory, not a file")
-    if p.exists() and not force:
-        raise OutputExistsError(f"{p} exists; pass --force to overwrite it")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {p}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write {p}: directory {parent} is not writable")
-    return p
+__all__ = ["check_writable", "load_image", "save_png"]
 
 
 def save_png(image: Image.Image, path: str | os.PathLike[str], *, force: bool = False) -> Path:
-    """Write ``image`` as PNG to ``path`` via a temporary file and an atomic rename."""
-    p = check_writable(path, force=force)
-    fd, tmp = tempfile.mkstemp(prefix=".cbdiag-", suffix=".png", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format="PNG", optimize=True)
-        if p.exists() and not force:  # appeared while we were writing
-            raise OutputExistsError(f"{p} exists; pass --force to overwrite it")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, p)
-    except OSError as exc:
-        raise OutputError(f"cannot write {p}: {exc.strerror or exc}") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
+    """Write ``image`` as PNG to ``path`` via a temporary file and an atomic rename (only ever a
+    regular file: see :func:`cbdiag.files.check_writable`)."""
+    return write_atomic(path, lambda fh: image.save(fh, format="PNG", optimize=True), force=force)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,16 +191,17 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     frame). Alpha is ignored; palette images are expanded to RGB.
     """
     p = Path(path)
-    if p.is_dir():
-        raise ImageReadError(f"{p}: is a directory")
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise ImageReadError(f"{p}: {exc.strerror or exc}") from exc
+    shown = display(p)
+    try:  # a regular file only: a FIFO or a device is refused before Pillow reads a byte
+        with open_regular(p) as fh:
+            size = os.fstat(fh.fileno()).st_size
+    except InputError as exc:
+        raise ImageReadError(str(exc)) from exc
     if size == 0:
-        raise ImageReadError(f"{p}: empty file")
+        raise ImageReadError(f"{shown}: empty file")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notes (bad EXIF, ...) never reach stderr
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(p)
             keep = False
@@ -236,7 +209,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
                 w, h = img.size
                 if w * h > max_pixels:
                     raise ImageReadError(
-                        f"{p}: {w}x{h} is {w * h} pixels, over the limit of {max_pixels}"
+                        f"{shown}: {w}x{h} is {w * h} pixels, over the limit of {max_pixels}"
                     )
                 img.load()
                 fmt = img.format
@@ -256,11 +229,15 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     except ImageReadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(f"{p}: refused as a decompression bomb ({exc})") from exc
+        raise ImageReadError(f"{shown}: refused as a decompression bomb ({exc})") from exc
     except UnidentifiedImageError as exc:
-        raise ImageReadError(f"{p}: not an image Pillow can read") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(f"{p}: cannot decode ({exc})") from exc
+        raise ImageReadError(f"{shown}: not an image Pillow can read") from exc
+    except MemoryError as exc:
+        raise ImageReadError(f"{shown}: too large to decode") from exc
+    except RecursionError as exc:
+        raise ImageReadError(f"{shown}: cannot decode (nested too deeply)") from exc
+    except Exception as exc:  # any failure of a decoder on this file's bytes
+        raise ImageReadError(f"{shown}: cannot decode ({type(exc).__name__}: {exc})") from exc
 
 
 def _to_array(img: Image.Image, fmt: str | None, quality: int | None) -> LoadedImage:

@@ -146,8 +146,8 @@ def test_text_output_mentions_config(tmp_path: Path) -> None:
     ("args", "fragment"),
     [
         (["--size", "48"], "not reachable"),
-        (["--count", "0"], "--count must be >= 1"),
-        (["--count", "-2"], "--count must be >= 1"),
+        (["--count", "0"], "--count must be from 1 to"),
+        (["--count", "-2"], "--count must be from 1 to"),
         (["--upsample", "magic"], "magic"),
         (["--upsample", "resize-nearest", "--kernel", "3"], "apply to --upsample deconv"),
         (["--channels", "2"], "channels must be 1 or 3"),

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from ..errors import CbdiagError
+from ..files import display
 
 
 class Format(str, Enum):
@@ -23,18 +24,21 @@ class Format(str, Enum):
 
 
 def out_console(width: int | None = None) -> Console:
-    """Console for results (stdout). Colour only on a terminal; ``NO_COLOR`` honoured by rich."""
-    return Console(highlight=False, soft_wrap=False, width=width)
+    """Console for results (stdout). Colour only on a terminal; ``NO_COLOR`` honoured by rich.
+
+    Markup and emoji codes are off: text that holds file or layer names (``[/]``,
+    ``:smile:``) is printed as it is, never interpreted. Styles are given as ``style=``."""
+    return Console(highlight=False, soft_wrap=False, width=width, markup=False, emoji=False)
 
 
 def err_console() -> Console:
     """Console for status, warnings and summaries (stderr)."""
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``error: <message>`` (one line) on stderr and exit with ``code``."""
-    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+    sys.stderr.write(f"error: {display(' '.join(str(message).split()), limit=4000)}\n")
     sys.stderr.flush()
     raise typer.Exit(code)
 
@@ -57,6 +61,15 @@ def handle_errors() -> Iterator[None]:
 
 
 def write_stdout(text: str) -> None:
-    """Write machine output to stdout exactly (no rich markup)."""
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    """Write machine output to stdout exactly (no rich markup). A file name that is not valid
+    UTF-8 is written back as the bytes it was made of."""
+    text = text if text.endswith("\n") else text + "\n"
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        buf = getattr(sys.stdout, "buffer", None)
+        if buf is None:
+            raise
+        sys.stdout.flush()
+        buf.write(text.encode(sys.stdout.encoding or "utf-8", "surrogateescape"))
     sys.stdout.flush()

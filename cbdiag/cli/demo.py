@@ -40,7 +40,7 @@ def demo(
             out,
             samples=samples,
             force=force,
-            progress=(lambda s: err.print(f"[dim]{s}...[/dim]")) if show else None,
+            progress=(lambda s: err.print(f"{s}...", style="dim")) if show else None,
         )
         elapsed = time.perf_counter() - t0
         if fmt == Format.json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -17,7 +18,15 @@ from rich.table import Table
 from .._malloc import keep_freed_memory
 from ..compare import compare_upsamplers
 from ..errors import OutputError, OutputExistsError, UsageError
-from ..generator import Generator, GeneratorConfig, phase_contrast
+from ..files import display, reason
+from ..generator import (
+    MAX_COUNT,
+    MAX_MEMORY,
+    Generator,
+    GeneratorConfig,
+    compare_configs,
+    phase_contrast,
+)
 from ..images import check_writable, save_png
 from ..render.panel import auto_scale, compare_panel, grid, to_uint8
 from ..report import dumps, envelope, num
@@ -85,8 +94,22 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
-def _sample_paths(out_dir: Path, count: int) -> list[Path]:
-    return [out_dir / f"sample_{i:05d}.png" for i in range(count)]
+def _sample_paths(out_dir: Path, count: int, start: int = 0) -> list[Path]:
+    return [out_dir / f"sample_{i:05d}.png" for i in range(start, start + count)]
+
+
+def _check_space(path: Path, need: int) -> None:
+    """Refuse an array file that would not fit on its disk (before the file is made)."""
+    try:
+        st = os.statvfs(path.parent if str(path.parent) else ".")
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    if need > free:
+        raise OutputError(
+            f"cannot write {display(path)}: the array needs {need:,} bytes and its disk has "
+            f"{free:,} free"
+        )
 
 
 def _check_outputs(
@@ -167,6 +190,14 @@ def generate(
     ] = False,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    max_memory: Annotated[
+        float,
+        typer.Option(
+            "--max-memory",
+            help=f"Memory budget in GiB of the weights and one batch (default "
+            f"{MAX_MEMORY >> 30}); a bigger job is refused before it starts.",
+        ),
+    ] = MAX_MEMORY / (1 << 30),
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr (a TTY).")
     ] = True,
@@ -175,10 +206,16 @@ def generate(
         if upsample != Upsample.deconv and (kernel is not None or padding is not None):
             raise UsageError("--kernel/--padding apply to --upsample deconv only")
         n = count if count is not None else (4 if compare else 16)
-        if n < 1:
-            raise UsageError(f"--count must be >= 1, got {n}")
+        if not 1 <= n <= MAX_COUNT:
+            raise UsageError(f"--count must be from 1 to {MAX_COUNT:,}, got {n}")
+        if not 0 <= seed < 2**63:
+            raise UsageError(f"--seed must be from 0 to 2**63 - 1, got {seed}")
+        if not (max_memory > 0 and math.isfinite(max_memory)):
+            raise UsageError(f"--max-memory must be a positive number of GiB, got {max_memory}")
+        budget = int(max_memory * (1 << 30))
         if batch_size < 1:
             raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
+        batch_size = min(batch_size, n)
         if grid_max < 1:
             raise UsageError(f"--grid-max must be >= 1, got {grid_max}")
         cfg = GeneratorConfig(
@@ -201,10 +238,15 @@ def generate(
                 raise UsageError("--compare makes its own columns: drop --upsample/--out-dir/--npy")
             target = out or Path("compare.png")
             check_writable(target, force=force)
+            for _name, c in compare_configs(cfg):
+                c.check_budget(batch_size, budget)
             _compare(cfg, n, seed, batch_size, target, normalize.value, fmt, force, progress)
             return
         target = out or Path("generated.png")
+        cfg.check_budget(batch_size, budget)
         _check_outputs(target, out_dir, npy, n, force)
+        if npy is not None:
+            _check_space(npy, 4 * n * cfg.size * cfg.size * cfg.channels)
         _single(
             cfg,
             n,
@@ -240,16 +282,16 @@ def _single(
     gen = Generator.build(cfg, seed)
     shape = (count, cfg.size, cfg.size, cfg.channels)
     mm = tmp_npy = None
-    if npy is not None:
-        fd, tmp_npy = tempfile.mkstemp(prefix=".cbdiag-", suffix=".npy", dir=npy.parent or ".")
-        os.close(fd)
-        mm = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.float32, shape=shape)
-    if out_dir is not None:
-        out_dir.mkdir(exist_ok=True)
     keep: list[np.ndarray] = []
     contrast_sum, contrast_n = 0.0, 0
     measurable = cfg.size > 4 * cfg.stride + cfg.stride
     try:
+        if npy is not None:
+            fd, tmp_npy = tempfile.mkstemp(prefix=".cbdiag-", suffix=".npy", dir=npy.parent or ".")
+            os.close(fd)
+            mm = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.float32, shape=shape)
+        if out_dir is not None:
+            out_dir.mkdir(exist_ok=True)
         with _progress(progress and count > batch_size) as bar:
             task = bar.add_task("generating", total=count)
             for off, imgs in gen.batches(count, batch_size):
@@ -257,7 +299,7 @@ def _single(
                 if out_dir is not None:
                     from PIL import Image
 
-                    for i, path in enumerate(_sample_paths(out_dir, count)[off : off + len(imgs)]):
+                    for i, path in enumerate(_sample_paths(out_dir, len(imgs), off)):
                         img = u8[i, :, :, 0] if cfg.channels == 1 else u8[i]
                         save_png(Image.fromarray(np.ascontiguousarray(img)), path, force=force)
                 if mm is not None:
@@ -271,8 +313,11 @@ def _single(
         if mm is not None and npy is not None and tmp_npy is not None:
             mm.flush()
             del mm
+            check_writable(npy, force=force)  # still not a device or a directory
             os.replace(tmp_npy, npy)
             tmp_npy = None
+    except OSError as exc:
+        raise OutputError(f"cannot write {display(npy or target)}: {reason(exc)}") from exc
     finally:
         if tmp_npy is not None and os.path.exists(tmp_npy):
             os.unlink(tmp_npy)
@@ -304,7 +349,7 @@ def _single(
         return
     console = out_console()
     console.print(
-        f"[bold]{count}[/bold] samples of an untrained {cfg.size}x{cfg.size} generator "
+        f"{count} samples of an untrained {cfg.size}x{cfg.size} generator "
         f"({cfg.describe()}, {cfg.depth} stages, width {cfg.width}, init {cfg.init}, "
         f"norm {cfg.norm}, source {cfg.source}, seed {seed}) in {elapsed:.2f} s"
     )

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import OutputError, UsageError
-from ..images import check_writable
+from ..errors import UsageError
+from ..files import check_writable, write_atomic
 from ..lint import (
     DEFAULT_EXCLUDE,
     LintResult,
@@ -165,10 +165,8 @@ def lint(
         if show_unresolved and fmt in ("full", "concise") and not statistics:
             text += unresolved_text
         if output is not None:
-            try:
-                output.write_text(text)
-            except OSError as exc:
-                raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+            data = text.encode("utf-8", "surrogateescape")
+            write_atomic(output, lambda fh: fh.write(data), force=force)
         else:
             sys.stdout.write(text)
             sys.stdout.flush()

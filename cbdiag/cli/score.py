@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import os
+import stat
 import sys
 import textwrap
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from enum import Enum
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import CbdiagError, OutputError, OutputExistsError, UsageError
+from ..files import display, kind, reason
 from ..images import IMAGE_EXTENSIONS, check_writable, load_image, luminance, save_png
 from ..periodic import PhaseStats, pool
 from ..report import dumps, envelope
@@ -66,30 +69,67 @@ class ScoreFormat(str, Enum):
 
 def expand(paths: list[str], glob: str | None) -> Iterator[tuple[str, str | None]]:
     """``(path, error)`` for every input: files as given, directories searched recursively,
-    ``-`` read from stdin; an error where a path does not exist or a directory has no image."""
+    ``-`` read from stdin; an error where a path does not exist, is not a regular file, or a
+    directory (or a folder under it) cannot be read or has no image. Named pipes, devices and
+    sockets found in a directory are passed over; named on the command line they are refused."""
+    if glob is not None and (os.path.isabs(glob) or not glob.strip()):
+        raise UsageError(f"--glob must be a relative pattern such as '*.png', got {glob!r}")
     for raw in paths:
         if raw == "-":
             names = [line.strip() for line in sys.stdin if line.strip()]
             yield from expand(names, glob) if names else iter([("-", "no paths on stdin")])
             continue
-        p = Path(raw)
-        if p.is_dir():
-            pattern = glob or "*"
-            found = sorted(
-                q
-                for q in p.rglob(pattern)
-                if (q.is_file() or (q.is_symlink() and not q.exists()))  # dangling: report it
-                and (glob or q.suffix.lower() in IMAGE_EXTENSIONS)
-            )
-            if not found:
-                what = glob or ", ".join(IMAGE_EXTENSIONS)
-                yield raw, f"{raw}: no images found (looked for {what})"
-            for q in found:
-                yield str(q), None
-        elif p.exists():
+        try:
+            mode = os.stat(raw).st_mode
+        except ValueError:
+            yield raw, f"{display(raw)}: not a valid path (it holds a NUL character)"
+            continue
+        except OSError as exc:
+            why = reason(exc)
+            if os.path.islink(raw):
+                why = "dangling symbolic link"
+            yield raw, f"{display(raw)}: {why}"
+            continue
+        if stat.S_ISDIR(mode):
+            yield from _search(raw, glob)
+        elif stat.S_ISREG(mode):
             yield raw, None
         else:
-            yield raw, f"{raw}: no such file or directory"
+            yield raw, f"{display(raw)}: {kind(mode)}, not a regular file"
+
+
+def _search(top: str, glob: str | None) -> Iterator[tuple[str, str | None]]:
+    """The images under directory ``top`` (sorted), and an error for each folder not read."""
+    found: list[tuple[str, str | None]] = []
+    unread: list[tuple[str, str | None]] = []
+
+    def onerror(exc: OSError) -> None:
+        where = exc.filename if exc.filename is not None else top
+        unread.append((str(where), f"{display(where)}: cannot search the folder ({reason(exc)})"))
+
+    for root, dirs, files in os.walk(top, onerror=onerror):
+        dirs.sort()
+        for f in files:
+            q = os.path.join(root, f)
+            rel = os.path.relpath(q, top)
+            if glob is not None:
+                if not (fnmatch.fnmatch(f, glob) or PurePath(rel).match(glob)):
+                    continue
+            elif not f.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            try:
+                mode = os.stat(q).st_mode
+            except OSError as exc:
+                why = "dangling symbolic link" if os.path.islink(q) else reason(exc)
+                found.append((q, f"{display(q)}: {why}"))
+                continue
+            if stat.S_ISREG(mode):
+                found.append((q, None))
+    if not found and not unread:
+        what = glob or ", ".join(IMAGE_EXTENSIONS)
+        yield top, f"{display(top)}: no images found (looked for {what})"
+    yield from sorted(found)
+    yield from unread
 
 
 Work = tuple[str, int | None, float, float, float, bool]
@@ -378,7 +418,7 @@ def _emit(
                 + [(per.get(str(s)) or {}).get("amplitude") for s in searched]
                 + [None, None, "", pooled.get("error")]
             )
-        sys.stdout.write(buf.getvalue())
+        write_stdout(buf.getvalue())
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("path", no_wrap=True)
@@ -391,11 +431,11 @@ def _emit(
     for r in results:
         if r["error"]:
             err = Text("error", style="bold red")
-            table.add_row(r["path"], err, "-", "-", "-", "-", r["error"])
+            table.add_row(display(r["path"]), err, "-", "-", "-", "-", display(r["error"], 2000))
             continue
         flag = Text("FLAGGED", style="bold red") if r["flagged"] else Text("ok", style="green")
         table.add_row(
-            r["path"],
+            display(r["path"]),
             flag,
             str(r["period"] or "-"),
             f"{r['amplitude']:.3f}",

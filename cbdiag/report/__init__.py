@@ -30,6 +30,28 @@ def rounded(v: float, digits: int = 6) -> float | None:
     return None if not math.isfinite(v) else round(float(v), digits)
 
 
+def finite(obj: Any, where: str = "", found: list[str] | None = None) -> Any:
+    """``obj`` with every non-finite float (NaN, infinities; numpy scalars too) replaced by
+    ``None``; the JSON paths of those replaced are appended to ``found``."""
+    if isinstance(obj, dict):
+        return {k: finite(v, f"{where}.{k}" if where else str(k), found) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v, f"{where}[{i}]", found) for i, v in enumerate(obj)]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        if found is not None:
+            found.append(where or "(value)")
+        return None
+    if hasattr(obj, "dtype") and hasattr(obj, "item"):  # a numpy scalar
+        return finite(obj.item(), where, found)
+    return obj
+
+
 def dumps(obj: dict[str, Any]) -> str:
-    """Pretty JSON with plain ASCII, never NaN / Infinity literals."""
-    return json.dumps(obj, indent=2, allow_nan=False)
+    """Pretty JSON with plain ASCII, never NaN / Infinity literals: a non-finite number is
+    written as ``null`` and the document gets a ``notes`` entry naming where."""
+    found: list[str] = []
+    clean = finite(obj, "", found)
+    if found:
+        shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+        clean.setdefault("notes", []).append(f"non-finite numbers written as null: {shown}")
+    return json.dumps(clean, indent=2, allow_nan=False)

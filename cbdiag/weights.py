@@ -18,9 +18,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import mmap
 import os
 import struct
+import zipfile
+import zlib
 from dataclasses import dataclass, field
+from lzma import LZMAError
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import CheckpointError
+from .files import InputError, display, open_regular, reason
 
 __all__ = [
     "LAYOUTS",
@@ -41,7 +46,22 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 LAYOUTS = ("auto", "torch", "keras", "flax", "subpixel")
+#: Largest safetensors JSON header (bytes).
 MAX_HEADER = 100 * 1024 * 1024
+#: Largest .npy header (bytes; numpy's own default is 10,000).
+MAX_NPY_HEADER = 1 << 16
+#: Default bound on a checkpoint: the arrays read from a .npz/.npy, the size of a
+#: .safetensors (memory-mapped) or PyTorch file.
+MAX_LOAD_BYTES = 4 << 30
+#: Most members of a .npz.
+MAX_MEMBERS = 100_000
+#: Largest kernel analysed (elements); a bigger 4-D array is listed as skipped.
+MAX_KERNEL_ELEMENTS = 1 << 26
+#: Most multiply-adds spent following a constant input through one more layer of a chain.
+MAX_CHAIN_WORK = 1 << 31
+#: Most taps (kH * kW) of a kernel analysed.
+MAX_KERNEL_TAPS = 1 << 16
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 _ST_DTYPES: dict[str, np.dtype[Any]] = {
     "F64": np.dtype("<f8"),
@@ -62,91 +82,292 @@ _ST_DTYPES: dict[str, np.dtype[Any]] = {
 # ---------------------------------------------------------------------------------------------
 
 
-def read_safetensors(path: str | os.PathLike[str]) -> dict[str, NDArray[Any]]:
+def read_safetensors(
+    path: str | os.PathLike[str], *, max_bytes: int | None = None
+) -> dict[str, NDArray[Any]]:
     """Parse a ``.safetensors`` file: an 8-byte little-endian header length, a JSON header
     ``{name: {dtype, shape, data_offsets: [begin, end]}}`` and a raw little-endian buffer.
 
     Every field is checked before any data is touched: the header length against the file
     size, dtypes against the known set, shapes and offsets for type and sign, each tensor's
-    byte span against its shape and dtype and the buffer size, and spans for overlap.
+    byte span against its shape and dtype and the buffer size, and spans for overlap. The
+    buffer is memory-mapped, not read: a tensor costs memory only when it is analysed.
+    ``max_bytes`` (default :data:`MAX_LOAD_BYTES`) bounds the file size.
     """
     p = Path(path)
-    size = p.stat().st_size
-    with open(p, "rb") as fh:
+    shown = display(p)
+    limit = MAX_LOAD_BYTES if max_bytes is None else max_bytes
+    with open_regular(p) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            raise CheckpointError(
+                f"{shown}: {size:,} bytes is over the checkpoint limit of {limit:,} bytes "
+                "(--max-size raises it)"
+            )
         head = fh.read(8)
         if len(head) < 8:
-            raise CheckpointError(f"{p}: truncated safetensors file (no header length)")
+            raise CheckpointError(f"{shown}: truncated safetensors file (no header length)")
         (n,) = struct.unpack("<Q", head)
         if n == 0 or n > min(MAX_HEADER, size - 8):
-            raise CheckpointError(f"{p}: safetensors header length {n} does not fit the file")
+            raise CheckpointError(f"{shown}: safetensors header length {n} does not fit the file")
         raw = fh.read(n)
-        data = fh.read()
+        if len(raw) < n:
+            raise CheckpointError(f"{shown}: truncated safetensors header")
+        data: Any = b""
+        if size - 8 - n > 0:
+            try:
+                data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError) as exc:
+                raise CheckpointError(f"{shown}: cannot map the file ({exc})") from exc
+    start = 8 + n
+    buffer = size - start
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        if len(keys) != len(set(keys)):
-            dup = next(k for k in keys if keys.count(k) > 1)
-            raise CheckpointError(f"{p}: safetensors header names {dup!r} twice")
-        return dict(pairs)
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            seen: set[str] = set()
+            dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+            raise CheckpointError(f"{shown}: safetensors header names {display(dup)!r} twice")
+        return out
 
     try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        header = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=no_duplicates,
+            parse_constant=_no_constant,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as exc:
         raise CheckpointError(
-            f"{p}: safetensors header is not valid JSON ({type(exc).__name__})"
+            f"{shown}: safetensors header is not valid JSON ({type(exc).__name__})"
         ) from exc
     if not isinstance(header, dict):
-        raise CheckpointError(f"{p}: safetensors header is not a JSON object")
+        raise CheckpointError(f"{shown}: safetensors header is not a JSON object")
     spans = []
     out: dict[str, NDArray[Any]] = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
+        label = display(name)
         if not isinstance(info, dict):
-            raise CheckpointError(f"{p}: entry {name!r} is not an object")
+            raise CheckpointError(f"{shown}: entry {label!r} is not an object")
         dtype = _ST_DTYPES.get(str(info.get("dtype")))
         if dtype is None:
-            raise CheckpointError(f"{p}: {name!r} has unsupported dtype {info.get('dtype')!r}")
+            raise CheckpointError(
+                f"{shown}: {label!r} has unsupported dtype {display(info.get('dtype'), 40)!r}"
+            )
         shape = info.get("shape")
         offsets = info.get("data_offsets")
-        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
-            raise CheckpointError(f"{p}: {name!r} has an invalid shape {shape!r}")
         if not (
-            isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
+            isinstance(shape, list)
+            and len(shape) <= 32
+            and all(type(d) is int and 0 <= d < 2**48 for d in shape)
         ):
-            raise CheckpointError(f"{p}: {name!r} has invalid data_offsets {offsets!r}")
+            raise CheckpointError(f"{shown}: {label!r} has an invalid shape")
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(type(o) is int and abs(o) < 2**63 for o in offsets)
+        ):
+            raise CheckpointError(f"{shown}: {label!r} has invalid data_offsets")
         begin, end = offsets
         count = math.prod(shape)
-        if begin < 0 or end < begin or end > len(data):
+        if begin < 0 or end < begin or end > buffer:
             raise CheckpointError(
-                f"{p}: {name!r} spans bytes {begin}..{end} outside the {len(data)}-byte buffer"
+                f"{shown}: {label!r} spans bytes {begin}..{end} outside the {buffer}-byte buffer"
             )
         if end - begin != count * dtype.itemsize:
             raise CheckpointError(
-                f"{p}: {name!r} spans {end - begin} bytes but shape {shape} of {info['dtype']} "
-                f"needs {count * dtype.itemsize}"
+                f"{shown}: {label!r} spans {end - begin} bytes but shape {shape} of "
+                f"{info['dtype']} needs {count * dtype.itemsize}"
             )
         spans.append((begin, end, name))
-        arr = np.frombuffer(data, dtype=dtype, count=count, offset=begin).reshape(shape)
+        arr = np.frombuffer(data, dtype=dtype, count=count, offset=start + begin).reshape(shape)
         if info["dtype"] == "BF16":
-            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+            arr = _widen_bf16(arr)
         out[name] = arr
     spans.sort()
     for (_b0, e0, n0), (b1, _e1, n1) in itertools.pairwise(spans):
         if b1 < e0:
-            raise CheckpointError(f"{p}: tensors {n0!r} and {n1!r} overlap in the buffer")
+            raise CheckpointError(
+                f"{shown}: tensors {display(n0)!r} and {display(n1)!r} overlap in the buffer"
+            )
     return out
 
 
-def _flatten(obj: Any, prefix: str = "") -> dict[str, NDArray[Any]]:
+#: bfloat16 words kept raw (a tensor too large to widen is not a kernel cbdiag analyses).
+_BF16_RAW = np.dtype([("bfloat16", "<u2")])
+
+
+def _widen_bf16(words: NDArray[Any]) -> NDArray[Any]:
+    if words.size > MAX_KERNEL_ELEMENTS:
+        return words.view(_BF16_RAW)
+    return (words.astype(np.uint32) << 16).view(np.float32)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+# ---------------------------------------------------------------------------------------------
+# .npy / .npz: parsed here (headers checked, sizes bounded, never a pickle)
+# ---------------------------------------------------------------------------------------------
+
+
+def _npy_header(fh: Any, shown: str) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
+    """The ``(shape, fortran_order, dtype)`` of the ``.npy`` stream at ``fh``, checked."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fh, max_header_size=MAX_NPY_HEADER)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = fmt.read_array_header_2_0(fh, max_header_size=MAX_NPY_HEADER)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except (ValueError, SyntaxError, TypeError, OverflowError, EOFError, struct.error) as exc:
+        raise CheckpointError(f"{shown}: not a valid .npy header ({_one_line(exc)})") from exc
+    except (MemoryError, RecursionError) as exc:
+        raise CheckpointError(f"{shown}: the .npy header is too complex to parse") from exc
+    if dtype.hasobject:
+        raise CheckpointError(
+            f"{shown}: contains pickled objects, which cbdiag never loads from .npy/.npz"
+        )
+    if len(shape) > 32 or any(not isinstance(d, int) or d < 0 for d in shape):
+        raise CheckpointError(f"{shown}: the .npy header has an invalid shape")
+    return tuple(shape), bool(fortran), dtype
+
+
+def _npy_array(fh: Any, shown: str, available: int | None, budget: list[int]) -> NDArray[Any]:
+    """Read one ``.npy`` stream: the header checked, its size checked against ``available``
+    (the bytes the file or member really holds, when known) and the remaining ``budget``."""
+    shape, fortran, dtype = _npy_header(fh, shown)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if available is not None and nbytes > available:
+        raise CheckpointError(
+            f"{shown}: the header claims {nbytes:,} bytes of data but the file holds {available:,}"
+        )
+    if nbytes > budget[0]:
+        raise CheckpointError(
+            f"{shown}: {nbytes:,} bytes of arrays is over the checkpoint limit of "
+            f"{budget[1]:,} bytes (--max-size raises it)"
+        )
+    budget[0] -= nbytes
+    raw = bytearray()
+    while len(raw) < nbytes:
+        chunk = fh.read(min(nbytes - len(raw), 1 << 24))
+        if not chunk:
+            raise CheckpointError(
+                f"{shown}: truncated data ({len(raw):,} of {nbytes:,} bytes present)"
+            )
+        raw += chunk
+    arr = np.frombuffer(raw, dtype=dtype, count=math.prod(shape)) if nbytes else np.zeros(0, dtype)
+    order = "F" if fortran else "C"
+    return arr.reshape(shape[::-1]).T if order == "F" else arr.reshape(shape)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def read_npy(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> NDArray[Any]:
+    """One ``.npy`` array (never a pickle), its size checked against the file before reading."""
+    shown = display(path)
+    limit = MAX_LOAD_BYTES if max_bytes is None else max_bytes
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            shape_pos = fh.tell()
+            _npy_header(fh, shown)
+            data_at = fh.tell()
+            fh.seek(shape_pos)
+        except OSError as exc:
+            raise CheckpointError(f"{shown}: {reason(exc)}") from exc
+        return _npy_array(fh, shown, size - data_at, [limit, limit])
+
+
+def read_npz(
+    path: str | os.PathLike[str], *, max_bytes: int | None = None
+) -> dict[str, NDArray[Any]]:
+    """The arrays of an ``.npz`` (a zip of ``.npy`` members), read member by member: each
+    member's declared size and compression checked before it is inflated, the total bounded
+    by ``max_bytes``, the CRC verified, nothing unpickled."""
+    shown = display(path)
+    limit = MAX_LOAD_BYTES if max_bytes is None else max_bytes
+    budget = [limit, limit]
     out: dict[str, NDArray[Any]] = {}
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    elif hasattr(obj, "detach") and hasattr(obj, "numpy"):
-        out[prefix] = obj.detach().cpu().float().numpy()
-    elif isinstance(obj, np.ndarray):
-        out[prefix] = obj
+    with open_regular(path) as fh:
+        try:
+            zf = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+            raise CheckpointError(f"{shown}: not a readable .npz ({_one_line(exc)})") from exc
+        with zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise CheckpointError(
+                    f"{shown}: {len(infos):,} members is over the limit of {MAX_MEMBERS:,}"
+                )
+            for info in infos:
+                if info.is_dir():
+                    continue
+                label = f"{shown}: member {display(info.filename)!r}"
+                if info.flag_bits & 0x1:
+                    raise CheckpointError(f"{label} is encrypted")
+                if info.compress_type not in _ZIP_METHODS:
+                    raise CheckpointError(
+                        f"{label} uses an unsupported compression method {info.compress_type}"
+                    )
+                if info.file_size > budget[0]:
+                    raise CheckpointError(
+                        f"{label} inflates to {info.file_size:,} bytes, over the checkpoint limit "
+                        f"of {limit:,} bytes (--max-size raises it)"
+                    )
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                try:
+                    with zf.open(info) as member:
+                        arr = _npy_array(member, label, info.file_size, budget)
+                        if member.read(1):
+                            raise CheckpointError(f"{label} holds data after its array")
+                except CheckpointError:
+                    raise
+                except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
+                    raise CheckpointError(f"{label} cannot be read ({_one_line(exc)})") from exc
+                except (NotImplementedError, RuntimeError, LZMAError) as exc:
+                    raise CheckpointError(f"{label} cannot be inflated ({_one_line(exc)})") from exc
+                out[name] = arr
+    return out
+
+
+def _flatten(obj: Any) -> dict[str, NDArray[Any]]:
+    """The tensors and arrays of a loaded PyTorch object, by dotted path (iteratively: a
+    deeply nested object cannot exhaust the stack). Quantized tensors are dequantized, sparse
+    ones made dense when small enough; anything else that is not a plain tensor is left out."""
+    out: dict[str, NDArray[Any]] = {}
+    stack: list[tuple[str, Any]] = [("", obj)]
+    while stack:
+        prefix, o = stack.pop()
+        if isinstance(o, dict):
+            stack.extend(
+                (f"{prefix}.{k}" if prefix else str(k), v) for k, v in reversed(list(o.items()))
+            )
+        elif hasattr(o, "detach") and hasattr(o, "numpy"):
+            try:
+                t = o.detach().cpu()
+                if getattr(t, "is_quantized", False):
+                    t = t.dequantize()
+                if getattr(t, "is_sparse", False) or str(getattr(t, "layout", "")) != (
+                    "torch.strided"
+                ):
+                    if t.numel() > MAX_KERNEL_ELEMENTS:
+                        continue
+                    t = t.to_dense()
+                if t.is_complex():
+                    out[prefix] = t.numpy()
+                else:
+                    out[prefix] = t.float().numpy()
+            except (RuntimeError, TypeError, ValueError):
+                continue  # a tensor type numpy cannot hold (meta, nested, ...)
+        elif isinstance(o, np.ndarray):
+            out[prefix] = o
     return out
 
 
@@ -156,56 +377,58 @@ TORCH_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], *, allow_pickle: bool = False
+    path: str | os.PathLike[str], *, allow_pickle: bool = False, max_bytes: int | None = None
 ) -> dict[str, NDArray[Any]]:
     """Read every array of a checkpoint: ``{name: array}``.
 
     ``.npz`` and ``.npy`` are read with ``allow_pickle=False``; ``.safetensors`` is parsed
     here; ``.pt``, ``.pth``, ``.tar``, ``.ckpt`` and ``.bin`` need ``allow_pickle=True`` and
-    torch (nested dicts are flattened: ``netG_state_dict.main.0.weight``).
+    torch (nested dicts are flattened: ``netG_state_dict.main.0.weight``). ``max_bytes``
+    (default :data:`MAX_LOAD_BYTES`) bounds what is read.
     """
     p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"{p}: no such file")
-    suffix = p.suffix.lower()
+    shown = display(p)
     try:
-        if suffix == ".safetensors":
-            return read_safetensors(p)
-        if suffix == ".npy":
-            return {p.stem: np.load(p, allow_pickle=False)}
-        if suffix == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-    except CheckpointError:
-        raise
-    except (ValueError, OSError, EOFError) as exc:
-        msg = " ".join(str(exc).split())
-        if "allow_pickle" in msg or "pickle" in msg.lower():
-            msg = "contains pickled objects, which cbdiag never loads from .npy/.npz"
-        raise CheckpointError(f"{p}: cannot read ({msg})") from exc
+        open_regular(p).close()  # a missing file, a FIFO or a device: refused here
+    except InputError as exc:
+        raise CheckpointError(str(exc)) from exc
+    suffix = p.suffix.lower()
+    if suffix == ".safetensors":
+        return read_safetensors(p, max_bytes=max_bytes)
+    if suffix == ".npy":
+        return {p.stem: read_npy(p, max_bytes=max_bytes)}
+    if suffix == ".npz":
+        return read_npz(p, max_bytes=max_bytes)
     if suffix in TORCH_SUFFIXES:
         if not allow_pickle:
             raise CheckpointError(
-                f"{p}: PyTorch checkpoints are pickles; pass --allow-pickle to load it with "
+                f"{shown}: PyTorch checkpoints are pickles; pass --allow-pickle to load it with "
                 "torch.load(weights_only=True), or convert it to .safetensors"
             )
         try:
             import torch
         except ImportError as exc:
             raise CheckpointError(
-                f"{p}: reading PyTorch checkpoints needs torch (pip install torch)"
+                f"{shown}: reading PyTorch checkpoints needs torch (pip install torch)"
             ) from exc
+        size = p.stat().st_size
+        limit = MAX_LOAD_BYTES if max_bytes is None else max_bytes
+        if size > limit:
+            raise CheckpointError(
+                f"{shown}: {size:,} bytes is over the checkpoint limit of {limit:,} bytes "
+                "(--max-size raises it)"
+            )
         try:
             obj = torch.load(p, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise CheckpointError(f"{p}: torch.load refused it ({type(exc).__name__})") from exc
+            raise CheckpointError(f"{shown}: torch.load refused it ({type(exc).__name__})") from exc
         flat = _flatten(obj)
         if not flat:
-            raise CheckpointError(f"{p}: no tensors found")
+            raise CheckpointError(f"{shown}: no tensors found")
         return flat
     raise CheckpointError(
-        f"{p}: unknown checkpoint type {suffix!r} (known: .npz, .npy, .safetensors, "
-        f"{'/'.join(TORCH_SUFFIXES)})"
+        f"{shown}: unknown checkpoint type {display(suffix, 40)!r} (known: .npz, .npy, "
+        f".safetensors, {'/'.join(TORCH_SUFFIXES)})"
     )
 
 
@@ -554,6 +777,7 @@ def inspect_weights(
     model_source: str | os.PathLike[str] | None = None,
     model_class: str | None = None,
     graph_input: str | None = None,
+    max_bytes: int | None = None,
 ) -> InspectResult:
     """Per-phase DC-gain analysis of every upsampling kernel in a checkpoint or array(s).
 
@@ -574,6 +798,8 @@ def inspect_weights(
     graph_input : str, optional
         For an ``.onnx`` model (read with :mod:`cbdiag.graph`, never run): the tensor the image
         path starts from (default: the graph's only 4-D input).
+    max_bytes : int, optional
+        The most a checkpoint may hold (default :data:`MAX_LOAD_BYTES`).
     """
     if layout not in LAYOUTS:
         raise CheckpointError(f"unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
@@ -594,7 +820,7 @@ def inspect_weights(
     path = None
     if isinstance(source, (str, os.PathLike)):
         path = str(source)
-        arrays = load_checkpoint(source, allow_pickle=allow_pickle)
+        arrays = load_checkpoint(source, allow_pickle=allow_pickle, max_bytes=max_bytes)
     elif isinstance(source, dict):
         arrays = dict(source)
     else:
@@ -625,9 +851,10 @@ def inspect_weights(
             continue
         if arr.ndim != 4:
             continue
-        if arr.size == 0 or not np.issubdtype(arr.dtype, np.number):
-            skipped.append(name)  # empty or not numbers: nothing to analyse
-            why[name] = "empty, or not numbers"
+        problem = _unusable(arr)
+        if problem:
+            skipped.append(name)
+            why[name] = problem
             continue
         if structure is not None:
             got = _from_source(name, arr, structure, arrays, top)
@@ -705,6 +932,23 @@ def inspect_weights(
         skipped_reasons=why,
         source=source_info,
     )
+
+
+def _unusable(arr: NDArray[Any]) -> str | None:
+    """Why a 4-D array cannot be analysed as a kernel (``None`` when it can)."""
+    if arr.size == 0:
+        return "empty"
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        return "complex values (a real kernel was expected)"
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        return f"not numbers (dtype {arr.dtype})"
+    if arr.size > MAX_KERNEL_ELEMENTS:
+        return f"{arr.size:,} elements, over the limit of {MAX_KERNEL_ELEMENTS:,} for a kernel"
+    if math.prod(arr.shape[2:]) > MAX_KERNEL_TAPS:
+        return f"{arr.shape[2]}x{arr.shape[3]} taps, over the limit of {MAX_KERNEL_TAPS:,}"
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        return "holds NaN or infinite values"
+    return None
 
 
 def _source_key(name: str, structure: dict[str, Any]) -> str | None:
@@ -868,6 +1112,9 @@ def _chain(reports: list[LayerReport]) -> dict[str, Any] | None:
             break
         py, px = pattern.shape[1] * rep.stride[0], pattern.shape[2] * rep.stride[1]
         if py * px * rep.kernel.shape[1] > 1 << 22:  # the next period would be too large
+            break
+        cin, cout, kh, kw = rep.kernel.shape
+        if kh * kw * cin * cout * (py + kh) * (px + kw) > MAX_CHAIN_WORK:  # minutes of work
             break
         pattern = _through(pattern, rep.kernel, rep.stride, rep.bias_values)
         names.append(rep.name)

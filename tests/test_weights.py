@@ -403,7 +403,7 @@ def test_cli_json_check_png(tmp_path: Path) -> None:
         (["m.pth"], "--allow-pickle"),
         (["m.npz", "--layout", "caffe"], "unknown layout"),
         (["m.npz", "--stride", "0"], "stride must be >= 1"),
-        (["m.npz", "--top", "0"], "--top must be >= 1"),
+        (["m.npz", "--top", "0"], "--top must be from 1 to 1000"),
     ],
 )
 def test_cli_bad_input(tmp_path: Path, args: list[str], fragment: str) -> None:

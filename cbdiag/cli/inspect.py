@@ -11,10 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import UsageError
+from ..files import display
 from ..images import check_writable, save_png
 from ..layers import parse_pair
 from ..report import dumps, envelope
-from ..weights import LAYOUTS, InspectResult, inspect_weights
+from ..weights import LAYOUTS, MAX_LOAD_BYTES, InspectResult, inspect_weights
 from ._common import Format, handle_errors, out_console, write_stdout
 
 HELP = """Find the checkerboard in the weights: per-phase DC gains of transposed convolutions and
@@ -86,12 +87,21 @@ def inspect(
     max_imbalance: Annotated[
         float, typer.Option("--max-imbalance", help="Threshold for --check.")
     ] = 0.01,
+    max_size: Annotated[
+        float,
+        typer.Option(
+            "--max-size",
+            help=f"Largest checkpoint read, in GiB (default {MAX_LOAD_BYTES >> 30}).",
+        ),
+    ] = MAX_LOAD_BYTES / (1 << 30),
 ) -> None:
     with handle_errors():
-        if top < 1:
-            raise UsageError(f"--top must be >= 1, got {top}")
-        if max_imbalance < 0:
-            raise UsageError(f"--max-imbalance must be >= 0, got {max_imbalance}")
+        if not 1 <= top <= 1000:
+            raise UsageError(f"--top must be from 1 to 1000, got {top}")
+        if not (max_imbalance >= 0 and math.isfinite(max_imbalance)):
+            raise UsageError(f"--max-imbalance must be a finite number >= 0, got {max_imbalance}")
+        if not (max_size > 0 and math.isfinite(max_size)):
+            raise UsageError(f"--max-size must be a positive number of GiB, got {max_size}")
         s = parse_pair(stride, "--stride") if stride is not None else None
         if png is not None:
             check_writable(png, force=force)
@@ -106,6 +116,7 @@ def inspect(
             model_source=model_source,
             model_class=model_class,
             graph_input=graph_input,
+            max_bytes=int(max_size * (1 << 30)),
         )
         if png is not None:
             from ..render.weights_png import weights_png
@@ -166,7 +177,7 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
         stride = f"{r.stride[0]}x{r.stride[1]}" + ("?" if r.stride_assumed else "")
         tops = ", ".join(f"{c} ({share:.0%})" for c, share in r.top_channels)
         table.add_row(
-            r.name,
+            display(r.name),
             f"{'x'.join(map(str, r.shape))} ({r.layout})",
             stride,
             f"{_fmt(r.imbalance)} ({_fmt(r.imbalance_y)} / {_fmt(r.imbalance_x)})",
@@ -182,21 +193,23 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             "(resizing and convolutions)"
         )
     if result.chain and "reaches_output" in result.chain and not result.chain["layers"]:
-        console.print(f"output: not followed (stopped at {result.chain['stopped']})")
+        console.print(f"output: not followed (stopped at {display(result.chain['stopped'])})")
     elif result.chain and "reaches_output" in result.chain:
         c = result.chain
         imb = _fmt(c["imbalance"] if c["imbalance"] is not None else math.inf)
         where = "output" if c["reaches_output"] else f"path up to {c['layers'][-1]}"
         console.print(
             f"{where}: period {c['period'][0]}x{c['period'][1]}, imbalance {imb}, {c['verdict']} "
-            f"(through {' -> '.join(c['layers'])}; linear: activations and norms left out)"
+            f"(through {' -> '.join(map(display, c['layers']))}; linear: activations and norms "
+            "left out)"
         )
         if c["stopped"]:
-            console.print(f"path stopped at {c['stopped']}", style="dim")
+            console.print(f"path stopped at {display(c['stopped'])}", style="dim")
     elif result.chain:
         c = result.chain
         console.print(
-            f"chain {' -> '.join(c['layers'])}: period {c['period'][0]}x{c['period'][1]}, "
+            f"chain {' -> '.join(map(display, c['layers']))}: "
+            f"period {c['period'][0]}x{c['period'][1]}, "
             f"imbalance {_fmt(c['imbalance'] if c['imbalance'] is not None else math.inf)} "
             "(linear: activations and norms between layers left out)"
         )
@@ -219,15 +232,20 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             why = result.skipped_reasons.get(name, "")
             if name in followed:
                 why += " (its weights are in the output path)"
-            console.print(f"  skipped {name}: {why}", style="dim")
+            console.print(f"  skipped {display(name)}: {why}", style="dim")
         if len(result.skipped) > 12:
             console.print(f"  ... and {len(result.skipped) - 12} more", style="dim")
     elif result.skipped:
-        console.print(
-            f"not upsamplers by name ({len(result.skipped)} 4-D arrays skipped; "
-            "--source or --layer to include): " + ", ".join(result.skipped[:6]),
-            style="dim",
-        )
+        by_name = [n for n in result.skipped if "not named" in result.skipped_reasons.get(n, "")]
+        if by_name:
+            console.print(
+                f"not upsamplers by name ({len(by_name)} 4-D arrays skipped; "
+                "--source or --layer to include): " + ", ".join(map(display, by_name[:6])),
+                style="dim",
+            )
+        for name in [n for n in result.skipped if n not in by_name][:12]:
+            why = result.skipped_reasons.get(name, "")
+            console.print(f"  skipped {display(name)}: {why}", style="dim")
     assumed = any(r.stride_assumed for r in result.layers)
     console.print(
         "imbalance = checkerboard energy / mean energy of the constant-input response "

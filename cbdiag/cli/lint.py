@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from ..files import check_writable, write_atomic
+from ..files import check_writable, display, write_atomic
 from ..lint import (
     DEFAULT_EXCLUDE,
     LintResult,
@@ -158,8 +158,12 @@ def lint(
         else:
             text = RENDERERS[fmt](violations, sources)
         unresolved_text = "".join(
-            f"{display_path(u.path)}:{f'cell {u.cell}:' if u.cell is not None else ''}"
-            f"{u.line}:{u.col}: unresolved {u.name}: {u.reason}\n"
+            display(
+                f"{display_path(u.path)}:{f'cell {u.cell}:' if u.cell is not None else ''}"
+                f"{u.line}:{u.col}: unresolved {u.name}: {u.reason}",
+                limit=4000,
+            )
+            + "\n"
             for u in res.unresolved
         )
         if show_unresolved and fmt in ("full", "concise") and not statistics:
@@ -199,10 +203,12 @@ def lint(
 
 
 def _source_lines(path: str) -> list[str]:
-    """A file's lines for the full format (a notebook's: its joined code cells)."""
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
+    """A file's lines for the full format (a notebook's: its joined code cells), read as the
+    linter read it (a regular file, within the size limit)."""
+    from ..lint import _read
+
+    text, _ = _read(path)
+    if text is None:
         return []
     if path.endswith(".ipynb"):
         from ..lint.notebook import NotebookError, notebook_source

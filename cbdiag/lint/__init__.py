@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..files import InputError, display, is_regular, read_bytes, reason
 from .engine import FileReport, Unresolved, Violation, check_files, check_source
+from .notebook import MAX_NOTEBOOK
 from .rules import DEFAULT_SELECT, RULES
 
 __all__ = [
@@ -128,16 +130,28 @@ def _collect(result: LintResult, rep: FileReport, codes: frozenset[str]) -> None
 # ---------------------------------------------------------------------------------------------
 
 
+#: Largest pyproject.toml read (bytes).
+MAX_CONFIG = 1 << 20
+
+
 def _toml(path: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read the configuration ({exc})") from exc
+        raw = read_bytes(path, MAX_CONFIG, "configuration")
+    except InputError as exc:
+        raise UsageError(f"cannot read the configuration: {exc}") from exc
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{display(path)}: cannot read the configuration (not UTF-8)") from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        why = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise UsageError(
+            f"{display(path)}: cannot read the configuration ({display(why, 200)})"
+        ) from exc
 
 
 def load_config(start: Path | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -147,12 +161,17 @@ def load_config(start: Path | None = None) -> tuple[dict[str, Any], Path | None]
     for d in [here, *here.parents]:
         p = d / "pyproject.toml"
         if p.is_file():
-            data = _toml(p).get("tool", {}).get("cbdiag")
+            tool = _toml(p).get("tool", {})
+            data = tool.get("cbdiag") if isinstance(tool, dict) else None
+            if not isinstance(tool, dict):
+                raise UsageError(f"{display(p)}: [tool] must be a table")
+            if data is not None and not isinstance(data, dict):
+                raise UsageError(f"{display(p)}: [tool.cbdiag] must be a table")
             if isinstance(data, dict):
                 merged = {k: v for k, v in data.items() if not isinstance(v, dict)}
                 lint = data.get("lint", {})
                 if not isinstance(lint, dict):
-                    raise UsageError(f"{p}: [tool.cbdiag.lint] must be a table")
+                    raise UsageError(f"{display(p)}: [tool.cbdiag.lint] must be a table")
                 merged.update(lint)
                 cfg = {k.replace("-", "_"): v for k, v in merged.items()}
                 known = {
@@ -166,14 +185,19 @@ def load_config(start: Path | None = None) -> tuple[dict[str, Any], Path | None]
                 unknown = sorted(set(cfg) - known)
                 if unknown:
                     raise UsageError(
-                        f"{p}: unknown [tool.cbdiag.lint] key {unknown[0]!r} (known: "
+                        f"{display(p)}: unknown [tool.cbdiag.lint] key {unknown[0]!r} (known: "
                         f"{', '.join(sorted(k.replace('_', '-') for k in known))})"
                     )
                 for k, v in cfg.items():
-                    if k != "output_format" and not (
-                        isinstance(v, list) and all(isinstance(x, str) for x in v)
-                    ):
-                        raise UsageError(f"{p}: [tool.cbdiag.lint] {k} must be a list of strings")
+                    if k == "output_format":
+                        if not isinstance(v, str):
+                            raise UsageError(
+                                f"{display(p)}: [tool.cbdiag.lint] output-format must be a string"
+                            )
+                    elif not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+                        raise UsageError(
+                            f"{display(p)}: [tool.cbdiag.lint] {k} must be a list of strings"
+                        )
                 return cfg, p
         if (d / ".git").exists() or (d / ".hg").exists():
             break
@@ -219,7 +243,15 @@ def iter_files(
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for root, dirs, files in os.walk(p):
+            unread: list[tuple[str, str | None]] = []
+
+            def onerror(
+                exc: OSError, top: str = str(p), unread: list[tuple[str, str | None]] = unread
+            ) -> None:
+                where = exc.filename if exc.filename is not None else top
+                unread.append((str(where), f"cannot search the folder ({reason(exc)})"))
+
+            for root, dirs, files in os.walk(p, onerror=onerror):
                 base = Path(root)
                 dirs[:] = sorted(
                     d for d in dirs if not ex.name(d) and not (ex.whole and ex.path(base / d))
@@ -228,7 +260,11 @@ def iter_files(
                     if f.endswith(SUFFIXES) and not ex.name(f):
                         if ex.whole and ex.path(base / f):
                             continue
-                        out.append((os.path.join(root, f), None))
+                        q = os.path.join(root, f)
+                        if not is_regular(q) and os.path.exists(q):
+                            continue  # a named pipe, a device or a socket: not a source file
+                        out.append((q, None))
+            out.extend(unread)
         elif p.exists():
             if force_exclude and ex.path(p):
                 continue
@@ -251,17 +287,13 @@ def decode(raw: bytes) -> tuple[str | None, str | None]:
 
 
 def _read(path: str) -> tuple[str | None, str | None]:
-    import stat
-
+    """A source file's text, or why not: only a regular file (a FIFO or a device is refused
+    before a byte is read), at most :data:`MAX_SOURCE` bytes."""
+    limit = MAX_NOTEBOOK if path.endswith(".ipynb") else MAX_SOURCE
     try:
-        with open(path, "rb", buffering=0) as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                return None, "not a regular file"
-            raw = fh.read(MAX_SOURCE + 1)
-    except OSError as exc:
-        return None, exc.strerror or str(exc)
-    if len(raw) > MAX_SOURCE:
-        return None, f"larger than {MAX_SOURCE >> 20} MiB"
+        raw = read_bytes(path, limit, "source")
+    except InputError as exc:
+        return None, str(exc).removeprefix(f"{display(path)}: ")
     if path.endswith(".ipynb"):
         try:
             return raw.decode("utf-8-sig"), None

@@ -251,12 +251,35 @@ def _prepare(path: str, text: str) -> _Parsed:
     return _Parsed(path, text, None, cells=cells)
 
 
+#: Most operators and delimiters in a file the linter parses: a syntax tree costs about 1 KB
+#: per item, so this bounds a parse to about 1 GB (the largest file of PyTorch has 100,000).
+MAX_DELIMITERS = 1_000_000
+
+
+def _density(text: str) -> int:
+    """The operators and delimiters of ``text`` (a cheap bound on its syntax tree's size)."""
+    return sum(text.count(c) for c in ",([{=.:+-*")
+
+
 def _parse_tree(item: _Parsed) -> ast.Module | None:
     """Parse ``item`` (its tree, or None with ``item.error`` set)."""
     path, text, cells = item.path, item.source, item.cells
+    dense = _density(text)
+    if dense > MAX_DELIMITERS:
+        item.error = Violation(
+            path,
+            1,
+            1,
+            1,
+            2,
+            "CBD902",
+            f"cannot analyse: {dense:,} operators and delimiters, over the limit of "
+            f"{MAX_DELIMITERS:,} (its syntax tree would not fit the memory budget)",
+        )
+        return None
     try:
         item.tree = ast.parse(text, filename=path)
-    except RecursionError:
+    except (RecursionError, MemoryError):  # CPython's parser: nesting beyond its own limit
         v = Violation(path, 1, 1, 1, 2, "CBD901", "cannot parse: too deeply nested")
         item.error = _in_cell(v, cells)
     except (SyntaxError, ValueError) as exc:
@@ -340,7 +363,7 @@ def _check_files(
             info = project.add(item.path, item.source, item.tree, lines, root)
         info.pattern = pattern  # type: ignore[attr-defined]
         infos[item.path] = info
-    with contextlib.suppress(RecursionError):
+    with contextlib.suppress(RecursionError, MemoryError):
         analyse(project)
     out = []
     for item in parsed:

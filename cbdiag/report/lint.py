@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .._version import __version__
+from ..files import display
 from ..lint.engine import Violation
 from ..lint.rules import RULES
 
@@ -33,8 +34,20 @@ def where(v: Violation) -> str:
     return f"{display_path(v.path)}:{cell}{v.line}:{v.col}"
 
 
+def _line(text: str) -> str:
+    """One line of a text format: control characters (ANSI escapes from a file name or a
+    string in the source) escaped, so the output cannot drive the terminal."""
+    return display(text, limit=MAX_LINE) + "\n"
+
+
+#: Longest line a text format writes (a longer message or path is shortened in the middle).
+MAX_LINE = 4000
+#: Source characters shown around a finding in the full format.
+CONTEXT = 160
+
+
 def concise(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
-    return "".join(f"{where(v)}: {v.code} {v.message}\n" for v in vs)
+    return "".join(_line(f"{where(v)}: {v.code} {v.message}") for v in vs)
 
 
 def _source_line(v: Violation, lines: list[str]) -> int:
@@ -52,16 +65,32 @@ def full(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -
     """``path:line:col: CODE [name] message``, the source line with a caret, and the fix."""
     out = []
     for v in vs:
-        out.append(f"{where(v)}: {v.code} [{v.rule}] {v.message}\n")
+        out.append(_line(f"{where(v)}: {v.code} [{v.rule}] {v.message}"))
         lines = (sources or {}).get(v.path)
         at = _source_line(v, lines) if lines else 0
         if lines and 0 < at <= len(lines):
-            text = lines[at - 1].rstrip("\n")
-            width = (v.end_col - v.col) if v.end_line == v.line else len(text) - v.col + 1
+            text, caret = _excerpt(lines[at - 1].rstrip("\n"), v)
             out.append(f"  {v.line:>4} | {text}\n")
-            out.append(f"       | {' ' * (v.col - 1)}{'^' * max(1, width)}\n")
+            out.append(f"       | {caret}\n")
         out.append(f"       = help: see `cbdiag lint --explain {v.code}`\n\n")
     return "".join(out)
+
+
+def _excerpt(text: str, v: Violation) -> tuple[str, str]:
+    """The part of a source line shown under a finding (at most about :data:`CONTEXT`
+    characters around it, escaped like every text line) and the caret line under it."""
+    col = max(1, min(v.col, len(text) + 1))
+    end = v.end_col if v.end_line == v.line else len(text) + 1
+    end = max(col + 1, min(end, len(text) + 1))
+    lo = max(0, col - 1 - CONTEXT // 2)
+    hi = min(len(text), max(end - 1, col) + CONTEXT // 2)
+    end = min(end, col + CONTEXT)
+    head = "..." if lo > 0 else ""
+    tail = "..." if hi < len(text) else ""
+    before = head + display(text[lo : col - 1], limit=10 * CONTEXT)
+    marked = display(text[col - 1 : end - 1], limit=10 * CONTEXT)
+    after = display(text[end - 1 : hi], limit=10 * CONTEXT) + tail
+    return before + marked + after, " " * len(before) + "^" * max(1, len(marked))
 
 
 def _record(v: Violation) -> dict[str, object]:
@@ -106,7 +135,7 @@ def github(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None)
             f"line={v.line},col={v.col},endLine={v.end_line},endColumn={v.end_col}"
         )
         msg = _escape_data(f"{where(v)}: {v.code} {v.message}")
-        out.append(f"::{level} {props}::{msg}\n")
+        out.append(_line(f"::{level} {props}::{msg}"))
     return "".join(out)
 
 

@@ -441,20 +441,35 @@ def parse_pair(text: str, what: str) -> tuple[int, int]:
     m = _OPTION_RE["bare"].match(text.strip())
     if not m:
         raise LayerSpecError(f"{what} must be an integer or HxW (e.g. 3 or 3x4), got {text!r}")
-    a = int(m.group(1))
-    return (a, int(m.group(2)) if m.group(2) is not None else a)
+    a = _int(m.group(1))
+    return (a, _int(m.group(2)) if m.group(2) is not None else a)
+
+
+#: Most digits of a number in a layer description (every limit below is far smaller).
+MAX_DIGITS = 12
+
+
+def _int(digits: str) -> int:
+    """A number of a layer description; refused before conversion when it has too many
+    digits (converting thousands of digits is slow, and no limit here needs them)."""
+    if len(digits) > MAX_DIGITS:
+        raise LayerSpecError(
+            f"{digits[:8]}... has {len(digits):,} digits: over every limit (kernels up to "
+            f"{MAX_KERNEL}, strides up to {MAX_STRIDE}, at most {MAX_LAYERS} layers)"
+        )
+    return int(digits)
 
 
 def _parse_one(text: str) -> list[Layer]:
     tokens = text.split()
     repeat = 1
     if tokens and _REPEAT_RE.match(tokens[0]):
-        repeat = int(_REPEAT_RE.match(tokens[0]).group(1))  # type: ignore[union-attr]
+        repeat = _int(_REPEAT_RE.match(tokens[0]).group(1))  # type: ignore[union-attr]
         tokens = tokens[1:]
     elif tokens and re.match(r"^(\d+)[x*](\D.*)$", tokens[0]):
         m = re.match(r"^(\d+)[x*](\D.*)$", tokens[0])
         assert m is not None
-        repeat, tokens = int(m.group(1)), [m.group(2), *tokens[1:]]
+        repeat, tokens = _int(m.group(1)), [m.group(2), *tokens[1:]]
     if not tokens:
         raise LayerSpecError(f"empty layer in {text!r}")
     kind = _KIND_ALIASES.get(tokens[0].lower())
@@ -480,8 +495,8 @@ def _parse_one(text: str) -> list[Layer]:
         for key, rx in _OPTION_RE.items():
             m = rx.match(low)
             if m and key in allowed:
-                a = int(m.group(1))
-                b = int(m.group(2)) if m.group(2) is not None else a
+                a = _int(m.group(1))
+                b = _int(m.group(2)) if m.group(2) is not None else a
                 name = "kernel" if (key == "bare" and kind in ("blur", "box")) else key
                 name = "stride" if name == "bare" else name
                 if name in values:

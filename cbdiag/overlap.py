@@ -14,6 +14,7 @@ one-period pattern, max/min ratio and holes are what "uneven overlap" means.
 
 from __future__ import annotations
 
+import contextvars
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -160,6 +161,13 @@ def _border_widths(interior: BoolArray) -> tuple[int, int]:
 
 #: Most taps one layer may enumerate along one axis (output length x kernel).
 MAX_TAPS = 1 << 25
+#: Most taps one overlap map may enumerate in all (every layer, both axes, every run that
+#: lengthens the input to show the interior): seconds of work, not minutes.
+MAX_WORK = 1 << 28
+#: The taps spent so far by the :func:`overlap_map` call running (None outside one).
+_SPENT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "cbdiag_overlap_work", default=None
+)
 
 
 def _check_work(op: AxisOp, out: int) -> None:
@@ -247,6 +255,20 @@ def _run_axis(
     the input of layer ``i`` (the result is stage 0).
     """
     sizes = _sizes(ops, n, layers, axis)
+    work = sum(
+        (max(a, b) + 2 * op.reach()) * max(op.kernel, 2)
+        for op, a, b in zip(ops, sizes[:-1], sizes[1:], strict=True)
+    )
+    spent = _SPENT.get()
+    total = work + (spent[0] if spent is not None else 0)
+    if total > MAX_WORK:
+        raise SizeError(
+            f"the stack needs over {MAX_WORK:,} tap evaluations along {axis} to show its "
+            f"interior ({len(ops)} layers, kernels up to {max(op.kernel for op in ops)}): too "
+            "large to analyse in seconds; try fewer or smaller layers"
+        )
+    if spent is not None:
+        spent[0] = total
     vals: list[FloatArray] = []
     dirts: list[BoolArray] = []
     if not gradient:
@@ -504,6 +526,16 @@ def overlap_map(
     layers = tuple(layers)
     if not layers:
         raise LayerSpecError("no layers given")
+    token = _SPENT.set([0])
+    try:
+        return _overlap_map(layers, input_size, gradient)
+    finally:
+        _SPENT.reset(token)
+
+
+def _overlap_map(
+    layers: tuple[Layer, ...], input_size: int | tuple[int, int] | None, gradient: bool
+) -> OverlapResult:
     if input_size is None:
         size = default_input_size(layers, gradient=gradient)
     elif isinstance(input_size, int):

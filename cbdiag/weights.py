@@ -224,10 +224,12 @@ def _npy_header(fh: Any, shown: str) -> tuple[tuple[int, ...], bool, np.dtype[An
             shape, fortran, dtype = fmt.read_array_header_2_0(fh, max_header_size=MAX_NPY_HEADER)
         else:
             raise ValueError(f"unknown .npy version {version}")
-    except (ValueError, SyntaxError, TypeError, OverflowError, EOFError, struct.error) as exc:
-        raise CheckpointError(f"{shown}: not a valid .npy header ({_one_line(exc)})") from exc
     except (MemoryError, RecursionError) as exc:
         raise CheckpointError(f"{shown}: the .npy header is too complex to parse") from exc
+    except OSError as exc:
+        raise CheckpointError(f"{shown}: cannot read ({_one_line(exc)})") from exc
+    except Exception as exc:  # numpy's parser of the header's text: any failure is the file's
+        raise CheckpointError(f"{shown}: not a valid .npy header ({_one_line(exc)})") from exc
     if dtype.hasobject:
         raise CheckpointError(
             f"{shown}: contains pickled objects, which cbdiag never loads from .npy/.npz"
@@ -745,9 +747,17 @@ class InspectResult:
             return self.chain
         return None
 
+    @property
+    def not_finite(self) -> list[str]:
+        """Kernels skipped because they hold NaN or infinite values (a ``--check`` fails)."""
+        return [k for k in self.skipped if "NaN" in self.skipped_reasons.get(k, "")]
+
     def gated(self) -> list[float]:
         """The imbalances a ``--check`` gate compares: the output's when it is known (what
-        the images show), else every layer's."""
+        the images show), else every layer's; a kernel holding NaN or infinite values counts
+        as infinitely imbalanced (the gate fails closed)."""
+        if self.not_finite:
+            return [math.inf]
         out = self.output
         if out is not None:
             return [math.inf if out["imbalance"] is None else float(out["imbalance"])]
@@ -915,9 +925,13 @@ def inspect_weights(
                 f"{source_info and source_info['class']} matches a weight{hint} (4-D arrays "
                 f"seen: {', '.join(f'{k}: {why[k]}' for k in skipped[:3]) or 'none'})"
             )
+        seen = ", ".join(
+            display(k) if "not named" in why.get(k, "") else f"{display(k)}: {why.get(k)}"
+            for k in skipped[:5]
+        )
         raise CheckpointError(
             f"{path or 'arrays'}: no upsampling kernel found{hint}; give the model's source "
-            f"with --source, or --layer (4-D arrays seen: {', '.join(skipped[:5]) or 'none'})"
+            f"with --source, or --layer (4-D arrays seen: {seen or 'none'})"
         )
     if structure is not None:
         order = {k: i for i, k in enumerate(structure)}

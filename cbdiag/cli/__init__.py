@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 
 from .app import app
+
+#: Longest run of digits accepted in an argument: Python refuses to convert more than 4,300
+#: and converting long ones is slow; no value of any option comes near this.
+MAX_DIGITS = 100
+_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
 
 __all__ = ["app", "main"]
 
@@ -14,6 +20,19 @@ __all__ = ["app", "main"]
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point: every usage error becomes ``error: <one line>``, exit 2."""
     args = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(args):
+        digits = max((len(m) for m in _DIGITS.findall(arg)), default=0)
+        if digits > MAX_DIGITS:
+            what = (
+                f"the value of {args[i - 1]}"
+                if i and args[i - 1].startswith("-")
+                else "an argument"
+            )
+            sys.stderr.write(
+                f"error: {what} holds a number of {digits:,} digits, over the limit of "
+                f"{MAX_DIGITS} (no size, count or option of cbdiag needs more)\n"
+            )
+            sys.exit(2)
     try:
         rv = app(args=args, prog_name="cbdiag", standalone_mode=False)
     except Exception as exc:

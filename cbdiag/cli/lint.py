@@ -48,7 +48,8 @@ Suppress with # noqa, # noqa: CBD101, or a file-level # cbdiag: noqa. Configurat
 [tool.cbdiag.lint] of the nearest pyproject.toml (select, extend-select, ignore, exclude,
 extend-exclude, output-format); flags override it.
 
-Exit codes: 0 clean, 1 violations (0 with --exit-zero), 2 usage or configuration error."""
+Exit codes: 0 clean, 1 violations (0 with --exit-zero), 2 usage or configuration error, or a
+file that could not be read or analysed (CBD902; every other file is still reported)."""
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -198,6 +199,8 @@ def lint(
                 highlight=False,
                 soft_wrap=True,
             )
+        if any(v.code == "CBD902" for v in violations):
+            raise typer.Exit(2)  # an input that could not be read: every other file reported
         if violations and not exit_zero:
             raise typer.Exit(1)
 

@@ -132,6 +132,9 @@ def _search(top: str, glob: str | None) -> Iterator[tuple[str, str | None]]:
     yield from unread
 
 
+#: Most worker processes of --jobs.
+MAX_JOBS = 256
+
 Work = tuple[str, int | None, float, float, float, bool]
 
 
@@ -231,8 +234,10 @@ def score(
             raise UsageError("--threshold and --fail-above disagree; give one")
         thr = fail_above if fail_above is not None else threshold
         thr = DEFAULT_THRESHOLD if thr is None else thr
-        if jobs < 1:
-            raise UsageError(f"--jobs must be >= 1, got {jobs}")
+        if not (thr >= 0 and thr != float("inf")):  # nan would open the gate: refused
+            raise UsageError(f"--threshold must be a finite number >= 0, got {thr}")
+        if not 1 <= jobs <= MAX_JOBS:
+            raise UsageError(f"--jobs must be from 1 to {MAX_JOBS}, got {jobs}")
         if stride is not None and not 2 <= stride <= 32:
             raise UsageError(f"--stride must be from 2 to 32, got {stride}")
         for name, v in (
@@ -275,7 +280,7 @@ def score(
         with _progress(progress and len(work) > 1) as bar:
             task = bar.add_task("scoring", total=len(work))
             if jobs > 1 and len(work) > 1:
-                with ProcessPoolExecutor(max_workers=jobs) as executor:
+                with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as executor:
                     for res, st in executor.map(
                         _score_one, work, chunksize=max(1, len(work) // (8 * jobs))
                     ):

@@ -17,9 +17,12 @@ import contextlib
 import gc
 import io
 import re
+import sys
+import threading
 import tokenize
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from .notebook import NotebookError, notebook_source
 from .rules import RULES
@@ -335,10 +338,45 @@ def check_files(
     gc.disable()
     try:
         with statements_cached():
-            return _check_files(files, roots, found or set())
+            return deep(_check_files, files, roots, found or set())
     finally:
         if gc_was:
             gc.enable()
+
+
+#: Python frames the analysis may nest (every tree CPython's parser accepts: a chain of
+#: 1,000 ``*`` is 1,000 levels deep), run on a thread with :data:`STACK_BYTES` of stack.
+RECURSION_LIMIT = 40_000
+STACK_BYTES = 512 << 20
+
+_T = TypeVar("_T")
+
+
+def deep(fn: Callable[..., _T], *args: Any) -> _T:
+    """``fn(*args)`` on a thread with a large stack and a high recursion limit, so that
+    walking a deeply nested syntax tree ends in a result, not a ``RecursionError``."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # re-raised in the caller
+            box["error"] = exc
+
+    old_stack = threading.stack_size()
+    old_limit = sys.getrecursionlimit()
+    try:
+        threading.stack_size(STACK_BYTES)
+        sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+        t = threading.Thread(target=run, name="cbdiag-lint")
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old_stack)
+        sys.setrecursionlimit(old_limit)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _check_files(

@@ -59,6 +59,8 @@ MAX_TENSOR_ELEMENTS = 1 << 28
 MAX_FILE_BYTES = 4 << 30
 #: The largest side of a map with merges (dense per-axis operators).
 MAX_MAP = 4096
+#: Largest Resize / Upsample factor mapped.
+MAX_SCALE = 256
 
 _FLOAT_TYPES: dict[int, str] = {1: "f4", 10: "f2", 11: "f8", 16: "bfloat16"}
 _INT_TYPES: dict[int, str] = {6: "i4", 7: "i8", 5: "i2", 3: "i1", 2: "u1", 4: "u2"}
@@ -173,6 +175,11 @@ def read_model(path: str | os.PathLike[str]) -> Model:
         raise ModelError(f"{p}: the graph has no nodes (not an ONNX model?)")
     if len(g.node) > MAX_NODES:
         raise ModelError(f"{p}: {len(g.node)} nodes (more than {MAX_NODES})")
+    for what in (g.input, g.output, g.initializer, g.value_info, g.node):
+        for item in what:
+            names = [item.name, *getattr(item, "input", ()), *getattr(item, "output", ())]
+            if not all(isinstance(x, str) for x in names):
+                raise ModelError(f"{p}: names that are not UTF-8 text (not a valid ONNX model)")
     initializers = {t.name: t for t in g.initializer}
     producers: dict[str, Any] = {}
     consumers: dict[str, list[Any]] = {}
@@ -480,7 +487,7 @@ def image_path(model: Model, input: str | None = None, output: str | None = None
             kept.append(node)
             needed.update(t for t in node.input if t in reach)
     kept.reverse()
-    nodes = [_path_node(model, n, reach) for n in kept]
+    nodes = [_mapped(model, n, reach) for n in kept]
     return ImagePath(
         input=input,
         output=output,
@@ -518,11 +525,28 @@ def _attrs(node: Any) -> dict[str, Any]:
     return out
 
 
+def _stop_name(model: Model, name: str, why: str) -> ModelError:
+    return ModelError(f"{model.path}: node {name!r}: {why}")
+
+
 def _stop(model: Model, node: Any, why: str) -> ModelError:
     return ModelError(
         f"{model.path}: node {node.name!r} ({node.op_type}) on the image path: {why}; the map "
         "stops there (never guessed)"
     )
+
+
+def _mapped(model: Model, node: Any, reach: set[str]) -> PathNode:
+    """:func:`_path_node`, with attributes of the wrong type or length (a hostile or broken
+    file) stopping the map at that node instead of escaping as an exception."""
+    try:
+        return _path_node(model, node, reach)
+    except (ModelError, CbdiagError):
+        raise
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError, AttributeError) as exc:
+        raise _stop(model, node, f"attributes cbdiag cannot read ({type(exc).__name__})") from None
+    except MemoryError:
+        raise _stop(model, node, "attributes too large to read") from None
 
 
 def _path_node(model: Model, node: Any, reach: set[str]) -> PathNode:
@@ -737,6 +761,8 @@ def _resize(model: Model, node: Any, a: dict[str, Any], base: PathNode) -> PathN
     for v in sc[2:]:
         if v < 1 or v != int(v):
             raise _stop(model, node, f"scale {v:g} is not an integer upsampling factor")
+        if v > MAX_SCALE:
+            raise _stop(model, node, f"scale {v:g} is over the limit of {MAX_SCALE}")
         f.append(int(v))
     if mode == "nearest":
         for fi in set(f):
@@ -905,6 +931,20 @@ def dense_kernel(w: NDArray[Any], group: int, transposed: bool) -> NDArray[np.fl
 
 
 def inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, top: int = 3) -> Any:
+    """:func:`_inspect_graph`; weights whose shapes contradict the graph (a broken or hostile
+    file) end in one :class:`ModelError` naming the file, not an exception from numpy."""
+    try:
+        return _inspect_graph(model, path, layer=layer, top=top)
+    except CbdiagError:
+        raise
+    except (ValueError, IndexError, TypeError) as exc:
+        raise ModelError(
+            f"{model.path}: weights whose shapes contradict the graph "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+        ) from None
+
+
+def _inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, top: int = 3) -> Any:
     """``inspect`` of an ONNX model: every transposed convolution and every sub-pixel
     convolution (a ``Conv`` whose output reaches a ``DepthToSpace`` through element-wise ops
     only) on the image path, with the graph's own strides, and the output: the constant-input
@@ -930,7 +970,11 @@ def inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, to
         kind = n.layer.kind
         w = model.constant(n.weight) if n.weight else None
         b = model.constant(n.bias) if n.bias else None
-        bias = None if b is None else np.asarray(b, dtype=np.float64)
+        bias = None if b is None else np.asarray(b, dtype=np.float64).ravel()
+        if bias is not None and w is not None and w.ndim == 4:
+            cout = w.shape[1] * int(n.group or 1) if kind == "deconv" else w.shape[0]
+            if bias.shape != (cout,):
+                raise _stop_name(model, n.name, f"a bias of {bias.size} values for {cout} channels")
         stride = (n.layer.y.stride, n.layer.x.stride)
         label = n.name if n.op in n.name else f"{n.name} ({n.op})"
         dil = (n.layer.y.dilation, n.layer.x.dilation)
@@ -949,6 +993,13 @@ def inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, to
             sh = shuffle_after.get(n.name)
             if sh is not None and stride == (1, 1):
                 mode, factor = sh
+                if k.shape[0] % (factor * factor):
+                    raise _stop_name(
+                        model,
+                        n.name,
+                        f"{k.shape[0]} output channels before a DepthToSpace of block {factor} "
+                        f"(a multiple of {factor * factor} is needed)",
+                    )
                 kd = dilate_kernel(k, dil)
                 sub = kd if mode == "CRD" else _dcr_to_crd(kd, factor)
                 sb = bias if bias is None or mode == "CRD" else _dcr_to_crd(bias, factor)

@@ -235,7 +235,8 @@ def score(
         thr = fail_above if fail_above is not None else threshold
         thr = DEFAULT_THRESHOLD if thr is None else thr
         if not (thr >= 0 and thr != float("inf")):  # nan would open the gate: refused
-            raise UsageError(f"--threshold must be a finite number >= 0, got {thr}")
+            name = "--fail-above" if fail_above is not None else "--threshold"
+            raise UsageError(f"{name} must be a finite number >= 0, got {thr}")
         if not 1 <= jobs <= MAX_JOBS:
             raise UsageError(f"--jobs must be from 1 to {MAX_JOBS}, got {jobs}")
         if stride is not None and not 2 <= stride <= 32:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -444,3 +445,28 @@ def test_duplicate_and_deeply_nested_headers(tmp_path: Path) -> None:
     _raw_safetensors(tmp_path / "n.safetensors", deep)
     with pytest.raises(CheckpointError):
         load_checkpoint(tmp_path / "n.safetensors")
+
+
+def test_quantized_and_sparse_tensors_of_a_pickle_are_read_as_torch_sees_them(
+    tmp_path: Path, torch: Any
+) -> None:
+    """A quantized kernel is dequantized and a sparse one made dense, both equal to what torch
+    itself gives; a nested object is flattened to dotted names."""
+    import warnings
+
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # quantized tensors are deprecated in torch
+        q = torch.quantize_per_tensor(w, scale=0.05, zero_point=0, dtype=torch.qint8)
+    nested: dict[str, Any] = {"leaf": w}
+    for _ in range(100):
+        nested = {"n": nested}
+    obj = {"up": {"weight": q}, "sparse": {"weight": w.to_sparse()}, "deep": nested}
+    path = tmp_path / "m.pt"
+    torch.save(obj, path)
+    arrays = load_checkpoint(path, allow_pickle=True)
+    np.testing.assert_array_equal(arrays["up.weight"], q.dequantize().numpy())
+    np.testing.assert_array_equal(arrays["sparse.weight"], w.numpy())
+    deep = [k for k in arrays if k.startswith("deep.")]
+    assert len(deep) == 1 and deep[0].count(".") == 101

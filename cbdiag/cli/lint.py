@@ -45,7 +45,7 @@ without ICNR (off by default), CBD901/CBD902 unparsable/unreadable file. --expla
 documents one.
 
 Suppress with # noqa, # noqa: CBD101, or a file-level # cbdiag: noqa. Configuration in
-[tool.cbdiag.lint] of the nearest pyproject.toml (select, extend-select, ignore, exclude,
+\\[tool.cbdiag.lint] of the nearest pyproject.toml (select, extend-select, ignore, exclude,
 extend-exclude, output-format); flags override it.
 
 Exit codes: 0 clean, 1 violations (0 with --exit-zero), 2 usage or configuration error, or a

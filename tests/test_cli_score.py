@@ -351,3 +351,43 @@ def test_json_significance_and_log10_p_agree(tmp_path: Path) -> None:
     r = json.loads(cli(str(path), "--format", "json").stdout)["results"][0]
     assert r["period"] == 2 and -300 < r["log10_p"] < -7  # detected, p still representable
     assert r["significance"] == pytest.approx(-norm.ppf(10 ** r["log10_p"]), abs=0.05)
+
+
+def test_an_unreadable_folder_is_reported_not_skipped() -> None:
+    """A folder the user cannot search is an error row (exit 2), and the readable images are
+    still scored. Run as an unprivileged user: root reads through any permission."""
+    import shutil
+    import tempfile
+
+    from PIL import Image
+
+    top = Path(tempfile.mkdtemp(prefix="cbdiag-perm-"))
+    try:
+        top.chmod(0o755)
+        (top / "imgs" / "locked").mkdir(parents=True)
+        rng = np.random.default_rng(0)
+        for name in ("imgs/a.png", "imgs/locked/b.png"):
+            Image.fromarray((rng.random((64, 64)) * 255).astype(np.uint8)).save(top / name)
+            (top / name).chmod(0o644)
+        (top / "imgs").chmod(0o755)
+        (top / "imgs" / "locked").chmod(0o000)
+
+        cmd = [sys.executable, "-m", "cbdiag", "score", "imgs", "--format", "json"]
+        if os.geteuid() == 0:  # as the unprivileged user "nobody"
+            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+        p = subprocess.run(
+            cmd,
+            cwd=top,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+            timeout=120,
+        )
+        assert p.returncode == 2, p.stderr
+        rows = {r["path"]: r for r in json.loads(p.stdout)["results"]}
+        assert rows["imgs/a.png"]["error"] is None and rows["imgs/a.png"]["score"] is not None
+        assert "permission denied" in rows["imgs/locked"]["error"]
+        assert "imgs/locked/b.png" not in rows
+    finally:
+        (top / "imgs" / "locked").chmod(0o755)
+        shutil.rmtree(top, ignore_errors=True)

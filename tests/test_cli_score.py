@@ -354,8 +354,8 @@ def test_json_significance_and_log10_p_agree(tmp_path: Path) -> None:
 
 
 def test_an_unreadable_folder_is_reported_not_skipped() -> None:
-    """A folder the user cannot search is an error row (exit 2), and the readable images are
-    still scored. Run as an unprivileged user: root reads through any permission."""
+    """A folder the user cannot search, and a file they cannot read, are error rows (exit 2),
+    and the readable images are still scored. Run as an unprivileged user: root reads through any permission."""
     import shutil
     import tempfile
 
@@ -366,11 +366,12 @@ def test_an_unreadable_folder_is_reported_not_skipped() -> None:
         top.chmod(0o755)
         (top / "imgs" / "locked").mkdir(parents=True)
         rng = np.random.default_rng(0)
-        for name in ("imgs/a.png", "imgs/locked/b.png"):
+        for name in ("imgs/a.png", "imgs/locked/b.png", "imgs/secret.png"):
             Image.fromarray((rng.random((64, 64)) * 255).astype(np.uint8)).save(top / name)
             (top / name).chmod(0o644)
         (top / "imgs").chmod(0o755)
         (top / "imgs" / "locked").chmod(0o000)
+        (top / "imgs" / "secret.png").chmod(0o000)
 
         cmd = [sys.executable, "-m", "cbdiag", "score", "imgs", "--format", "json"]
         if os.geteuid() == 0:  # as the unprivileged user "nobody"
@@ -388,6 +389,7 @@ def test_an_unreadable_folder_is_reported_not_skipped() -> None:
         assert rows["imgs/a.png"]["error"] is None and rows["imgs/a.png"]["score"] is not None
         assert "permission denied" in rows["imgs/locked"]["error"]
         assert "imgs/locked/b.png" not in rows
+        assert rows["imgs/secret.png"]["error"] == "imgs/secret.png: permission denied"
     finally:
         (top / "imgs" / "locked").chmod(0o755)
         shutil.rmtree(top, ignore_errors=True)

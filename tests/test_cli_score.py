@@ -355,7 +355,8 @@ def test_json_significance_and_log10_p_agree(tmp_path: Path) -> None:
 
 def test_an_unreadable_folder_is_reported_not_skipped() -> None:
     """A folder the user cannot search, and a file they cannot read, are error rows (exit 2),
-    and the readable images are still scored. Run as an unprivileged user: root reads through any permission."""
+    and the readable images are still scored. Run as an unprivileged user: root reads through
+    any permission."""
     import shutil
     import tempfile
 

@@ -181,3 +181,32 @@ def test_unwritable_directory(tmp_path: Path) -> None:
         ro.mkdir(mode=0o500)
         p = cli("generate", *SMALL, "-o", str(ro / "x.png"))
     assert p.returncode == 2 and p.stderr.startswith("error: ")
+
+
+def test_a_write_that_fails_midway_leaves_nothing(tmp_path: Path) -> None:
+    """A disk that fills up while the PNG is written (here: a file-size limit, as a full disk
+    fails a write) is one error line and exit 2, with neither the PNG nor a temporary file
+    left behind, and an existing file kept as it was."""
+    import resource
+    import signal
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails (EFBIG) instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+
+    old = tmp_path / "old.png"
+    old.write_bytes(b"keep me")
+    for target, extra in (("new.png", []), ("old.png", ["--force"])):
+        p = subprocess.run(
+            [sys.executable, "-m", "cbdiag", "generate", "--size", "64", "-o", target, *extra],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            preexec_fn=small_files,
+            timeout=300,
+        )
+        assert p.returncode == 2, p.stderr
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: cannot write {target}"), p.stderr
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["old.png"]
+    assert old.read_bytes() == b"keep me"

@@ -206,7 +206,7 @@ def test_map_outlines_tiles_only_on_a_flagged_image() -> None:
     ("args", "fragment"),
     [
         ([], "give image files"),
-        (["x.png", "--jobs", "0"], "--jobs must be >= 1"),
+        (["x.png", "--jobs", "0"], "--jobs must be from 1 to 256"),
         (["x.png", "--stride", "1"], "--stride must be from 2 to 32"),
         (["x.png", "--min-amplitude", "-1"], "--min-amplitude must be a finite number >= 0"),
         (["x.png", "--min-significance", "nan"], "--min-significance must be"),

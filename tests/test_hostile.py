@@ -511,7 +511,7 @@ def _deep(kind: str) -> Callable[[Path], Spec]:
         # beyond what CPython itself compiles: reported on the file (CBD901 does not parse,
         # exit 1; CBD902 cannot be analysed, exit 2) in the normal output -- never a traceback
         src = HEAD + DEEP_SOURCES[kind] + UNEVEN
-        return lint_one(tmp, src, (1, 2), check=stdout_has("m.py:1:1: CBD90"))
+        return lint_one(tmp, src, (1, 2), check=stdout_has("m.py:", ": CBD90"))
 
     return build
 
@@ -1044,14 +1044,8 @@ def _(tmp: Path) -> Spec:
     return Spec(["score", "t.tif"], (0, 1, 2), ("t.tif",), "report")
 
 
-@case("score-unreadable-subfolder")
-def _(tmp: Path) -> Spec:
-    if os.geteuid() == 0:
-        pytest.skip("running as root: chmod 000 does not stop root from reading a folder")
-    noise_png(tmp / "d" / "ok.png")
-    noise_png(tmp / "d" / "locked" / "x.png")
-    os.chmod(tmp / "d" / "locked", 0)
-    return Spec(["score", "d"], 2, ("locked",), "report", check=stdout_has("d/ok.png"))
+# an unreadable subfolder and an unreadable file: tests/test_cli_score.py, run as "nobody"
+# (root reads through chmod 000)
 
 
 @case("score-fifo-named")

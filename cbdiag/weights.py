@@ -239,12 +239,14 @@ def _npy_header(fh: Any, shown: str) -> tuple[tuple[int, ...], bool, np.dtype[An
     return tuple(shape), bool(fortran), dtype
 
 
-def _npy_array(fh: Any, shown: str, available: int | None, budget: list[int]) -> NDArray[Any]:
-    """Read one ``.npy`` stream: the header checked, its size checked against ``available``
-    (the bytes the file or member really holds, when known) and the remaining ``budget``."""
+def _npy_array(fh: Any, shown: str, total: int, budget: list[int]) -> NDArray[Any]:
+    """Read one ``.npy`` stream of ``total`` bytes (the file's or the member's real size): the
+    header checked, the data it claims checked against what follows it and against the
+    remaining ``budget``."""
     shape, fortran, dtype = _npy_header(fh, shown)
     nbytes = math.prod(shape) * dtype.itemsize
-    if available is not None and nbytes > available:
+    available = total - fh.tell()
+    if nbytes > available:
         raise CheckpointError(
             f"{shown}: the header claims {nbytes:,} bytes of data but the file holds {available:,}"
         )
@@ -276,15 +278,10 @@ def read_npy(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> N
     shown = display(path)
     limit = MAX_LOAD_BYTES if max_bytes is None else max_bytes
     with open_regular(path) as fh:
-        size = os.fstat(fh.fileno()).st_size
         try:
-            shape_pos = fh.tell()
-            _npy_header(fh, shown)
-            data_at = fh.tell()
-            fh.seek(shape_pos)
+            return _npy_array(fh, shown, os.fstat(fh.fileno()).st_size, [limit, limit])
         except OSError as exc:
             raise CheckpointError(f"{shown}: {reason(exc)}") from exc
-        return _npy_array(fh, shown, size - data_at, [limit, limit])
 
 
 def read_npz(
@@ -390,17 +387,17 @@ def load_checkpoint(
     """
     p = Path(path)
     shown = display(p)
+    suffix = p.suffix.lower()
     try:
-        open_regular(p).close()  # a missing file, a FIFO or a device: refused here
+        if suffix == ".safetensors":
+            return read_safetensors(p, max_bytes=max_bytes)
+        if suffix == ".npy":
+            return {p.stem: read_npy(p, max_bytes=max_bytes)}
+        if suffix == ".npz":
+            return read_npz(p, max_bytes=max_bytes)
+        open_regular(p).close()  # the other kinds: a missing file, a FIFO, a device refused
     except InputError as exc:
         raise CheckpointError(str(exc)) from exc
-    suffix = p.suffix.lower()
-    if suffix == ".safetensors":
-        return read_safetensors(p, max_bytes=max_bytes)
-    if suffix == ".npy":
-        return {p.stem: read_npy(p, max_bytes=max_bytes)}
-    if suffix == ".npz":
-        return read_npz(p, max_bytes=max_bytes)
     if suffix in TORCH_SUFFIXES:
         if not allow_pickle:
             raise CheckpointError(

@@ -21,14 +21,58 @@ lint_paths
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .errors import CbdiagError
-from .generator import GenerateResult, GeneratorConfig, generate
-from .layers import Layer, deconv, parse_layers, preset
-from .lint import LintResult, lint_paths
-from .overlap import OverlapResult, overlap_map
-from .spectrum import PooledResult, ScoreResult, pool_results, score_image, score_pooled
-from .weights import InspectResult, inspect_weights
+
+# Names are imported when first used (PEP 562), so ``import cbdiag`` and the command line pay
+# only for what they use: ``cbdiag lint`` never loads numpy's FFT or the image readers.
+_EXPORTS = {
+    "CbdiagError": "errors",
+    "GenerateResult": "generator",
+    "GeneratorConfig": "generator",
+    "generate": "generator",
+    "Layer": "layers",
+    "deconv": "layers",
+    "parse_layers": "layers",
+    "preset": "layers",
+    "LintResult": "lint",
+    "lint_paths": "lint",
+    "OverlapResult": "overlap",
+    "overlap_map": "overlap",
+    "PooledResult": "spectrum",
+    "ScoreResult": "spectrum",
+    "pool_results": "spectrum",
+    "score_image": "spectrum",
+    "score_pooled": "spectrum",
+    "InspectResult": "weights",
+    "inspect_weights": "weights",
+}
+
+if TYPE_CHECKING:
+    from .errors import CbdiagError
+    from .generator import GenerateResult, GeneratorConfig, generate
+    from .layers import Layer, deconv, parse_layers, preset
+    from .lint import LintResult, lint_paths
+    from .overlap import OverlapResult, overlap_map
+    from .spectrum import PooledResult, ScoreResult, pool_results, score_image, score_pooled
+    from .weights import InspectResult, inspect_weights
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cbdiag' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "CbdiagError",

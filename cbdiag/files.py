@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -188,6 +187,14 @@ def check_writable(path: str | os.PathLike[str], *, force: bool) -> Path:
     return p
 
 
+def usual_permissions(path: str | os.PathLike[str]) -> None:
+    """Give a file made by :func:`tempfile.mkstemp` (mode 0600) the permissions of any new
+    file: 0666 less the umask, as ``open()`` creates them."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def write_atomic(
     path: str | os.PathLike[str], write: Callable[[BinaryIO], object], *, force: bool = False
 ) -> Path:
@@ -195,6 +202,8 @@ def write_atomic(
     a failed write (a full disk, an error in ``write``) leaves neither a partial file nor the
     temporary one, and the old file, if any, as it was."""
     p = check_writable(path, force=force)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=".cbdiag-", suffix=p.suffix or ".tmp", dir=p.parent or ".")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -202,9 +211,7 @@ def write_atomic(
         if p.exists() and not force:  # appeared while we were writing
             raise OutputExistsError(f"{display(p)} exists; pass --force to overwrite it")
         check_writable(p, force=force)  # still not a device, a pipe or a directory
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+        usual_permissions(tmp)
         os.replace(tmp, p)
     except OSError as exc:
         raise OutputError(f"cannot write {display(p)}: {reason(exc)}") from exc

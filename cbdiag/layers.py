@@ -24,11 +24,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING
 
 from .errors import LayerSpecError
+
+if TYPE_CHECKING:  # numpy is imported where an operator is built: parsing layers needs none
+    from fractions import Fraction
+
+    import numpy as np
+    from numpy.typing import NDArray
+
+    IntArray = NDArray[np.int64]
+    FloatArray = NDArray[np.float64]
 
 __all__ = [
     "KINDS",
@@ -39,9 +46,6 @@ __all__ = [
     "parse_layers",
     "preset",
 ]
-
-IntArray = NDArray[np.int64]
-FloatArray = NDArray[np.float64]
 
 #: Upper bounds on parameters; anything larger is refused as absurd.
 MAX_KERNEL = 1024
@@ -185,6 +189,8 @@ class AxisOp:
         Returns ``(row, col, weight)`` arrays, one entry per tap with non-zero weight; ``col``
         may lie outside ``[0, n)``.
         """
+        import numpy as np
+
         rows = np.asarray(rows, dtype=np.int64)
         if self.kind == "deconv":
             crop, _ = self._deconv_geometry(n)
@@ -220,6 +226,8 @@ class AxisOp:
         ``y[row] += weight * x[col]`` over all triplets gives the layer's output for input
         ``x``; rows lie in ``[0, output_size(n))`` and cols in ``[0, n)``.
         """
+        import numpy as np
+
         out = self.output_size(n)
         rows = np.arange(out, dtype=np.int64)
         if self.kind == "bilinear":
@@ -241,6 +249,8 @@ class AxisOp:
 
     def map_cols(self, c: IntArray, n: int) -> IntArray:
         """Where the padding mode sends input positions outside ``[0, n)``."""
+        import numpy as np
+
         if self.padding_mode == "reflect":
             c = np.where(c < 0, -c, c)
             return np.where(c >= n, 2 * (n - 1) - c, c)
@@ -548,11 +558,11 @@ PRESETS: dict[str, tuple[str, str]] = {
         "pix2pixHD global generator: four ConvTranspose2d(k3, s2, p1, op1), ReflectionPad(3)+7x7",
     ),
     "resize-conv": (
-        "2x nearest x2, conv k3 p1",
+        "2x (nearest x2, conv k3 p1)",
         "resize-convolution (Odena et al.): nearest x2 then Conv 3x3, twice",
     ),
     "subpixel": (
-        "2x conv k3 p1, shuffle x2",
+        "2x (conv k3 p1, shuffle x2)",
         "sub-pixel convolution (ESPCN): Conv 3x3 to C*r^2 channels then PixelShuffle(2), twice",
     ),
     "stylegan2": (
@@ -565,28 +575,79 @@ PRESETS: dict[str, tuple[str, str]] = {
 def parse_layers(text: str) -> list[Layer]:
     """Parse a layer list such as ``"2x deconv k3 s2 p1 op1, conv k7 p3"``.
 
-    Layers are separated by commas or semicolons; a leading ``Nx`` repeats a layer. A preset
-    name (see :data:`PRESETS`) may stand for a layer.
+    Layers are separated by commas or semicolons; a leading ``Nx`` repeats a layer, or a group
+    in parentheses (``2x (nearest x2, conv k3 p1)``; groups nest). A preset name (see
+    :data:`PRESETS`) may stand for a layer.
 
     Examples
     --------
     >>> [layer.spec for layer in parse_layers("2x deconv k3 s2 p1 op1, conv k7 p3")]
     ['deconv k3 s2 p1 op1', 'deconv k3 s2 p1 op1', 'conv k7 p3']
+    >>> [layer.spec for layer in parse_layers("2x (nearest x2, conv k3 p1)")]
+    ['nearest x2', 'conv k3 p1', 'nearest x2', 'conv k3 p1']
     >>> parse_layers("bilinear 2")[0].spec
     'bilinear x2'
     """
-    layers: list[Layer] = []
-    parts = [p for p in re.split(r"[,;]", text) if p.strip()]
-    if not parts:
+    if not text.strip(" ,;"):
         raise LayerSpecError("no layers given")
-    for part in parts:
+    layers = _parse_group(text, text)
+    if not layers:
+        raise LayerSpecError("no layers given")
+    return layers
+
+
+_GROUP_RE = re.compile(r"^\s*(?:(\d+)\s*[x*]\s*)?\((.*)\)\s*$", re.S)
+
+
+def _split_top(text: str, whole: str) -> list[str]:
+    """``text`` split at the commas and semicolons outside parentheses."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise LayerSpecError(f"unbalanced ')' in {whole!r}")
+        elif ch in ",;" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise LayerSpecError(f"unbalanced '(' in {whole!r}")
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
+
+
+def _parse_group(text: str, whole: str) -> list[Layer]:
+    layers: list[Layer] = []
+    for part in _split_top(text, whole):
         name = part.strip().lower()
+        m = _GROUP_RE.match(part)
         if name in PRESETS:
             layers.extend(parse_layers(PRESETS[name][0]))
+        elif m is not None:
+            repeat = _int(m.group(1)) if m.group(1) else 1
+            if not 1 <= repeat <= MAX_LAYERS:
+                raise LayerSpecError(f"repeat count {repeat} out of range 1..{MAX_LAYERS}")
+            inner = _parse_group(m.group(2), whole)
+            if not inner:
+                raise LayerSpecError(f"empty group '({m.group(2)})' in {whole!r}")
+            if len(inner) * repeat > MAX_LAYERS:
+                raise LayerSpecError(
+                    f"{len(inner) * repeat} layers is absurdly many (max {MAX_LAYERS})"
+                )
+            layers.extend(inner * repeat)
+        elif "(" in part or ")" in part:
+            raise LayerSpecError(
+                f"{part.strip()!r}: a group is written 'Nx (layer, layer)', in parentheses of "
+                "its own"
+            )
         else:
             layers.extend(_parse_one(part))
-    if len(layers) > MAX_LAYERS:
-        raise LayerSpecError(f"{len(layers)} layers is absurdly many (max {MAX_LAYERS})")
+        if len(layers) > MAX_LAYERS:
+            raise LayerSpecError(f"{len(layers)} layers is absurdly many (max {MAX_LAYERS})")
     return layers
 
 
@@ -599,18 +660,46 @@ def preset(name: str) -> list[Layer]:
 
 
 def stack_label(layers: list[Layer] | tuple[Layer, ...]) -> str:
-    """Compact text of a stack, runs of identical layers written ``Nx spec``.
+    """Compact text of a stack: runs of identical layers written ``Nx spec``, repeated groups
+    ``Nx (a, b)``; :func:`parse_layers` reads it back.
 
     >>> stack_label(parse_layers("deconv k3 s2, deconv k3 s2, conv k7 p3"))
     '2x deconv k3 s2, conv k7 p3'
+    >>> stack_label(parse_layers("nearest x2, conv k3 p1, nearest x2, conv k3 p1"))
+    '2x (nearest x2, conv k3 p1)'
     """
+    specs = [layer.spec for layer in layers]
     parts: list[str] = []
     i = 0
-    while i < len(layers):
-        j = i
-        while j + 1 < len(layers) and layers[j + 1].spec == layers[i].spec:
-            j += 1
-        n = j - i + 1
-        parts.append(f"{n}x {layers[i].spec}" if n > 1 else layers[i].spec)
-        i = j + 1
+    n = len(specs)
+    while i < n:
+        best_len, best_rep = 1, 1
+        for g in range(1, (n - i) // 2 + 1):
+            rep = 1
+            while specs[i + rep * g : i + (rep + 1) * g] == specs[i : i + g]:
+                rep += 1
+            if rep > 1 and g * rep > best_len * best_rep:
+                best_len, best_rep = g, rep
+        group = specs[i : i + best_len]
+        body = group[0] if best_len == 1 else f"({', '.join(group)})"
+        parts.append(f"{best_rep}x {body}" if best_rep > 1 else body)
+        i += best_len * best_rep
     return ", ".join(parts)
+
+
+def phase_counts(op: AxisOp) -> list[int]:
+    """How many of a strided (de)convolution's kernel taps fall on each phase of its stride."""
+    counts = [0] * op.stride
+    for j in range(op.kernel):
+        counts[(op.dilation * j) % op.stride] += 1
+    return counts
+
+
+def own_ratio(op: AxisOp) -> Fraction | None:
+    """Interior max/min of one strided (de)convolution on its own (None = holes): how unevenly
+    the kernel's taps fall on the stride's phases."""
+    from fractions import Fraction
+
+    counts = phase_counts(op)
+    lo, hi = min(counts), max(counts)
+    return None if lo == 0 else Fraction(hi, lo)

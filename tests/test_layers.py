@@ -86,6 +86,52 @@ def test_canonical_text_round_trips(
     assert again == layer
 
 
+def test_group_repetition() -> None:
+    layers = parse_layers("2x (nearest x2, conv k3 p1), blur 3")
+    assert [la.spec for la in layers] == ["nearest x2", "conv k3 p1"] * 2 + ["blur 3"]
+    nested = parse_layers("2x(deconv k3 s2, 2x (conv k3 p1))")
+    assert [la.spec for la in nested] == (["deconv k3 s2"] + ["conv k3 p1"] * 2) * 2
+    assert parse_layers("(conv k3 p1)") == parse_layers("conv k3 p1")
+    # the label groups repeated runs and reads back to the same stack
+    assert stack_label(layers) == "2x (nearest x2, conv k3 p1), blur 3"
+    assert parse_layers(stack_label(nested)) == nested
+    assert stack_label(parse_layers("conv k3, conv k3, conv k3")) == "3x conv k3"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("2x (nearest x2, conv k3 p1", "unbalanced '\\('"),
+        ("conv k3 p1)", "unbalanced '\\)'"),
+        ("2x ()", "empty group"),
+        ("2x (conv k3) blur 2", "parentheses of its own"),
+        ("0x (conv k3)", "repeat count 0"),
+        ("8x (8x (conv k3))", "64 layers is absurdly many|absurdly many"),
+        ("9x (8x (conv k3))", "absurdly many"),
+    ],
+)
+def test_bad_groups_are_refused(text: str, fragment: str) -> None:
+    if text == "8x (8x (conv k3))":  # exactly the limit: accepted
+        assert len(parse_layers(text)) == 64
+        return
+    with pytest.raises(LayerSpecError, match=fragment):
+        parse_layers(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "layers"),
+    [
+        ("resize-conv", ["nearest x2", "conv k3 p1", "nearest x2", "conv k3 p1"]),
+        ("subpixel", ["conv k3 p1", "shuffle x2", "conv k3 p1", "shuffle x2"]),
+        ("dcgan", ["deconv k4 s2 p1"] * 4),
+    ],
+)
+def test_presets_expand_to_what_they_say(name: str, layers: list[str]) -> None:
+    """'then Conv 3x3, twice' means (upsample, conv) twice, not two upsamplers then a conv."""
+    assert [la.spec for la in preset(name)] == layers
+    assert ("twice" in PRESETS[name][1]) == (len(layers) == 4 and name != "dcgan")
+
+
 def test_stack_label_groups_runs() -> None:
     layers = parse_layers("pix2pixhd")
     assert stack_label(layers) == "4x deconv k3 s2 p1 op1, conv k7 p3 reflect"

@@ -6,8 +6,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-
-from .app import app
+from typing import Any
 
 #: Longest run of digits accepted in an argument: Python refuses to convert more than 4,300
 #: and converting long ones is slow; no value of any option comes near this.
@@ -15,6 +14,14 @@ MAX_DIGITS = 100
 _DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
 
 __all__ = ["app", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from .root import app
+
+        return app
+    raise AttributeError(f"module 'cbdiag.cli' has no attribute {name!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -33,6 +40,20 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{MAX_DIGITS} (no size, count or option of cbdiag needs more)\n"
             )
             sys.exit(2)
+    if args in (["--version"], ["-V"]):  # the one answer that needs no command-line parser
+        from .._version import __version__
+
+        sys.stdout.write(f"cbdiag {__version__}\n")
+        sys.exit(0)
+    if args[:1] == ["lint"]:  # parsed by the standard library: no framework to import
+        from ._common import handle_errors
+        from .lint import main as lint_main
+
+        with handle_errors():
+            lint_main(args[1:])
+        sys.exit(0)
+    from .root import app
+
     try:
         rv = app(args=args, prog_name="cbdiag", standalone_mode=False)
     except Exception as exc:

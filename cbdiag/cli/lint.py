@@ -5,9 +5,6 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from ..errors import UsageError
 from ..files import check_writable, display, write_atomic
@@ -23,7 +20,8 @@ from ..lint import (
 from ..lint.engine import Violation
 from ..lint.rules import RULES, rules_markdown
 from ..report.lint import FORMATS, RENDERERS, display_path
-from ._common import err_console, handle_errors
+from ._common import handle_errors, status
+from .parse import Parser
 
 HELP = """Lint model source code for checkerboard-prone upsampling, without importing or
 running it.
@@ -45,7 +43,7 @@ without ICNR (off by default), CBD901/CBD902 unparsable/unreadable file. --expla
 documents one.
 
 Suppress with # noqa, # noqa: CBD101, or a file-level # cbdiag: noqa. Configuration in
-\\[tool.cbdiag.lint] of the nearest pyproject.toml (select, extend-select, ignore, exclude,
+[tool.cbdiag.lint] of the nearest pyproject.toml (select, extend-select, ignore, exclude,
 extend-exclude, output-format); flags override it.
 
 Exit codes: 0 clean, 1 violations (0 with --exit-zero), 2 usage or configuration error, or a
@@ -59,50 +57,23 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def lint(
-    paths: Annotated[list[str] | None, typer.Argument(help="Files, directories, or -.")] = None,
-    select: Annotated[
-        list[str] | None, typer.Option("--select", help="Rules to enable (codes, prefixes, ALL).")
-    ] = None,
-    extend_select: Annotated[
-        list[str] | None, typer.Option("--extend-select", help="Rules to add to the selection.")
-    ] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Rules to disable.")] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", help="Patterns to exclude (adds to defaults).")
-    ] = None,
-    force_exclude: Annotated[
-        bool, typer.Option("--force-exclude", help="Apply excludes to files named explicitly.")
-    ] = False,
-    output_format: Annotated[
-        str | None, typer.Option("--output-format", help=f"One of: {', '.join(FORMATS)}.")
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite the --output file.")] = False,
-    exit_zero: Annotated[
-        bool, typer.Option("--exit-zero", help="Exit 0 even when there are violations.")
-    ] = False,
-    statistics: Annotated[
-        bool, typer.Option("--statistics", help="Count violations per rule instead of listing.")
-    ] = False,
-    explain: Annotated[
-        str | None,
-        typer.Option("--explain", help="Print a rule's documentation (or ALL) and exit."),
-    ] = None,
-    stdin_filename: Annotated[
-        str | None, typer.Option("--stdin-filename", help="Name to report for - (stdin).")
-    ] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Accepted for compatibility (one process).")
-    ] = 1,
-    show_unresolved: Annotated[
-        bool,
-        typer.Option(
-            "--show-unresolved", help="List the layer calls whose parameters are not known."
-        ),
-    ] = False,
+    paths: list[str] | None = None,
+    select: list[str] | None = None,
+    extend_select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    exclude: list[str] | None = None,
+    force_exclude: bool = False,
+    output_format: str | None = None,
+    output: Path | None = None,
+    force: bool = False,
+    exit_zero: bool = False,
+    statistics: bool = False,
+    explain: str | None = None,
+    stdin_filename: str | None = None,
+    jobs: int = 1,
+    show_unresolved: bool = False,
 ) -> None:
+    """Run the linter as ``cbdiag lint`` does; exits with the contract's code."""
     with handle_errors():
         if explain is not None:
             code = explain.strip().upper()
@@ -176,7 +147,6 @@ def lint(
             sys.stdout.write(text)
             sys.stdout.flush()
         files = {v.path for v in violations}
-        err = err_console()
         if show_unresolved and unresolved_text and fmt not in ("full", "concise"):
             sys.stderr.write(unresolved_text)
         n_un = len(res.unresolved)
@@ -184,25 +154,17 @@ def lint(
             " (--show-unresolved lists them)" if n_un and not show_unresolved else ""
         )
         if violations:
-            err.print(
+            status(
                 f"Found {len(violations)} violation{'s' * (len(violations) != 1)} in "
                 f"{len(files)} file{'s' * (len(files) != 1)} ({n_files} checked{calls})"
-                + (f"; configuration: {cfg_path}" if cfg_path else ""),
-                style="dim",
-                highlight=False,
-                soft_wrap=True,
+                + (f"; configuration: {display(str(cfg_path))}" if cfg_path else "")
             )
         else:
-            err.print(
-                f"All checks passed ({n_files} files{calls}).",
-                style="dim",
-                highlight=False,
-                soft_wrap=True,
-            )
+            status(f"All checks passed ({n_files} files{calls}).")
         if any(v.code == "CBD902" for v in violations):
-            raise typer.Exit(2)  # an input that could not be read: every other file reported
+            raise SystemExit(2)  # an input that could not be read: every other file reported
         if violations and not exit_zero:
-            raise typer.Exit(1)
+            raise SystemExit(1)
 
 
 def _source_lines(path: str) -> list[str]:
@@ -221,3 +183,60 @@ def _source_lines(path: str) -> list[str]:
         except NotebookError:
             return []
     return text.splitlines()
+
+
+def parser() -> Parser:
+    """The options of ``cbdiag lint`` (parsed by the standard library: a pre-commit run on a
+    few files starts without the command-line framework the other commands use)."""
+    p = Parser("lint", HELP, "[OPTIONS] [PATHS]...")
+    p.add_argument("paths", nargs="*", metavar="PATHS", help="Files, directories, or -.")
+    p.add_argument(
+        "--select", action="append", metavar="CODES", help="Rules to enable (codes, prefixes, ALL)."
+    )
+    p.add_argument(
+        "--extend-select", action="append", metavar="CODES", help="Rules to add to the selection."
+    )
+    p.add_argument("--ignore", action="append", metavar="CODES", help="Rules to disable.")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        metavar="PATTERN",
+        help="Patterns to exclude (adds to defaults).",
+    )
+    p.add_argument(
+        "--force-exclude", action="store_true", help="Apply excludes to files named explicitly."
+    )
+    p.add_argument("--output-format", metavar="FORMAT", help=f"One of: {', '.join(FORMATS)}.")
+    p.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="Write the report to this file."
+    )
+    p.add_argument("--force", action="store_true", help="Overwrite the --output file.")
+    p.add_argument(
+        "--exit-zero", action="store_true", help="Exit 0 even when there are violations."
+    )
+    p.add_argument(
+        "--statistics", action="store_true", help="Count violations per rule instead of listing."
+    )
+    p.add_argument(
+        "--explain", metavar="CODE", help="Print a rule's documentation (or ALL) and exit."
+    )
+    p.add_argument("--stdin-filename", metavar="NAME", help="Name to report for - (stdin).")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="Accepted for compatibility (one process).",
+    )
+    p.add_argument(
+        "--show-unresolved",
+        action="store_true",
+        help="List the layer calls whose parameters are not known.",
+    )
+    return p
+
+
+def main(argv: list[str]) -> None:
+    """``cbdiag lint ARGV``: parse the options and run; exits with the contract's code."""
+    lint(**vars(parser().parse(argv)))

@@ -11,9 +11,8 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import CbdiagError
-from ..layers import AxisOp, deconv
+from ..layers import AxisOp, deconv, phase_counts
 from ..layers import Layer as Spatial
-from ..overlap import _own_ratio, overlap_map
 from .targets import Arg, Target
 from .values import Growth, Layer, Seq, Sym, Unknown, as_tuple, first_unknown
 
@@ -343,7 +342,11 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
 
 @lru_cache(maxsize=256)
 def _stack_map(stack: tuple[Any, ...]) -> Any:
-    """The overlap map of a stack (cached: the same stacks recur across files)."""
+    """The overlap map of a stack (cached: the same stacks recur across files). The overlap
+    engine (numpy) is imported here, the one rule that needs it: a file without a stack of
+    upsamplers is linted without numpy."""
+    from ..overlap import overlap_map
+
     try:
         return overlap_map(list(stack))
     except CbdiagError:  # the overlap engine refuses it (SizeError, LayerSpecError)
@@ -355,8 +358,8 @@ def _ratio(k: int, s: int, d: int) -> float:
     """Interior max/min of one axis: the overlap engine's per-phase tap count (no size limit)."""
     if s == 1:
         return 1.0
-    own = _own_ratio(AxisOp("deconv", kernel=k, stride=s, dilation=d))
-    return math.inf if own is None else float(own)
+    counts = phase_counts(AxisOp("deconv", kernel=k, stride=s, dilation=d))
+    return math.inf if min(counts) == 0 else max(counts) / min(counts)
 
 
 def _up(k: int, s: int) -> int:

@@ -1,0 +1,68 @@
+"""Help pages as plain text that reads well at any width.
+
+The help of every command is click's plain layout (no boxes, no ``<bool>`` for flags) with one
+change: lines break only between words. Click's wrapper breaks after a hyphen and cuts a word
+longer than the line, which splits ``--input-size`` or a layer string over two lines; here a
+long word stays whole on its own line."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from typer.core import _click
+
+_formatting: Any = _click.formatting
+_textwrap: Any = getattr(_click, "_textwrap", None)
+if _textwrap is None:  # pragma: no cover - typer versions that use click itself
+    import importlib
+
+    _textwrap = importlib.import_module(f"{_click.__name__}._textwrap")
+
+
+class _WholeWords(_textwrap.TextWrapper):
+    """Click's wrapper, breaking at spaces only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["break_on_hyphens"] = False
+        kwargs["break_long_words"] = False
+        super().__init__(*args, **kwargs)
+
+    def _handle_long_word(
+        self, reversed_chunks: list[str], cur_line: list[str], cur_len: int, width: int
+    ) -> None:
+        textwrap.TextWrapper._handle_long_word(self, reversed_chunks, cur_line, cur_len, width)
+
+
+@contextmanager
+def _whole_words() -> Iterator[None]:
+    saved = _textwrap.TextWrapper
+    _textwrap.TextWrapper = _WholeWords
+    try:
+        yield
+    finally:
+        _textwrap.TextWrapper = saved
+
+
+class HelpFormatter(_formatting.HelpFormatter):
+    """Click's help formatter with line breaks between words only."""
+
+    def write_usage(self, *args: Any, **kwargs: Any) -> None:
+        with _whole_words():
+            super().write_usage(*args, **kwargs)
+
+    def write_text(self, *args: Any, **kwargs: Any) -> None:
+        with _whole_words():
+            super().write_text(*args, **kwargs)
+
+    def write_dl(self, *args: Any, **kwargs: Any) -> None:
+        with _whole_words():
+            super().write_dl(*args, **kwargs)
+
+
+class HelpContext(_click.Context):
+    """The click context of every cbdiag command: help through :class:`HelpFormatter`."""
+
+    formatter_class = HelpFormatter

@@ -1,0 +1,78 @@
+"""Start-up: each command imports what it needs and nothing else (the time these imports take is
+measured by ``benchmarks/startup.py``; here, which modules a command loads, which is exact)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import atexit, json, sys
+target = sys.argv[1]
+def dump():
+    with open(target, "w") as fh:
+        json.dump(sorted(sys.modules), fh)
+atexit.register(dump)
+args = sys.argv[2:]
+sys.argv = ["cbdiag", *args]
+from cbdiag.cli import main
+main()
+"""
+
+ONE = "import torch.nn as nn\n\nup = nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1)\n"
+STACK = (
+    "import torch.nn as nn\n\n"
+    "net = nn.Sequential(nn.ConvTranspose2d(8, 8, 3, 2, 1, 1), nn.ConvTranspose2d(8, 8, 3, 2, 1, 1))\n"
+)
+
+
+def modules(tmp_path: Path, *args: str) -> set[str]:
+    out = tmp_path / "modules.json"
+    p = subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert p.returncode in (0, 1), p.stderr
+    return {m.split(".")[0] for m in json.loads(out.read_text())}
+
+
+HEAVY = {"numpy", "scipy", "PIL", "rich", "typer", "pydantic"}
+
+
+def test_version_imports_nothing_heavy(tmp_path: Path) -> None:
+    assert modules(tmp_path, "--version") & HEAVY == set()
+
+
+def test_lint_of_a_file_imports_no_framework_and_no_numpy(tmp_path: Path) -> None:
+    (tmp_path / "up.py").write_text(ONE)
+    assert modules(tmp_path, "lint", "up.py") & HEAVY == set()
+    (tmp_path / "clean.py").write_text("import torch.nn as nn\n\nx = nn.Conv2d(3, 8, 3)\n")
+    assert modules(tmp_path, "lint", "clean.py") & HEAVY == set()
+
+
+def test_lint_of_a_stack_imports_numpy_for_the_overlap_engine_only(tmp_path: Path) -> None:
+    (tmp_path / "stack.py").write_text(STACK)
+    loaded = modules(tmp_path, "lint", "stack.py")
+    assert "numpy" in loaded  # CBD104's combined ratio comes from the overlap engine
+    assert loaded & {"scipy", "PIL", "rich", "typer"} == set()
+
+
+@pytest.mark.parametrize(
+    ("args", "absent"),
+    [
+        (["--help"], {"numpy", "scipy", "PIL", "rich"}),
+        (["lint", "--help"], {"numpy", "scipy", "PIL", "rich", "typer"}),
+        (["overlap", "--kernel", "3", "--stride", "2"], {"scipy"}),
+    ],
+)
+def test_commands_import_what_they_need(tmp_path: Path, args: list[str], absent: set[str]) -> None:
+    assert modules(tmp_path, *args) & absent == set()

@@ -930,7 +930,11 @@ def dense_kernel(w: NDArray[Any], group: int, transposed: bool) -> NDArray[np.fl
     return out
 
 
-def inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, top: int = 3) -> Any:
+def _layers_text(layer: Any) -> str:
+    return repr(layer) if isinstance(layer, str) else " or ".join(map(repr, layer))
+
+
+def inspect_graph(model: Model, path: ImagePath, *, layer: Any = None, top: int = 3) -> Any:
     """:func:`_inspect_graph`; weights whose shapes contradict the graph (a broken or hostile
     file) end in one :class:`ModelError` naming the file, not an exception from numpy."""
     try:
@@ -944,13 +948,19 @@ def inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, to
         ) from None
 
 
-def _inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, top: int = 3) -> Any:
+def _inspect_graph(model: Model, path: ImagePath, *, layer: Any = None, top: int = 3) -> Any:
     """``inspect`` of an ONNX model: every transposed convolution and every sub-pixel
     convolution (a ``Conv`` whose output reaches a ``DepthToSpace`` through element-wise ops
     only) on the image path, with the graph's own strides, and the output: the constant-input
     response followed through the path's linear layers (see :mod:`cbdiag.response`)."""
     from .response import Step, as_dict, follow
-    from .weights import InspectResult, analyse_layer, analyse_subpixel, dilate_kernel
+    from .weights import (
+        InspectResult,
+        analyse_layer,
+        analyse_subpixel,
+        dilate_kernel,
+        name_matches,
+    )
 
     reports = []
     skipped: list[str] = []
@@ -981,7 +991,7 @@ def _inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, t
         if kind == "deconv":
             assert w is not None
             k = dilate_kernel(dense_kernel(w, n.group, transposed=True), dil)
-            if layer is None or layer in n.name:
+            if name_matches(layer, n.name):
                 reports.append(
                     analyse_layer(label, k, stride, bias=bias, layout="onnx", shape=w.shape,
                                   top=top)
@@ -1003,10 +1013,10 @@ def _inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, t
                 kd = dilate_kernel(k, dil)
                 sub = kd if mode == "CRD" else _dcr_to_crd(kd, factor)
                 sb = bias if bias is None or mode == "CRD" else _dcr_to_crd(bias, factor)
-                if layer is None or layer in n.name:
+                if name_matches(layer, n.name):
                     reports.append(analyse_subpixel(label, sub, factor, bias=sb, top=top))
                 started = True
-            elif layer is None or layer in n.name:
+            elif name_matches(layer, n.name):
                 skipped.append(label)
                 why[label] = f"{n.layer.spec}: not an upsampler"
             step = Step(
@@ -1033,7 +1043,7 @@ def _inspect_graph(model: Model, path: ImagePath, *, layer: str | None = None, t
     if not reports and (layer is not None or not steps):
         raise ModelError(
             f"{model.path}: no transposed or sub-pixel convolution on the image path from "
-            f"{path.input!r}" + (f" matches --layer {layer!r}" if layer else "")
+            f"{path.input!r}" + (f" matches --layer {_layers_text(layer)}" if layer else "")
         )
     chain = None
     if steps:

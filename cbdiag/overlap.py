@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from .errors import LayerSpecError, SizeError
 from .layers import AxisOp, Layer
+from .layers import own_ratio as _own_ratio
 
 __all__ = ["AxisResult", "OverlapResult", "Stage", "default_input_size", "overlap_map"]
 
@@ -131,9 +132,23 @@ class OverlapResult:
         return self.y.holes or self.x.holes
 
     @property
-    def border(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        """Width of the border region ``((top, bottom), (left, right))`` of the shown map."""
+    def border(
+        self,
+    ) -> tuple[tuple[int | None, int | None], tuple[int | None, int | None]]:
+        """Width of the border region ``((top, bottom), (left, right))`` of the shown map:
+        the rows above and below the interior, the columns left and right of it; ``None`` on
+        an axis with no interior (the whole map is border there)."""
         return (_border_widths(self.interior_y), _border_widths(self.interior_x))
+
+    @property
+    def interior_extent(self) -> tuple[int, int]:
+        """Rows and columns of the map's interior (``0`` when the input is too small to have
+        one: every pixel is then within reach of an edge)."""
+        return (int(np.count_nonzero(self.interior_y)), int(np.count_nonzero(self.interior_x)))
+
+    @property
+    def interior_empty(self) -> bool:
+        return 0 in self.interior_extent
 
     def to_array(self) -> FloatArray:
         """The 2-D map, ``values_y[:, None] * values_x[None, :]``."""
@@ -147,10 +162,10 @@ class OverlapResult:
         return np.outer(self.interior_y, self.interior_x)
 
 
-def _border_widths(interior: BoolArray) -> tuple[int, int]:
+def _border_widths(interior: BoolArray) -> tuple[int | None, int | None]:
     idx = np.flatnonzero(interior)
     if len(idx) == 0:
-        return (len(interior), 0)
+        return (None, None)
     return (int(idx[0]), int(len(interior) - 1 - idx[-1]))
 
 
@@ -590,16 +605,6 @@ def _overlap_map(
 # ---------------------------------------------------------------------------------------------
 
 
-def _own_ratio(op: AxisOp) -> Fraction | None:
-    """Interior max/min of one strided (de)convolution on its own (None = holes)."""
-    k, s, d = op.kernel, op.stride, op.dilation
-    counts = [0] * s
-    for j in range(k):
-        counts[(d * j) % s] += 1
-    lo, hi = min(counts), max(counts)
-    return None if lo == 0 else Fraction(hi, lo)
-
-
 def _strided(layer: Layer, gradient: bool) -> bool:
     want = "conv" if gradient else "deconv"
     return layer.kind == want and (layer.y.stride > 1 or layer.x.stride > 1)
@@ -607,6 +612,14 @@ def _strided(layer: Layer, gradient: bool) -> bool:
 
 def _notes(r: OverlapResult) -> list[str]:
     notes: list[str] = []
+    if r.interior_empty:
+        h, w = r.shape
+        notes.append(
+            f"at input {r.input_size[0]}x{r.input_size[1]} the {h}x{w} map has no interior: "
+            "every pixel is within reach of the input's edges; the pattern, period and ratios "
+            "given are the stack's own (measured on a longer input), which the interior of any "
+            "larger input shows"
+        )
     for i, layer in enumerate(r.layers):
         if not _strided(layer, r.gradient):
             continue

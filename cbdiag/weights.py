@@ -23,6 +23,7 @@ import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from lzma import LZMAError
 from pathlib import Path
@@ -773,12 +774,21 @@ def _bias_for(name: str, arrays: dict[str, NDArray[Any]], cout: int) -> NDArray[
     return None
 
 
+def name_matches(layer: str | Sequence[str] | None, name: str) -> bool:
+    """Whether ``name`` is picked by ``--layer`` (none given: every name; several: any)."""
+    if layer is None:
+        return True
+    if isinstance(layer, str):
+        return layer in name
+    return not layer or any(part in name for part in layer)
+
+
 def inspect_weights(
     source: str | os.PathLike[str] | dict[str, NDArray[Any]] | NDArray[Any],
     *,
     stride: int | tuple[int, int] | None = None,
     layout: str = "auto",
-    layer: str | None = None,
+    layer: str | Sequence[str] | None = None,
     allow_pickle: bool = False,
     top: int = 3,
     model_source: str | os.PathLike[str] | None = None,
@@ -795,8 +805,8 @@ def inspect_weights(
         The layers' stride (weights do not store it; default 2, reported as assumed).
     layout : {"auto", "torch", "keras", "flax", "subpixel"}
         ``auto`` recognises transposed convolutions and sub-pixel convolutions by name.
-    layer : str, optional
-        Only layers whose name contains this.
+    layer : str or sequence of str, optional
+        Only layers whose name contains this (or any of these).
     model_source, model_class : optional
         The PyTorch module's source file (and class): each key's layer (kind, stride,
         padding) is read from it statically (:func:`cbdiag.lint.modules.source_layers`, never
@@ -854,7 +864,7 @@ def inspect_weights(
         source_info = {"path": str(model_source), "class": cls_name, "layers": len(structure)}
     for name in sorted(arrays, key=_natural):
         arr = np.asarray(arrays[name])
-        if layer is not None and layer not in name:
+        if not name_matches(layer, name):
             continue
         if arr.ndim != 4:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import os
 import subprocess
 import sys
@@ -62,6 +63,11 @@ def test_grid_npy_and_samples(tmp_path: Path) -> None:
     assert info["config"]["upsample"] == "deconv" and info["config"]["depth"] == 2
     arr = np.load(npy)
     assert arr.shape == (5, 16, 16, 3) and arr.dtype == np.float32
+    # every file written gets the permissions of any new file (0666 less the umask)
+    umask = os.umask(0)
+    os.umask(umask)
+    for f in (npy, grid, d / "sample_00000.png"):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~umask, f
     ref = generate(GeneratorConfig(size=16, width=4), count=5, seed=3, batch_size=2).images
     np.testing.assert_array_equal(arr, ref)
     pngs = sorted(p.name for p in d.iterdir())

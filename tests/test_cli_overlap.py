@@ -188,6 +188,21 @@ def test_input_size_option() -> None:
     assert d["shape"] == [16, 16]
 
 
+def test_input_too_small_for_an_interior() -> None:
+    """A DCGAN's real 1x1 input: the map is all border; no border widths or interior are
+    invented, and a note says the statistics are the stack's own."""
+    d = run_json("overlap", "--preset", "dcgan", "--input-size", "1")
+    assert d["shape"] == [16, 16]
+    assert d["interior"] == {"rows": 0, "cols": 0}
+    assert d["border"] == {"top": None, "bottom": None, "left": None, "right": None}
+    assert any("has no interior" in n for n in d["notes"])
+    p = cli("overlap", "--preset", "dcgan", "--input-size", "1")
+    assert "top 16" not in p.stdout and "the whole map" in p.stdout
+    d = run_json("overlap", "--preset", "dcgan", "--input-size", "4")
+    assert d["interior"]["rows"] > 0 and d["border"]["top"] is not None
+    assert not any("has no interior" in n for n in d["notes"])
+
+
 def test_tf_same_output_size() -> None:
     d = run_json("overlap", "-k", "5", "-s", "2", "--framework", "tf", "-i", "6")
     assert d["shape"] == [12, 12] and d["layers"][0]["tf_padding"] == "same"

@@ -470,3 +470,24 @@ def test_quantized_and_sparse_tensors_of_a_pickle_are_read_as_torch_sees_them(
     np.testing.assert_array_equal(arrays["sparse.weight"], w.numpy())
     deep = [k for k in arrays if k.startswith("deep.")]
     assert len(deep) == 1 and deep[0].count(".") == 101
+
+
+def test_layer_filter_is_repeatable() -> None:
+    """``--layer`` given twice keeps both names (it used to keep the last one silently)."""
+    ckpt = Path(__file__).resolve().parent.parent / "samples" / "weights_decoder_torch.safetensors"
+    one = inspect_weights(ckpt, layer="ups.0")
+    assert [r.name for r in one.layers] == ["ups.0.deconv.weight"]
+    both = inspect_weights(ckpt, layer=["ups.0", "ups.1"])
+    assert [r.name for r in both.layers] == ["ups.0.deconv.weight", "ups.1.deconv.weight"]
+    p = subprocess.run(
+        [sys.executable, "-m", "cbdiag", "inspect", str(ckpt), "--layer", "ups.0"]
+        + ["--layer", "ups.1", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr
+    assert [r["name"] for r in json.loads(p.stdout)["layers"]] == [
+        "ups.0.deconv.weight",
+        "ups.1.deconv.weight",
+    ]

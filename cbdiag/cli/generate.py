@@ -13,12 +13,11 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from .._malloc import keep_freed_memory
 from ..compare import compare_upsamplers
 from ..errors import OutputError, OutputExistsError, UsageError
-from ..files import display, reason
+from ..files import display, reason, usual_permissions
 from ..generator import (
     MAX_COUNT,
     MAX_MEMORY,
@@ -30,7 +29,7 @@ from ..generator import (
 from ..images import check_writable, save_png
 from ..render.panel import auto_scale, compare_panel, grid, to_uint8
 from ..report import dumps, envelope, num
-from ._common import Format, err_console, handle_errors, out_console, write_stdout
+from ._common import Format, err_console, handle_errors, show, show_table, write_stdout
 
 HELP = """Generate images with an untrained DCGAN-style generator, to see what its upsampler
 paints before any training.
@@ -314,6 +313,7 @@ def _single(
             mm.flush()
             del mm
             check_writable(npy, force=force)  # still not a device or a directory
+            usual_permissions(tmp_npy)
             os.replace(tmp_npy, npy)
             tmp_npy = None
     except OSError as exc:
@@ -347,20 +347,17 @@ def _single(
             )
         )
         return
-    console = out_console()
-    console.print(
+    show(
         f"{count} samples of an untrained {cfg.size}x{cfg.size} generator "
         f"({cfg.describe()}, {cfg.depth} stages, width {cfg.width}, init {cfg.init}, "
         f"norm {cfg.norm}, source {cfg.source}, seed {seed}) in {elapsed:.2f} s"
     )
     if contrast is not None:
-        console.print(
-            f"phase contrast (period {cfg.stride}): {contrast:.4f}  (0 = no checkerboard)"
-        )
-    console.print(
-        f"wrote {target}"
-        + (f", {count} PNGs in {out_dir}" if out_dir else "")
-        + (f", {npy}" if npy else "")
+        show(f"phase contrast (period {cfg.stride}): {contrast:.4f} (0 = no checkerboard)")
+    show(
+        f"wrote {display(str(target))}"
+        + (f", {count} PNGs in {display(str(out_dir))}" if out_dir else "")
+        + (f", {display(str(npy))}" if npy else "")
     )
 
 
@@ -417,22 +414,27 @@ def _compare(
             )
         )
         return
-    table = Table(box=None, header_style="bold")
-    table.add_column("upsampler")
-    table.add_column("pooled pattern", justify="right")
-    table.add_column("flagged")
-    table.add_column("median score", justify="right")
-    table.add_column("phase contrast", justify="right")
+    from ..render.layout import Column
+
+    table_columns = [
+        Column("upsampler"),
+        Column("pooled pattern", right=True),
+        Column("flagged"),
+        Column("median score", right=True),
+        Column("phase contrast", right=True),
+    ]
+    table_rows: list[list[Any]] = []
     for r in results:
         pc, sc, amp = r["phase_contrast"], r["score"], r["pooled_amplitude"]
-        table.add_row(
-            str(r["upsampler"]),
-            "n/a" if amp is None else f"{amp:.2f}",
-            {True: "yes", False: "no", None: "n/a"}[r["pooled_flagged"]],  # type: ignore[index]
-            "n/a" if sc is None else f"{sc:.3f}",
-            "n/a" if pc is None else f"{pc:.4f}",
+        table_rows.append(
+            [
+                str(r["upsampler"]),
+                "n/a" if amp is None else f"{amp:.2f}",
+                {True: "yes", False: "no", None: "n/a"}[r["pooled_flagged"]],  # type: ignore[index]
+                "n/a" if sc is None else f"{sc:.3f}",
+                "n/a" if pc is None else f"{pc:.4f}",
+            ]
         )
-    console = out_console()
-    console.print(title)
-    console.print(table)
-    console.print(f"wrote {target} in {elapsed:.2f} s")
+    show(title)
+    show_table(table_columns, table_rows)
+    show(f"wrote {display(str(target))} in {elapsed:.2f} s")

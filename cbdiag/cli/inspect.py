@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from ..errors import UsageError
 from ..files import display
@@ -53,7 +51,10 @@ def inspect(
         str, typer.Option("--layout", help=f"Weight layout: {', '.join(LAYOUTS)}.")
     ] = "auto",
     layer: Annotated[
-        str | None, typer.Option("--layer", help="Only layers whose name contains this.")
+        list[str] | None,
+        typer.Option(
+            "--layer", help="Only layers whose name contains this (repeat to give several)."
+        ),
     ] = None,
     allow_pickle: Annotated[
         bool,
@@ -165,49 +166,61 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             )
         )
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("layer", min_width=16, overflow="fold")
-    table.add_column("shape (layout)", overflow="fold")
-    table.add_column("stride", no_wrap=True)
-    table.add_column("imbalance (y / x)", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("top channels", overflow="fold")
+    from ..render.layout import Column, emit, paragraph, table, width_of
+
+    columns = [
+        Column("layer"),
+        Column("shape (layout)"),
+        Column("stride"),
+        Column("imbalance (y / x)"),
+        Column("verdict", bare=True),
+        Column("top channels", notes=True),
+    ]
+    rows: list[list[Any]] = []
     for r in result.layers:
         style = {"balanced": "green", "nearly balanced": "yellow"}.get(r.verdict, "bold red")
         stride = f"{r.stride[0]}x{r.stride[1]}" + ("?" if r.stride_assumed else "")
         tops = ", ".join(f"{c} ({share:.0%})" for c, share in r.top_channels)
-        table.add_row(
-            display(r.name),
-            f"{'x'.join(map(str, r.shape))} ({r.layout})",
-            stride,
-            f"{_fmt(r.imbalance)} ({_fmt(r.imbalance_y)} / {_fmt(r.imbalance_x)})",
-            Text(r.verdict, style=style),
-            tops,
+        rows.append(
+            [
+                display(r.name),
+                f"{'x'.join(map(str, r.shape))} ({r.layout})",
+                stride,
+                f"{_fmt(r.imbalance)} ({_fmt(r.imbalance_y)} / {_fmt(r.imbalance_x)})",
+                (r.verdict, style),
+                tops,
+            ]
         )
     console = out_console()
+    width = width_of(console)
+
+    def say(text: str, style: str | None = None, rest: str = "  ") -> None:
+        lead = text[: len(text) - len(text.lstrip())]
+        emit(console, paragraph(text, width, lead, lead + rest), style)
+
     if result.layers:
-        console.print(table)
+        emit(console, table(columns, rows, width))
     else:
-        console.print(
+        say(
             "no transposed or sub-pixel convolution: no kernel of its own paints a lattice "
             "(resizing and convolutions)"
         )
     if result.chain and "reaches_output" in result.chain and not result.chain["layers"]:
-        console.print(f"output: not followed (stopped at {display(result.chain['stopped'])})")
+        say(f"output: not followed (stopped at {display(result.chain['stopped'])})")
     elif result.chain and "reaches_output" in result.chain:
         c = result.chain
         imb = _fmt(c["imbalance"] if c["imbalance"] is not None else math.inf)
         where = "output" if c["reaches_output"] else f"path up to {c['layers'][-1]}"
-        console.print(
+        say(
             f"{where}: period {c['period'][0]}x{c['period'][1]}, imbalance {imb}, {c['verdict']} "
             f"(through {' -> '.join(map(display, c['layers']))}; linear: activations and norms "
             "left out)"
         )
         if c["stopped"]:
-            console.print(f"path stopped at {display(c['stopped'])}", style="dim")
+            say(f"path stopped at {display(c['stopped'])}", style="dim")
     elif result.chain:
         c = result.chain
-        console.print(
+        say(
             f"chain {' -> '.join(map(display, c['layers']))}: "
             f"period {c['period'][0]}x{c['period'][1]}, "
             f"imbalance {_fmt(c['imbalance'] if c['imbalance'] is not None else math.inf)} "
@@ -221,7 +234,7 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             if src.get("graph")
             else f"{src['path']}:{src['class']} (read statically, never imported)"
         )
-        console.print(
+        say(
             f"layers from {where}: "
             f"{_n(len(result.layers), 'upsampler')} analysed, each with its own stride, "
             f"{_n(len(result.skipped), 'other 4-D weight')} skipped",
@@ -232,26 +245,26 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             why = result.skipped_reasons.get(name, "")
             if name in followed:
                 why += " (its weights are in the output path)"
-            console.print(f"  skipped {display(name)}: {why}", style="dim")
+            say(f"  skipped {display(name)}: {why}", style="dim")
         if len(result.skipped) > 12:
-            console.print(f"  ... and {len(result.skipped) - 12} more", style="dim")
+            say(f"  ... and {len(result.skipped) - 12} more", style="dim")
     elif result.skipped:
         by_name = [n for n in result.skipped if "not named" in result.skipped_reasons.get(n, "")]
         if by_name:
-            console.print(
+            say(
                 f"not upsamplers by name ({len(by_name)} 4-D arrays skipped; "
                 "--source or --layer to include): " + ", ".join(map(display, by_name[:6])),
                 style="dim",
             )
         for name in [n for n in result.skipped if n not in by_name][:12]:
             why = result.skipped_reasons.get(name, "")
-            console.print(f"  skipped {display(name)}: {why}", style="dim")
+            say(f"  skipped {display(name)}: {why}", style="dim")
     assumed = any(r.stride_assumed for r in result.layers)
-    console.print(
+    say(
         "imbalance = checkerboard energy / mean energy of the constant-input response "
         "(0 balanced; about s*s-1 for random weights)"
         + ("; ? = stride assumed 2, pass --stride" if assumed else ""),
         style="dim",
     )
     if png:
-        console.print(f"wrote {png}", style="dim")
+        say(f"wrote {png}", style="dim")

@@ -14,7 +14,7 @@ from ..layers import PRESETS, Layer, deconv, parse_layers, parse_pair, preset
 from ..overlap import OverlapResult, overlap_map
 from ..report import dumps, envelope
 from ..report.overlap import overlap_json
-from ._common import Format, handle_errors, out_console, write_stdout
+from ._common import Format, handle_errors, out_console, show_table, write_stdout
 
 HELP = """Exact overlap (path-count) map of a transposed convolution or a whole stack.
 
@@ -28,10 +28,11 @@ or --preset NAME (dcgan, cyclegan, pix2pixhd, resize-conv, subpixel, stylegan2).
 --model model.onnx (optional onnx package; parsed, never run) maps its image path from --input
 (default: the only 4-D input); merges (skips) sum their branches' path counts.
 
-Layer syntax: layers separated by commas; an optional "Nx" prefix repeats one.
-deconv/conv take kN sN pN opN dN (N or HxW), "same"/"valid" for the TensorFlow rule, and
-zeros/reflect/replicate/circular padding modes (conv); nearest/bilinear/shuffle take a factor
-"x2"; blur N (binomial, N taps) and box N are fixed filters with same-size output.
+Layer syntax: layers separated by commas; an optional "Nx" prefix repeats a layer, or a group
+in parentheses: "2x (nearest x2, conv k3 p1)". deconv/conv take kN sN pN opN dN (N or HxW),
+"same"/"valid" for the TensorFlow rule, and zeros/reflect/replicate/circular padding modes
+(conv); nearest/bilinear/shuffle take a factor "x2"; blur N (binomial, N taps) and box N are
+fixed filters with same-size output.
 
 Exit codes: 0 ran (with --check: even), 1 with --check and an uneven or holed interior,
 2 bad input."""
@@ -211,8 +212,12 @@ def overlap(
 ) -> None:
     with handle_errors():
         if list_presets:
-            for name, (spec, desc) in PRESETS.items():
-                write_stdout(f"{name:12s} {spec:45s} {desc}")
+            from ..render.layout import Column
+
+            show_table(
+                [Column("preset"), Column("layers"), Column("what it is", notes=True)],
+                [[name, spec, desc] for name, (spec, desc) in PRESETS.items()],
+            )
             return
         if model is not None:
             given = [
@@ -263,11 +268,12 @@ def _emit(result: OverlapResult, fmt: Format, png_path: str | None) -> None:
     if fmt == Format.json:
         write_stdout(dumps(overlap_json(result, png=png_path)))
         return
+    from ..render.layout import width_of
     from ..render.overlap_text import render
 
     console = out_console()
     color = console.is_terminal and not console.no_color and console.color_system is not None
-    console.print(render(result, width=console.width, color=color))
+    console.print(render(result, width=width_of(console), color=color))
     if png_path:
         console.print(f"wrote {png_path}", style="dim")
 
@@ -332,8 +338,10 @@ def _model(
     if fmt == Format.json:
         write_stdout(dumps(envelope("overlap", mode="forward", **mm.as_dict(), model=info)))
     else:
+        from ..render.layout import emit, reflow, width_of
+
         console = out_console()
-        console.print(mm.text(input_size=size))
+        emit(console, reflow(mm.text(input_size=size), width_of(console)))
         _node_table(info)
     if check and (not mm.even or mm.holes):
         raise typer.Exit(1)
@@ -350,12 +358,21 @@ def _check_size(gp: Any, size: tuple[int, int], shape: tuple[int, int], path: Pa
 
 
 def _node_table(info: dict[str, Any]) -> None:
+    from ..render.layout import emit, paragraph, reflow, width_of, wrap
+
     console = out_console()
-    console.print(f"layers from the graph of {info['path']} ({info['input']!r} -> "
-                  f"{info['output']!r}; parsed, never run):")  # fmt: skip
-    for n in info["nodes"]:
-        console.print(f"  {n['layer']:>3}  {n['node']} ({n['op']}): {n['spec']}")
+    width = width_of(console)
+    lines = paragraph(
+        f"layers from the graph of {info['path']} ({info['input']!r} -> {info['output']!r}; "
+        "parsed, never run):",
+        width,
+        rest="  ",
+    )
+    for n in info["nodes"]:  # the layer string is one value: never split
+        pieces = [f"{n['layer']:>3} ", n["node"], f"({n['op']}):", n["spec"]]
+        lines += wrap(pieces, width, "  ", "        ")
     if info["merges"]:
-        console.print(f"  merges (branches summed): {', '.join(info['merges'])}")
+        lines += reflow(f"  merges (branches summed): {', '.join(info['merges'])}", width)
+    emit(console, lines)
     if info["passed"]:
-        console.print(f"  geometry kept by: {', '.join(info['passed'])}", style="dim")
+        emit(console, reflow(f"  geometry kept by: {', '.join(info['passed'])}", width), "dim")

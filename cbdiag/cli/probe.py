@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ..errors import UsageError
+from ..files import display
 from ..layers import parse_pair
 from ..report import dumps, envelope
-from ._common import Format, handle_errors, out_console, write_stdout
+from ._common import Format, handle_errors, show, show_table, write_stdout
 
 HELP = """Run an ONNX model on inputs that show its fixed pattern and score the outputs.
 
@@ -97,25 +97,34 @@ def probe(
                 )
             )
         else:
-            console = out_console()
+            from ..render.layout import Column
+
             shape = "x".join(map(str, result.input_shape))
             oshape = "x".join(map(str, result.output_shape))
-            console.print(
-                f"probe {result.path}: input {result.input!r} {shape} ({result.kind}), output "
-                f"{result.output!r} {oshape} (run by onnxruntime on the CPU)"
+            show(
+                f"probe {display(str(result.path))}: input {result.input!r} {shape} "
+                f"({result.kind}), output {result.output!r} {oshape} (run by onnxruntime on "
+                "the CPU)"
             )
-            table = Table(box=None, header_style="bold", pad_edge=False)
-            for col in ("probe", "samples", "period", "amplitude (grey levels)", "z", "verdict"):
-                table.add_column(col, no_wrap=True)
-            for r in result.rows:
-                table.add_row(
+            columns = [
+                Column("probe"),
+                Column("samples"),
+                Column("period", right=True),
+                Column("amplitude (grey levels)", right=True),
+                Column("z", right=True),
+                Column("verdict"),
+            ]
+            rows: list[list[Any]] = [
+                [
                     r.name,
                     f"{r.samples}{' pooled' if r.pooled else ''}",
                     "-" if r.period is None else str(r.period),
                     f"{r.amplitude:.3g}",
                     f"{r.significance:.3g}",
-                    "pattern" if r.flagged else "none found",
-                )
-            console.print(table)
+                    ("pattern", "bold red") if r.flagged else "none found",
+                ]
+                for r in result.rows
+            ]
+            show_table(columns, rows)
         if check and result.flagged:
             raise typer.Exit(1)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from ..layers import stack_label
 from ..overlap import AxisResult, OverlapResult
 from .colormap import greys, hex_color, normalise, text_on, viridis
+from .layout import Cell, Column, Line, paragraph, table, to_text, wrap
+
+#: Widest heatmap drawn (a pipe without COLUMNS has no width: the map is a window of this many
+#: columns, its position given under it).
+GRID_WIDTH = 80
 
 MAX_ROWS = 40
 SHADES = " .:-=+*#%@"
@@ -106,41 +109,47 @@ def strongest(a: AxisResult, n: int = 6) -> list[tuple[int, float]]:
     return sorted(a.spectrum, key=lambda qa: -qa[1])[:n]
 
 
-def _spectrum(a: AxisResult) -> str:
-    if not a.spectrum:
-        return "flat"
-    top = ", ".join(f"{Fraction(q, a.period)}: {amp:.3g}" for q, amp in strongest(a))
-    more = len(a.spectrum) - min(len(a.spectrum), 6)
-    return top + (f" (+{more} weaker)" if more else "")
-
-
-def summary_table(result: OverlapResult) -> Table:
+def summary_table(result: OverlapResult, width: int) -> list[Line]:
     """Period, pattern, extremes and ratios per axis and in 2-D."""
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for col in ("", "period", "interior pattern (one period)", "min", "max", "max/min"):
-        table.add_column(col)
-    for name, a in (("y (rows)", result.y), ("x (cols)", result.x)):
-        table.add_row(name, str(a.period), _pattern(a), fmt(a.min), fmt(a.max), fmt(a.ratio))
-    table.add_row(
-        "2-D",
-        f"{result.y.period}x{result.x.period}",
-        "outer product",
-        fmt(result.min),
-        fmt(result.max),
-        fmt(result.ratio_2d),
-        style="bold",
+    cols = [
+        Column(""),
+        Column("period"),
+        Column("pattern (one period)"),
+        Column("min", right=True),
+        Column("max", right=True),
+        Column("max/min", right=True),
+    ]
+    rows: list[list[Cell]] = [
+        [name, str(a.period), _pattern(a), fmt(a.min), fmt(a.max), fmt(a.ratio)]
+        for name, a in (("y (rows)", result.y), ("x (cols)", result.x))
+    ]
+    rows.append(
+        [
+            "2-D",
+            f"{result.y.period}x{result.x.period}",
+            "outer product",
+            fmt(result.min),
+            fmt(result.max),
+            fmt(result.ratio_2d),
+        ]
     )
-    return table
+    return table(cols, rows, width, row_styles=[None, None, "bold"])
 
 
-def stages_table(result: OverlapResult) -> Table:
+def stages_table(result: OverlapResult, width: int) -> list[Line]:
     """Cumulative statistics layer by layer (how the unevenness compounds)."""
     title = "gradient at each layer's input" if result.gradient else "after each layer"
-    table = Table(title=title, title_justify="left", box=None, header_style="bold")
-    for col in ("#", "layer", "size", "period", "ratio y", "ratio x", "ratio 2-D"):
-        table.add_column(col)
-    for i, st in enumerate(result.stages):
-        table.add_row(
+    cols = [
+        Column("#", right=True),
+        Column("layer"),
+        Column("size"),
+        Column("period"),
+        Column("ratio y", right=True),
+        Column("ratio x", right=True),
+        Column("ratio 2-D", right=True),
+    ]
+    rows: list[list[Cell]] = [
+        [
             str(i + 1),
             st.layer.spec,
             f"{st.size[0]}x{st.size[1]}",
@@ -148,59 +157,101 @@ def stages_table(result: OverlapResult) -> Table:
             fmt(st.y.ratio),
             fmt(st.x.ratio),
             fmt(st.ratio_2d),
-        )
-    return table
+        ]
+        for i, st in enumerate(result.stages)
+    ]
+    return [[(title, None)], *table(cols, rows, width)]
 
 
-def render(result: OverlapResult, *, width: int, color: bool) -> RenderableType:
-    """Everything ``cbdiag overlap`` prints in text mode."""
+def _layer_units(label: str) -> list[str]:
+    """A stack's label cut between its layers only (a layer, or a repeated group, is one value)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(label):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(label[start : i + 1].strip())
+            start = i + 1
+    parts.append(label[start:].strip())
+    return [p for p in parts if p]
+
+
+def _spectrum_units(name: str, a: AxisResult) -> list[str]:
+    if not a.spectrum:
+        return [f"{name} flat"]
+    top = [f"{name} {Fraction(q, a.period)}: {amp:.3g}" for q, amp in strongest(a)]
+    more = len(a.spectrum) - min(len(a.spectrum), 6)
+    return top + ([f"(+{more} weaker)"] if more else [])
+
+
+def render(result: OverlapResult, *, width: int, color: bool) -> Text:
+    """Everything ``cbdiag overlap`` prints in text mode, laid out for ``width`` columns."""
     h, w = result.shape
     ih, iw = result.input_size
     what = "gradient map (paths back to each input pixel)" if result.gradient else "overlap map"
-    head = Text()
-    head.append(f"{what}: ", style="bold")
-    head.append(stack_label(result.layers))
-    head.append(f"   input {ih}x{iw} -> map {h}x{w}\n", style="dim")
-    (top, bottom), (left, right) = result.border
-    legend = Text(
-        f"border (grey{'' if color else ', marked ·'}): top {top}, bottom {bottom}, "
-        f"left {left}, right {right}; interior in colour\n",
-        style="dim",
+    lines: list[Line | str] = []
+    head = wrap(
+        [
+            f"{what}:",
+            *_layer_units(stack_label(result.layers)),
+            f"  input {ih}x{iw} -> map {h}x{w}",
+        ],
+        width,
+        rest="    ",
     )
-    parts: list[RenderableType] = [head, heatmap(result, width, color), legend]
-    parts.append(summary_table(result))
-    verdict = Text()
+    lines.append([(head[0], "bold")])
+    lines += [[(ln, None)] for ln in head[1:]]
+    lines.append("")
+    out = Text()
+    out.append_text(to_text(lines))
+    out.append_text(heatmap(result, min(width, GRID_WIDTH), color))
+    (top, bottom), (left, right) = result.border
+    if result.interior_empty:
+        legend = (
+            f"border (grey{'' if color else ', marked ·'}): the whole map; no pixel is far "
+            "enough from the edges to be interior at this input size (a larger --input-size "
+            "shows the interior)"
+        )
+    else:
+        legend = (
+            f"border (grey{'' if color else ', marked ·'}): top {top}, bottom {bottom}, "
+            f"left {left}, right {right}; interior in colour"
+        )
+    lines = [[(ln, "dim")] for ln in paragraph(legend, width)]
+    lines.append("")
+    lines += summary_table(result, width)
+    lines.append("")
     if result.holes:
-        verdict.append("HOLES", style="bold red")
-        verdict.append(
-            ": some interior pixels get no gradient at all\n"
+        tag, style = "HOLES", "bold red"
+        rest = (
+            "some interior pixels get no gradient at all"
             if result.gradient
-            else ": some interior pixels receive no input at all\n"
+            else "some interior pixels receive no input at all"
         )
     elif result.even:
-        verdict.append("EVEN", style="bold green")
-        verdict.append(": every interior pixel receives the same number of paths\n")
+        tag, style = "EVEN", "bold green"
+        rest = "every interior pixel receives the same number of paths"
     else:
-        verdict.append("UNEVEN", style="bold yellow")
-        verdict.append(
-            f": interior max/min {fmt(result.y.ratio)} (y) x {fmt(result.x.ratio)} (x) = "
-            f"{fmt(result.ratio_2d)} in 2-D\n"
+        tag, style = "UNEVEN", "bold yellow"
+        rest = (
+            f"interior max/min {fmt(result.y.ratio)} (y) x {fmt(result.x.ratio)} (x) = "
+            f"{fmt(result.ratio_2d)} in 2-D"
         )
-    parts.append(Text("\n") + verdict)
-    spec = Text(f"spectrum of the pattern (|X_f|/X_0 at f cycles/pixel): y {_spectrum(result.y)}")
-    spec.append(f"; x {_spectrum(result.x)}\n", style=None)
-    parts.append(spec)
+    verdict = paragraph(f"{tag}: {rest}", width, rest="  ")
+    lines.append([(tag, style), (verdict[0][len(tag) :], None)])
+    lines += verdict[1:]
+    items = _spectrum_units("y", result.y) + _spectrum_units("x", result.x)
+    spec = ["spectrum of the pattern (|X_f|/X_0 at f cycles/pixel):"]
+    spec += [u + "," for u in items[:-1]] + items[-1:]
+    lines += wrap(spec, width, rest="  ")
     if len(result.layers) > 1:
-        parts.append(stages_table(result))
-        parts.append(Text(""))
-    if result.notes:
-        notes = Text("notes:\n", style="bold")
-        for n in result.notes:
-            notes.append(f"  - {n}\n", style="")
-        parts.append(notes)
-    if result.suggestions:
-        fix = Text("fix:\n", style="bold")
-        for s in result.suggestions:
-            fix.append(f"  - {s}\n", style="")
-        parts.append(fix)
-    return Group(*parts)
+        lines.append("")
+        lines += stages_table(result, width)
+    for title, items in (("notes:", result.notes), ("fix:", result.suggestions)):
+        if items:
+            lines.append("")
+            lines.append([(title, "bold")])
+            for item in items:
+                lines += paragraph(item, width, "  - ", "    ")
+    out.append_text(to_text(lines))
+    out.rstrip()
+    return out

@@ -49,6 +49,7 @@ def overlap_json(result: OverlapResult, *, png: str | None = None) -> dict[str, 
         even=result.even,
         holes=result.holes,
         border={"top": top, "bottom": bottom, "left": left, "right": right},
+        interior={"rows": result.interior_extent[0], "cols": result.interior_extent[1]},
         spectrum={"y": _spectrum(result.y), "x": _spectrum(result.x)},
         values={
             "y": [num(float(v)) for v in result.values_y],

@@ -189,7 +189,10 @@ def run_demo(
 
     # 3. scores of the bundled images, 4. lint, 5. weights -----------------------------------
     sdir = find_samples(samples)
-    res.sections["samples"] = None if sdir is None else display_path(str(sdir))
+    # named as given, or "samples" (the bundled folder): the report is the same wherever it runs
+    res.sections["samples"] = (
+        None if sdir is None else display_path(str(samples)) if samples else "samples"
+    )
     scores: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
     weights: dict[str, Any] | None = None
@@ -233,6 +236,7 @@ def run_demo(
         if ckpt.exists():
             note("inspecting sample weights")
             ins = inspect_weights(ckpt, stride=2)
+            ins.path = f"{res.sections['samples']}/{ckpt.name}"  # not where this machine has it
             weights = {
                 "figure": save(weights_png(ins), "weights.png"),
                 "layers": [
@@ -269,10 +273,19 @@ def _r(v: float | None) -> float | None:
     return None if v is None else round(float(v), 3)
 
 
+def _cell(v: Any) -> str:
+    """A table cell as a reader wants it: yes/no for booleans, a dash for nothing."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if v is None:
+        return "-"
+    return str(v)
+
+
 def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in cols)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>"
+        "<tr>" + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in cols) + "</tr>"
         for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -295,6 +308,9 @@ def render_html(res: DemoResult) -> str:
         "compounds across layers, shows with random untrained weights, and resize-then-"
         "convolve avoids it (Odena, Dumoulin and Olah, Distill 2016). This report shows it from "
         "the architecture, the images, the weights and the code.</p>",
+        '<section id="summary"><h2>Summary</h2>',
+        _table(res.summary, ["step", "item", "result"]),
+        "</section>",
         '<section id="overlap"><h2>1. Overlap maps (from the architecture)</h2>',
     ]
     for o in s["overlap"]:
@@ -347,10 +363,5 @@ def render_html(res: DemoResult) -> str:
         parts.append(_table(w["layers"], ["name", "imbalance", "verdict"]))
     else:
         parts.append("<p>No sample checkpoint found.</p>")
-    parts += [
-        "</section>",
-        '<section id="summary"><h2>Summary</h2>',
-        _table(res.summary, ["step", "item", "result"]),
-        "</section></body></html>",
-    ]
+    parts.append("</section></body></html>")
     return "\n".join(parts) + "\n"

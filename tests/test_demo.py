@@ -47,7 +47,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_index_html_references_existing_images_and_has_every_section(report: Path) -> None:
     page = _Page()
     page.feed((report / "index.html").read_text())
-    assert page.sections == ["overlap", "generate", "score", "lint", "weights", "summary"]
+    assert page.sections == ["summary", "overlap", "generate", "score", "lint", "weights"]
     assert page.scripts == 0
     assert len(page.images) >= 8 and page.captions == len(page.images)
     for src in page.images:
@@ -90,7 +90,7 @@ def test_without_samples_the_page_says_so(tmp_path: Path) -> None:
     res = run_demo(tmp_path / "r", samples=tmp_path / "nowhere")
     page = _Page()
     page.feed((tmp_path / "r" / "index.html").read_text())
-    assert page.sections == ["overlap", "generate", "score", "lint", "weights", "summary"]
+    assert page.sections == ["summary", "overlap", "generate", "score", "lint", "weights"]
     assert "No samples folder found" in (tmp_path / "r" / "index.html").read_text()
     assert res.sections["lint"] == [] and res.sections["weights"] is None
 
@@ -116,3 +116,55 @@ def test_cli(tmp_path: Path) -> None:
         timeout=300,
     )
     assert p.returncode == 2 and p.stderr.startswith("error: ") and "--force" in p.stderr
+
+
+def test_committed_report_is_what_the_demo_writes_anywhere(tmp_path: Path) -> None:
+    """``samples/demo`` is byte for byte what ``cbdiag demo`` writes, run from any folder
+    that has the samples (no absolute path, date or machine name in any file)."""
+    where = tmp_path / "some" / "other place"
+    where.mkdir(parents=True)
+    (where / "samples").symlink_to(ROOT / "samples")
+    p = subprocess.run(
+        [sys.executable, "-m", "cbdiag", "demo", "--out", "report"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        cwd=where,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr
+    committed = ROOT / "samples" / "demo"
+    names = sorted(f.name for f in committed.iterdir())
+    assert sorted(f.name for f in (where / "report").iterdir()) == names
+    regenerate = "regenerate it: cbdiag demo --out samples/demo --force (from the repository)"
+    for name in names:
+        new = (where / "report" / name).read_bytes()
+        assert new == (committed / name).read_bytes(), f"samples/demo/{name} differs; {regenerate}"
+        assert str(tmp_path).encode() not in new and str(ROOT).encode() not in new, name
+
+
+def test_html_tables_read_yes_and_no(report: Path) -> None:
+    page = (report / "index.html").read_text()
+    assert "<td>True</td>" not in page and "<td>False</td>" not in page
+    assert "<td>yes</td>" in page and "<td>no</td>" in page
+    # the summary comes first, right after the introduction
+    assert page.index('id="summary"') < page.index('id="overlap"')
+
+
+def test_weights_figure_is_titled_by_file_name_and_wide_enough() -> None:
+    from PIL import ImageDraw
+
+    from cbdiag.render.fonts import font
+    from cbdiag.render.weights_png import weights_png
+    from cbdiag.weights import inspect_weights
+
+    res = inspect_weights(ROOT / "samples" / "weights_dcgan_icnr.safetensors", stride=2)
+    res.path = "/a/very/long/folder/name/that/would/not/fit/" + "x" * 200 + ".safetensors"
+    long_name = weights_png(res)
+    title = f"{'x' * 200}.safetensors: per-phase response to a constant input"
+    need = ImageDraw.Draw(long_name).textlength(title, font=font(16))
+    assert long_name.width >= need + 8  # the whole title is inside the picture
+    res.path = "samples/weights_dcgan_icnr.safetensors"
+    a = weights_png(res).tobytes()
+    res.path = "/elsewhere/samples/weights_dcgan_icnr.safetensors"
+    assert weights_png(res).tobytes() == a  # the folder is not in the picture

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ..demo import run_demo
+from ..files import display
 from ..report import dumps, envelope
-from ._common import Format, err_console, handle_errors, out_console, write_stdout
+from ._common import Format, err_console, handle_errors, show_table, write_stdout
+from ._common import show as say
 
 HELP = """Show what cbdiag is for, end to end, in well under a minute, with nothing to download.
 
@@ -57,28 +58,25 @@ def demo(
                 )
             )
             return
-        table = Table(box=None, header_style="bold", pad_edge=False)
-        for col in ("step", "item", "result"):
-            table.add_column(col, overflow="fold")
+        from ..render.layout import Column
+
+        rows: list[list[Any]] = []
+        styles: list[str | None] = []
         for row in res.summary:
-            style = (
-                "bold red"
-                if (
-                    "FLAGGED" in row["result"]
-                    or "uneven" in row["result"]
-                    or row["result"] == "imbalanced"
-                )
-                else None
+            bad = (
+                "FLAGGED" in row["result"]
+                or "uneven" in row["result"]
+                or row["result"] == "imbalanced"
             )
-            table.add_row(row["step"], row["item"], row["result"], style=style)
-        console = out_console()
-        console.print(table)
-        console.print(
-            f"wrote {len(res.files)} files to {res.out}/ (open {res.out / 'index.html'}) "
-            f"in {elapsed:.1f} s"
+            styles.append("bold red" if bad else None)
+            rows.append([row["step"], row["item"], row["result"]])
+        show_table([Column("step"), Column("item"), Column("result", notes=True)], rows, styles)
+        say(
+            f"wrote {len(res.files)} files to {display(str(res.out))}/ (open "
+            f"{display(str(res.out / 'index.html'))}) in {elapsed:.1f} s"
         )
         if res.sections.get("samples") is None:
-            console.print(
+            say(
                 "no samples/ folder found: the score, lint and weights steps were "
                 "skipped (run from a source checkout or pass --samples)",
                 style="dim",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
@@ -44,14 +46,14 @@ def weights_png(result: InspectResult, *, cell: int = 28, channels: int = 4) -> 
     label_w, gap = 330, 12
     width = label_w + channels * (tile_w + gap) + gap
     row_h = max(tile_h + 22, 52)
-    img = Image.new("RGB", (max(width, 520), 40 + len(rows) * row_h), "white")
+    # the file's name, not its folder: the picture is the same wherever the file lies, and
+    # the image is made wide enough for the whole title
+    name = os.path.basename(str(result.path)) if result.path else "weights"
+    title = f"{name}: per-phase response to a constant input"
+    title_w = int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(title, font=f_title)) + 16
+    img = Image.new("RGB", (max(width, 520, title_w), 40 + len(rows) * row_h), "white")
     draw = ImageDraw.Draw(img)
-    draw.text(
-        (8, 8),
-        f"{result.path or 'weights'}: per-phase response to a constant input",
-        fill=(0, 0, 0),
-        font=f_title,
-    )
+    draw.text((8, 8), title, fill=(0, 0, 0), font=f_title)
     for i, (rep, tiles) in enumerate(rows):
         y = 40 + i * row_h
         name = rep.name if len(rep.name) <= 44 else "…" + rep.name[-43:]

@@ -16,8 +16,6 @@ from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from ..errors import CbdiagError, OutputError, OutputExistsError, UsageError
 from ..files import display, kind, reason
@@ -222,7 +220,17 @@ def score(
     map_: Annotated[
         Path | None, typer.Option("--map", help="Write the local-score map PNG (one image).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite the PNGs.")] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write a static report to this folder: index.html with thumbnails by score, "
+            "the spectrum and map of each flagged image, the pooled verdict.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the PNGs (and write into a used --html).")
+    ] = False,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr (a TTY).")
     ] = True,
@@ -255,6 +263,10 @@ def score(
         for out in (spectrum, map_):
             if out is not None:
                 check_writable(out, force=force)
+        if html is not None:
+            from ..render.score_html import prepare
+
+            prepare(html, force)
         results: dict[str, dict[str, Any]] = {p: _error(p, err) for p, err in items if err}
         pooled_stats: dict[int, PhaseStats] = {}
         if (spectrum or map_) and readable:  # the one image: scored once, with its pictures
@@ -302,6 +314,8 @@ def score(
         elif pooled:
             pooled_doc = {"n_images": 0, "flagged": False, "error": "no readable image to pool"}
         _emit(ordered, fmt, thr, min_amplitude, min_significance, pooled_doc)
+        if html is not None:
+            _report(html, ordered, pooled_doc, stride, thr, min_amplitude, min_significance)
         n_err = sum(1 for r in ordered if r["error"])
         n_flag = sum(1 for r in ordered if r["flagged"])
         n_ok = len(ordered) - n_err
@@ -345,6 +359,67 @@ def _pictures(
         grey = luminance(loaded.pixels, loaded.max_value)
         save_png(map_png(res, grey), map_, force=force)
     return res.as_dict(), res.stats
+
+
+def _legend(thr: float, min_amp: float, min_sig: float, pooled: dict[str, Any] | None) -> str:
+    return (
+        f"flagged: significance >= {min_sig:g} sigma, amplitude >= {min_amp:g} grey levels"
+        + (f", score > {thr:g}" if thr else "")
+        + (
+            f"; pooled amplitude >= {pooled['min_amplitude']:g}"
+            if pooled is not None and "min_amplitude" in pooled
+            else ""
+        )
+    )
+
+
+def _report(
+    out: Path,
+    results: list[dict[str, Any]],
+    pooled: dict[str, Any] | None,
+    stride: int | None,
+    thr: float,
+    min_amp: float,
+    min_sig: float,
+) -> None:
+    """``--html``: the report folder, its pictures drawn from the images again."""
+    from PIL import Image
+
+    from ..render.score_html import write_report
+    from ..render.score_png import map_png, spectrum_png
+
+    def pictures(path: str) -> tuple[Any, Any]:
+        loaded = load_image(path)
+        res = score_image(
+            loaded,
+            stride=stride,
+            threshold=thr,
+            min_amplitude=min_amp,
+            min_significance=min_sig,
+            keep_spectrum=True,
+            keep_tiles=True,
+        )
+        res.path = display(os.path.basename(path))
+        grey = luminance(loaded.pixels, loaded.max_value)
+        return spectrum_png(res), map_png(res, grey)
+
+    def thumbnail(path: str, side: int) -> Any:
+        loaded = load_image(path)
+        grey = luminance(loaded.pixels, loaded.max_value)
+        img = Image.fromarray((grey.clip(0, 1) * 255 + 0.5).astype("uint8"), "L")
+        h, w = grey.shape
+        scale = side / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        # a small image is magnified pixel for pixel, so its grid stays visible
+        method = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BOX
+        return img.resize(size, method)
+
+    files = write_report(
+        out, results, pooled, _legend(thr, min_amp, min_sig, pooled), pictures, thumbnail
+    )
+    err_console().print(
+        f"wrote {display(str(out / 'index.html'))} ({len(files)} files)", style="dim"
+    )
 
 
 def _notes(r: dict[str, Any]) -> str:
@@ -426,56 +501,52 @@ def _emit(
             )
         write_stdout(buf.getvalue())
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("path", no_wrap=True)
-    table.add_column("flag", no_wrap=True)
-    table.add_column("period", justify="right", no_wrap=True)
-    table.add_column("amplitude", justify="right", no_wrap=True)
-    table.add_column("sigma", justify="right", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("notes", overflow="fold", min_width=8)
+    from ..render.layout import Column, emit, paragraph, table, width_of
+
+    columns = [
+        Column("path"),
+        Column("flag", bare=True),
+        Column("period", right=True),
+        Column("amplitude", right=True),
+        Column("sigma", right=True),
+        Column("score", right=True),
+        Column("notes", notes=True),
+    ]
+    rows: list[list[Any]] = []
     for r in results:
         if r["error"]:
-            err = Text("error", style="bold red")
-            table.add_row(display(r["path"]), err, "-", "-", "-", "-", display(r["error"], 2000))
+            err = ("error", "bold red")
+            rows.append([display(r["path"]), err, "-", "-", "-", "-", display(r["error"], 2000)])
             continue
-        flag = Text("FLAGGED", style="bold red") if r["flagged"] else Text("ok", style="green")
-        table.add_row(
-            display(r["path"]),
-            flag,
-            str(r["period"] or "-"),
-            f"{r['amplitude']:.3f}",
-            f"{r['significance']:.1f}",
-            f"{r['score']:.2f}",
-            _notes(r),
+        flag = ("FLAGGED", "bold red") if r["flagged"] else ("ok", "green")
+        rows.append(
+            [
+                display(r["path"]),
+                flag,
+                str(r["period"] or "-"),
+                f"{r['amplitude']:.3f}",
+                f"{r['significance']:.1f}",
+                f"{r['score']:.2f}",
+                _notes(r),
+            ]
         )
     if pooled is not None and pooled.get("error") is None:
-        flag = Text("FLAGGED", style="bold red") if pooled["flagged"] else Text("ok", style="green")
-        table.add_row(
-            _pool_label(pooled),
-            flag,
-            str(pooled["period"] or "-"),
-            f"{pooled['amplitude']:.3f}",
-            f"{pooled['significance']:.1f}",
-            "",
-            "the fixed pattern the images share",
+        flag = ("FLAGGED", "bold red") if pooled["flagged"] else ("ok", "green")
+        rows.append(
+            [
+                _pool_label(pooled),
+                flag,
+                str(pooled["period"] or "-"),
+                f"{pooled['amplitude']:.3f}",
+                f"{pooled['significance']:.1f}",
+                "",
+                "the fixed pattern the images share",
+            ]
         )
     elif pooled is not None:
-        err = Text("error", style="bold red")
-        table.add_row(_pool_label(pooled), err, "-", "-", "-", "-", pooled["error"])
+        err = ("error", "bold red")
+        rows.append([_pool_label(pooled), err, "-", "-", "-", "-", pooled["error"]])
     console = out_console()
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        # a pipe or a CI log: print every row whole, however wide
-        wide = out_console(width=100_000)
-        console = out_console(width=max(console.width, wide.measure(table).maximum))
-    console.print(table)
-    console.print(
-        f"flagged: significance >= {min_sig:g} sigma, amplitude >= {min_amp:g} grey levels"
-        + (f", score > {thr:g}" if thr else "")
-        + (
-            f"; pooled amplitude >= {pooled['min_amplitude']:g}"
-            if pooled is not None and "min_amplitude" in pooled
-            else ""
-        ),
-        style="dim",
-    )
+    width = width_of(console)
+    emit(console, table(columns, rows, width))
+    emit(console, paragraph(_legend(thr, min_amp, min_sig, pooled), width, rest="  "), "dim")

@@ -188,6 +188,14 @@ def test_input_size_option() -> None:
     assert d["shape"] == [16, 16]
 
 
+def test_repeated_layers_option_stacks_in_order() -> None:
+    d = run_json("overlap", "-l", "deconv k3 s2", "--layers", "2x (nearest x2, conv k3 p1)")
+    assert [la["spec"] for la in d["layers"]] == ["deconv k3 s2"] + [
+        "nearest x2",
+        "conv k3 p1",
+    ] * 2
+
+
 def test_input_too_small_for_an_interior() -> None:
     """A DCGAN's real 1x1 input: the map is all border; no border widths or interior are
     invented, and a note says the statistics are the stack's own."""

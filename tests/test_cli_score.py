@@ -394,3 +394,66 @@ def test_an_unreadable_folder_is_reported_not_skipped() -> None:
     finally:
         (top / "imgs" / "locked").chmod(0o755)
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_html_report(folder: Path, tmp_path: Path) -> None:
+    """--html: the report beside the usual output, every picture a relative file in the
+    folder, flagged images with their spectrum and map, and no report over a used folder."""
+    from html.parser import HTMLParser
+
+    out = tmp_path / "report"
+    bad = folder / "notes.png"
+    bad.write_text("not an image")
+    p = cli(
+        str(folder / "sub" / "fake.png"),
+        str(folder / "real.png"),
+        str(bad),
+        "--pooled",
+        "--html",
+        str(out),
+        "--format",
+        "json",
+    )
+    assert p.returncode == 2, p.stderr  # an unreadable file: exit 2, the rest reported
+    assert json.loads(p.stdout)["command"] == "score"  # stdout is still the JSON
+
+    class Page(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.srcs: list[str] = []
+            self.ids: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "img":
+                self.srcs.append(a["src"] or "")
+            if a.get("id"):
+                self.ids.append(a["id"] or "")
+
+    page = Page()
+    text = (out / "index.html").read_text()
+    page.feed(text)
+    assert [i for i in page.ids if not i.startswith("flagged-")] == [
+        "verdict",
+        "flagged",
+        "gallery",
+        "table",
+        "errors",
+    ]
+    assert page.ids.count("flagged-0") == 1 and "flagged-1" not in page.ids  # fake.png only
+    assert (
+        sorted(s.split("_")[0] for s in page.srcs)
+        == ["img/map", "img/spectrum"] + ["img/thumb"] * 2
+    )
+    for src in page.srcs:
+        assert not src.startswith(("/", "http")) and (out / src).is_file(), src
+    assert "<script" not in text and "notes.png" in text and "FLAGGED" in text
+    gallery = text.split('id="gallery"')[1].split("</section>")[0]
+    assert gallery.index("fake.png") < gallery.index("real.png")  # highest score first
+    # a folder that holds something is not written into without --force
+    p = cli(str(folder / "real.png"), "--html", str(out))
+    assert p.returncode == 2 and "--force" in p.stderr
+    p = cli(str(folder / "real.png"), "--html", str(out), "--force")
+    assert p.returncode == 0, p.stderr
+    p = cli(str(folder / "real.png"), "--html", str(folder / "real.png"))
+    assert p.returncode == 2 and "not a directory" in p.stderr

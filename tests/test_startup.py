@@ -28,7 +28,10 @@ main()
 ONE = "import torch.nn as nn\n\nup = nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1)\n"
 STACK = (
     "import torch.nn as nn\n\n"
-    "net = nn.Sequential(nn.ConvTranspose2d(8, 8, 3, 2, 1, 1), nn.ConvTranspose2d(8, 8, 3, 2, 1, 1))\n"
+    "net = nn.Sequential(\n"
+    "    nn.ConvTranspose2d(8, 8, 3, 2, 1, 1),\n"
+    "    nn.ConvTranspose2d(8, 8, 3, 2, 1, 1),\n"
+    ")\n"
 )
 
 

@@ -46,6 +46,7 @@ COMMANDS = {
         "samples/decoder_model.py",
     ],
     "inspect-onnx": ["inspect", "samples/decoder.onnx"],
+    "probe": ["probe", "samples/decoder.onnx"],
 }
 
 
@@ -124,7 +125,7 @@ def _quoted(text: str) -> set[str]:
 
 #: headers a record shows without their name: the first column (its value heads the record)
 #: and the flags (ok, FLAGGED, imbalanced are enough)
-BARE = {"flag", "verdict", "layer", "path", "preset", "#", "-"}
+BARE = {"flag", "verdict", "layer", "path", "preset", "probe", "#", "-"}
 
 
 def check(full: str, narrow: str, width: int, what: str) -> None:

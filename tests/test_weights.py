@@ -479,9 +479,9 @@ def test_layer_filter_is_repeatable() -> None:
     assert [r.name for r in one.layers] == ["ups.0.deconv.weight"]
     both = inspect_weights(ckpt, layer=["ups.0", "ups.1"])
     assert [r.name for r in both.layers] == ["ups.0.deconv.weight", "ups.1.deconv.weight"]
+    args = ["inspect", str(ckpt), "--layer", "ups.0", "--layer", "ups.1", "--format", "json"]
     p = subprocess.run(
-        [sys.executable, "-m", "cbdiag", "inspect", str(ckpt), "--layer", "ups.0"]
-        + ["--layer", "ups.1", "--format", "json"],
+        [sys.executable, "-m", "cbdiag", *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -154,9 +154,12 @@ def overlap(
         ),
     ] = None,
     layers: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            "--layers", "-l", help='A layer stack, e.g. "2x deconv k3 s2 p1 op1, conv k7 p3".'
+            "--layers",
+            "-l",
+            help='A layer stack, e.g. "2x deconv k3 s2 p1 op1, conv k7 p3" (given again: the '
+            "layers follow, in order).",
         ),
     ] = None,
     preset_name: Annotated[
@@ -238,6 +241,7 @@ def overlap(
             return
         if graph_input is not None:
             raise UsageError("--input names a tensor of an ONNX graph: use it with --model")
+        joined = ", ".join(layers) if layers else None  # -l A -l B stacks A then B
         stack = build_layers(
             kernel=kernel,
             stride=stride,
@@ -246,7 +250,7 @@ def overlap(
             dilation=dilation,
             framework=framework,
             tf_padding=tf_padding,
-            layers=layers,
+            layers=joined,
             preset_name=preset_name,
             gradient=gradient,
         )

@@ -393,7 +393,8 @@ def test_python_api_exported() -> None:
 def test_pre_commit_manifest() -> None:
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: cbdiag-lint" in text and "entry: cbdiag lint --force-exclude" in text
-    assert "language: python" in text and "types_or: [python, pyi]" in text
+    assert "language: python" in text and "types_or: [python, pyi, jupyter]" in text
+    assert "id: cbdiag-score" in text  # both hooks run for real in tests/test_precommit.py
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 Every command runs as a fresh process of the same interpreter, the commands taking turns in each
 round (``_timing.interleaved``), and the ratio of each to ``python -c pass`` is taken per round;
-the median over rounds is printed. The package's modules are byte-compiled first, as an
-installed package's are (``PYTHONDONTWRITEBYTECODE`` would otherwise make every run compile).
+the median over rounds is printed. The ``cbdiag`` console script beside the interpreter is run
+when there is one (as a user runs it; ``python -m cbdiag`` also imports runpy). The package's
+modules are byte-compiled first, as an installed package's are (``PYTHONDONTWRITEBYTECODE``
+would otherwise make every run compile).
 
 Commands timed:
   * ``cbdiag --version`` (target: at most 3x);
@@ -66,17 +68,19 @@ def main() -> int:
 
     compileall.compile_dir(str(Path(cbdiag.__file__).parent), quiet=1)
     py = sys.executable
+    script = Path(py).with_name("cbdiag")  # the console script an install puts beside python
+    cb = [str(script)] if script.exists() else [py, "-m", "cbdiag"]
     with tempfile.TemporaryDirectory() as tmp:
         one, stack = Path(tmp, "one.py"), Path(tmp, "stack.py")
         one.write_text(ONE)
         stack.write_text(STACK)
         commands = {
             "python -c pass": [py, "-c", "pass"],
-            "--version": [py, "-m", "cbdiag", "--version"],
-            "lint one_file.py": [py, "-m", "cbdiag", "lint", str(one)],
-            "lint stack.py (CBD104, numpy)": [py, "-m", "cbdiag", "lint", str(stack)],
-            "--help": [py, "-m", "cbdiag", "--help"],
-            "overlap --kernel 3 --stride 2": [py, "-m", "cbdiag", "overlap", "-k", "3", "-s", "2"],
+            "--version": [*cb, "--version"],
+            "lint one_file.py": [*cb, "lint", str(one)],
+            "lint stack.py (CBD104, numpy)": [*cb, "lint", str(stack)],
+            "--help": [*cb, "--help"],
+            "overlap --kernel 3 --stride 2": [*cb, "overlap", "-k", "3", "-s", "2"],
         }
         for name, cmd in commands.items():  # each must run as a user sees it
             p = subprocess.run(cmd, capture_output=True, text=True)
@@ -91,7 +95,10 @@ def main() -> int:
         fns = {name: (lambda cmd=cmd: run(cmd)) for name, cmd in commands.items()}
         times = interleaved(fns, args.rounds)
     base = times["python -c pass"]
-    print(f"start-up against `python -c pass`, median of {args.rounds} interleaved rounds")
+    print(
+        f"start-up of {' '.join(cb)} against `python -c pass`, median of {args.rounds} "
+        "interleaved rounds"
+    )
     status = 0
     for name in commands:
         if name == "python -c pass":

@@ -342,6 +342,20 @@ def _pictures(
     """Score one image keeping its spectra, write the pictures, return its result."""
     from ..render.score_png import map_png, spectrum_png
 
+    loaded, res = _with_spectra(path, stride, thr, min_amp, min_sig, tiles=bool(map_))
+    res.path = path
+    if spectrum is not None:
+        save_png(spectrum_png(res), spectrum, force=force)
+    if map_ is not None:
+        grey = luminance(loaded.pixels, loaded.max_value)
+        save_png(map_png(res, grey), map_, force=force)
+    return res.as_dict(), res.stats
+
+
+def _with_spectra(
+    path: str, stride: int | None, thr: float, min_amp: float, min_sig: float, *, tiles: bool
+) -> tuple[Any, Any]:
+    """The image and its score, with the spectra (and the tiles' scores) the pictures need."""
     loaded = load_image(path)
     res = score_image(
         loaded,
@@ -350,15 +364,9 @@ def _pictures(
         min_amplitude=min_amp,
         min_significance=min_sig,
         keep_spectrum=True,
-        keep_tiles=bool(map_),
+        keep_tiles=tiles,
     )
-    res.path = path
-    if spectrum is not None:
-        save_png(spectrum_png(res), spectrum, force=force)
-    if map_ is not None:
-        grey = luminance(loaded.pixels, loaded.max_value)
-        save_png(map_png(res, grey), map_, force=force)
-    return res.as_dict(), res.stats
+    return loaded, res
 
 
 def _legend(thr: float, min_amp: float, min_sig: float, pooled: dict[str, Any] | None) -> str:
@@ -389,16 +397,7 @@ def _report(
     from ..render.score_png import map_png, spectrum_png
 
     def pictures(path: str) -> tuple[Any, Any]:
-        loaded = load_image(path)
-        res = score_image(
-            loaded,
-            stride=stride,
-            threshold=thr,
-            min_amplitude=min_amp,
-            min_significance=min_sig,
-            keep_spectrum=True,
-            keep_tiles=True,
-        )
+        loaded, res = _with_spectra(path, stride, thr, min_amp, min_sig, tiles=True)
         res.path = display(os.path.basename(path))
         grey = luminance(loaded.pixels, loaded.max_value)
         return spectrum_png(res), map_png(res, grey)

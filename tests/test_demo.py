@@ -168,3 +168,24 @@ def test_weights_figure_is_titled_by_file_name_and_wide_enough() -> None:
     a = weights_png(res).tobytes()
     res.path = "/elsewhere/samples/weights_dcgan_icnr.safetensors"
     assert weights_png(res).tobytes() == a  # the folder is not in the picture
+
+
+def test_overlap_figure_title_wraps_between_layers() -> None:
+    """A long stack's title is wrapped between its layers, never cut short."""
+    from PIL import ImageDraw
+
+    from cbdiag.layers import parse_layers
+    from cbdiag.overlap import overlap_map
+    from cbdiag.render.fonts import font
+    from cbdiag.render.overlap_png import _title_lines, render_png
+
+    spec = "3x deconv k3 s2 p1 op1, conv k7 p3 reflect, 2x (nearest x2, conv k3 p1), blur 3"
+    res = overlap_map(parse_layers(spec), 3)
+    img = render_png(res)
+    lines = _title_lines(f"overlap map: {spec}", font(18), img.width - 32)
+    assert len(lines) == 2 and "…" not in "".join(lines)
+    assert " ".join(" ".join(lines).split()) == f"overlap map: {spec}"
+    draw = ImageDraw.Draw(img)
+    assert all(draw.textlength(ln, font=font(18)) <= img.width - 32 for ln in lines)
+    # the second title line takes 24 pixels more; a one-line title keeps the usual head
+    assert render_png(res, title="overlap map: a short title").height == img.height - 24

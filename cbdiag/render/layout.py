@@ -57,6 +57,18 @@ def units(text: str) -> list[str]:
     return out
 
 
+def layer_units(label: str) -> list[str]:
+    """A stack's label cut between its layers only (a layer, or a repeated group, is one value)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(label):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(label[start : i + 1].strip())
+            start = i + 1
+    parts.append(label[start:].strip())
+    return [p for p in parts if p]
+
+
 def wrap(
     pieces: Iterable[str], width: int, first: str = "", rest: str | None = None, sep: str = " "
 ) -> list[str]:

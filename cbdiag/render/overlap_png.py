@@ -30,6 +30,21 @@ MAX_CELLS_SHOWN = 96
 TARGET_PX = 640
 
 
+def _title_lines(label: str, f: object, width: int) -> list[str]:
+    """``label`` in lines of at most ``width`` pixels, broken between layers (a layer that is
+    wider than a line on its own is shortened with an ellipsis)."""
+    from .layout import layer_units
+
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lines: list[str] = []
+    for piece in layer_units(label):
+        if lines and draw.textlength(f"{lines[-1]} {piece}", font=f) <= width:  # type: ignore[arg-type]
+            lines[-1] = f"{lines[-1]} {piece}"
+        else:
+            lines.append(_fit(draw, piece if not lines else "  " + piece, f, width))
+    return lines or [""]
+
+
 def render_png(result: OverlapResult, *, title: str | None = None) -> Image.Image:
     """A labelled heatmap of ``result`` (the top-left window when the map is large).
 
@@ -52,9 +67,14 @@ def render_png(result: OverlapResult, *, title: str | None = None) -> Image.Imag
 
     f_title, f_text, f_cell = font(18), font(14), font(max(8, min(cell // 2, 16)))
     margin, bar_w = 16, 18
-    head = 64
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    scale_w = max(56, *(int(measure.textlength(fmt(v), font=f_text)) + 8 for v in (lo, hi)))
+    width = max(grid.width + 3 * margin + bar_w + scale_w, 560)  # the scale's labels fit
+    what = "gradient map" if result.gradient else "overlap map"
+    label = title or f"{what}: {stack_label(result.layers)}"
+    titles = _title_lines(label, f_title, width - 2 * margin)
+    head = 64 + 24 * (len(titles) - 1)  # a long stack's title wraps between its layers
     foot = 92
-    width = max(grid.width + 3 * margin + bar_w + 56, 560)
     height = head + grid.height + foot
     img = Image.new("RGB", (width, height), (255, 255, 255))
     img.paste(grid, (margin, head))
@@ -97,11 +117,8 @@ def render_png(result: OverlapResult, *, title: str | None = None) -> Image.Imag
     draw.text((bx + bar_w + 4, head + bar_h - 14), fmt(lo), fill=(0, 0, 0), font=f_text)
 
     # title and caption
-    what = "gradient map" if result.gradient else "overlap map"
-    label = title or f"{what}: {stack_label(result.layers)}"
-    draw.text(
-        (margin, 10), _fit(draw, label, f_title, width - 2 * margin), fill=(0, 0, 0), font=f_title
-    )
+    for i, text in enumerate(titles):
+        draw.text((margin, 10 + 24 * i), text, fill=(0, 0, 0), font=f_title)
     h, w = result.shape
     shown = (
         ""
@@ -109,7 +126,7 @@ def render_png(result: OverlapResult, *, title: str | None = None) -> Image.Imag
         else f" (rows {r0}-{r0 + rows - 1}, columns {c0}-{c0 + cols - 1} shown)"
     )
     draw.text(
-        (margin, 36),
+        (margin, head - 28),
         f"input {result.input_size[0]}x{result.input_size[1]} -> map {h}x{w}{shown}",
         fill=(90, 90, 90),
         font=f_text,

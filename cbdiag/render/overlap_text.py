@@ -10,7 +10,7 @@ from rich.text import Text
 from ..layers import stack_label
 from ..overlap import AxisResult, OverlapResult
 from .colormap import greys, hex_color, normalise, text_on, viridis
-from .layout import Cell, Column, Line, paragraph, table, to_text, wrap
+from .layout import Cell, Column, Line, layer_units, paragraph, table, to_text, wrap
 
 #: Widest heatmap drawn (a pipe without COLUMNS has no width: the map is a window of this many
 #: columns, its position given under it).
@@ -163,18 +163,6 @@ def stages_table(result: OverlapResult, width: int) -> list[Line]:
     return [[(title, None)], *table(cols, rows, width)]
 
 
-def _layer_units(label: str) -> list[str]:
-    """A stack's label cut between its layers only (a layer, or a repeated group, is one value)."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(label):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            parts.append(label[start : i + 1].strip())
-            start = i + 1
-    parts.append(label[start:].strip())
-    return [p for p in parts if p]
-
-
 def _spectrum_units(name: str, a: AxisResult) -> list[str]:
     if not a.spectrum:
         return [f"{name} flat"]
@@ -192,7 +180,7 @@ def render(result: OverlapResult, *, width: int, color: bool) -> Text:
     head = wrap(
         [
             f"{what}:",
-            *_layer_units(stack_label(result.layers)),
+            *layer_units(stack_label(result.layers)),
             f"  input {ih}x{iw} -> map {h}x{w}",
         ],
         width,

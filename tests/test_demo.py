@@ -189,3 +189,29 @@ def test_overlap_figure_title_wraps_between_layers() -> None:
     assert all(draw.textlength(ln, font=font(18)) <= img.width - 32 for ln in lines)
     # the second title line takes 24 pixels more; a one-line title keeps the usual head
     assert render_png(res, title="overlap map: a short title").height == img.height - 24
+
+
+def test_score_figures_are_titled_by_a_name_that_fits() -> None:
+    """The spectrum and the map are titled with the file's name (never its folder), shortened
+    in the middle when long, so the figures after it are whole and the title fits."""
+    from PIL import ImageDraw
+
+    from cbdiag.images import load_image, luminance
+    from cbdiag.render.fonts import font
+    from cbdiag.render.score_png import _named, map_png, spectrum_png
+    from cbdiag.spectrum import score_image
+
+    path = ROOT / "samples" / "partial_artifact.png"
+    res = score_image(path, keep_spectrum=True, keep_tiles=True)
+    loaded = load_image(path)
+    grey = luminance(loaded.pixels, loaded.max_value)
+    res.path = "/somewhere/deep/" + "generated_sample_" * 8 + "x.png"
+    spec, tile_map = spectrum_png(res), map_png(res, grey)
+    draw = ImageDraw.Draw(spec)
+    what = ": local checkerboard score"
+    title = _named(draw, res.path, what, font(16), tile_map.width - 8)
+    assert "…" in title and title.endswith("x.png" + what) and "/" not in title
+    assert draw.textlength(title, font=font(16)) <= tile_map.width - 8
+    a = spectrum_png(res).tobytes()
+    res.path = "/elsewhere/" + "generated_sample_" * 8 + "x.png"
+    assert spectrum_png(res).tobytes() == a  # the folder is not in the picture

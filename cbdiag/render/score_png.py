@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -14,6 +15,18 @@ from .fonts import font
 
 #: Local score (log10 line-to-background ratio of a group of tiles) outlined on the map.
 LOCAL_OUTLINE = 1.0
+
+
+def _named(draw: ImageDraw.ImageDraw, path: str | None, what: str, f: object, width: int) -> str:
+    """``NAME{what}`` within ``width`` pixels: the file's name (not its folder), shortened in the
+    middle when it is too long, so that the figures after it are always whole."""
+    name = os.path.basename(str(path)) if path else "image"
+    text = name + what
+    while draw.textlength(text, font=f) > width and len(name) > 12:  # type: ignore[arg-type]
+        half = (len(name) - 2) // 2
+        name = name[:half] + "…" + name[-half + 1 :]
+        text = name + what
+    return text
 
 
 def spectrum_png(result: ScoreResult, *, size: int = 576, title: str | None = None) -> Image.Image:
@@ -63,13 +76,14 @@ def spectrum_png(result: ScoreResult, *, size: int = 576, title: str | None = No
             draw.ellipse((x - r, y - r, x + r, y + r), outline=(230, 30, 30), width=2)
         x, y = xy(pk.fy, pk.fx)
         draw.text((x + 8, y - 16), f"{10**pk.log_ratio:.0f}x", fill=(255, 80, 80), font=f_small)
-    name = result.path or "image"
     verdict = "FLAGGED" if result.flagged else "not flagged"
+    what = (
+        f": {result.amplitude:.2f} grey levels at period {result.period or '-'}, "
+        f"{result.significance:.1f} sigma ({verdict})"
+    )
     draw.text(
         (margin, 8),
-        title
-        or f"{name}: {result.amplitude:.2f} grey levels at period {result.period or '-'}, "
-        f"{result.significance:.1f} sigma ({verdict})",
+        title or _named(draw, result.path, what, f_title, img.width - margin - 8),
         fill=(0, 0, 0),
         font=f_title,
     )
@@ -135,8 +149,8 @@ def map_png(
     img = Image.new("RGB", (max(composed.width, 420), composed.height + head), "white")
     img.paste(composed, (0, head))
     draw = ImageDraw.Draw(img)
-    name = result.path or "image"
-    draw.text((4, 6), f"{name}: local checkerboard score", fill=(0, 0, 0), font=font(16))
+    title = _named(draw, result.path, ": local checkerboard score", font(16), img.width - 8)
+    draw.text((4, 6), title, fill=(0, 0, 0), font=font(16))
     draw.text(
         (4, 30),
         f"colour 0 .. {vmax:.1f} (viridis); red outline: local score above {LOCAL_OUTLINE}"

@@ -596,7 +596,7 @@ def parse_layers(text: str) -> list[Layer]:
     return layers
 
 
-_GROUP_RE = re.compile(r"^\s*(?:(\d+)\s*[x*]\s*)?\((.*)\)\s*$", re.S)
+_GROUP_RE = re.compile(r"^\s*(?:(\d+)\s*[xX*]\s*)?\((.*)\)\s*$", re.S)
 
 
 def _split_top(text: str, whole: str) -> list[str]:
@@ -620,11 +620,39 @@ def _split_top(text: str, whole: str) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
+def _closing(text: str, start: int) -> int:
+    """Index of the ``)`` that closes the ``(`` at ``start`` (the text is balanced)."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    return len(text)
+
+
+def _group_problem(part: str) -> str:
+    """Why ``part`` (it holds a parenthesis) is not one layer or one group."""
+    first = part.find("(")
+    end = _closing(part, first) if first >= 0 else -1
+    if first >= 0 and end < len(part) - 1:
+        return (
+            f"{part!r}: something follows the group's ')' ({part[end + 1 :].strip()!r}); "
+            "separate layers and groups with commas"
+        )
+    head = part[:first].strip()
+    return (
+        f"{part!r}: a group is written 'Nx (layer, layer)', the repeat count before the "
+        f"parenthesis (got {head!r})"
+    )
+
+
 def _parse_group(text: str, whole: str) -> list[Layer]:
     layers: list[Layer] = []
     for part in _split_top(text, whole):
         name = part.strip().lower()
         m = _GROUP_RE.match(part)
+        if m is not None and _closing(m.group(0), m.start(2) - 1) != m.end(2):
+            m = None  # "(a) 2x (b)": two groups, not one whose inside is "a) 2x (b"
         if name in PRESETS:
             layers.extend(parse_layers(PRESETS[name][0]))
         elif m is not None:
@@ -640,10 +668,7 @@ def _parse_group(text: str, whole: str) -> list[Layer]:
                 )
             layers.extend(inner * repeat)
         elif "(" in part or ")" in part:
-            raise LayerSpecError(
-                f"{part.strip()!r}: a group is written 'Nx (layer, layer)', in parentheses of "
-                "its own"
-            )
+            raise LayerSpecError(_group_problem(part.strip()))
         else:
             layers.extend(_parse_one(part))
         if len(layers) > MAX_LAYERS:

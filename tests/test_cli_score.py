@@ -457,3 +457,18 @@ def test_html_report(folder: Path, tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     p = cli(str(folder / "real.png"), "--html", str(folder / "real.png"))
     assert p.returncode == 2 and "not a directory" in p.stderr
+
+
+def test_a_file_given_twice_is_scored_and_pooled_once(tmp_path: Path) -> None:
+    """The same clean photo three times (by its name, by a folder holding it, by another
+    path) must not become a "fixed pattern the images share": it is one image."""
+    (tmp_path / "d").mkdir()
+    photo = tmp_path / "d" / "coffee.png"
+    Image.open(DATA / "coffee_256.png").save(photo)
+    other = tmp_path / "d" / "." / "coffee.png"
+    p = cli(str(photo), str(other), str(tmp_path / "d"), "--pooled", "--format", "json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    d = json.loads(p.stdout)
+    assert [r["path"] for r in d["results"]] == [str(photo)]
+    assert d["pooled"]["n_images"] == 1 and not d["pooled"]["flagged"]
+    assert "2 paths named a file already given" in p.stderr

@@ -215,3 +215,24 @@ def test_score_figures_are_titled_by_a_name_that_fits() -> None:
     a = spectrum_png(res).tobytes()
     res.path = "/elsewhere/" + "generated_sample_" * 8 + "x.png"
     assert spectrum_png(res).tobytes() == a  # the folder is not in the picture
+
+
+def test_compare_panel_captions_never_overlap() -> None:
+    """Each column is as wide as its widest caption line: a narrow sample under a long
+    sub-caption does not make neighbouring captions run into each other."""
+    import numpy as np
+    from PIL import ImageDraw
+
+    from cbdiag.render.fonts import font
+    from cbdiag.render.panel import compare_panel
+
+    tiny = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    sub = "27.68 grey levels · phase 0.31"
+    cols = [(f"upsampler {i}", sub, tiny) for i in range(4)]
+    panel = compare_panel(cols, title="t", scale=1)
+    draw = ImageDraw.Draw(panel)
+    widest = max(draw.textlength(t, font=font(12)) for t in sub.split(" · "))
+    widest = max(widest, draw.textlength("upsampler 0", font=font(14)))
+    assert panel.width >= 4 * widest  # four columns, each holding its whole caption
+    # the sub-caption is broken at its separator: no line holds both parts
+    assert panel.width < 4 * draw.textlength(sub, font=font(12))

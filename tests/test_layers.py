@@ -92,6 +92,7 @@ def test_group_repetition() -> None:
     nested = parse_layers("2x(deconv k3 s2, 2x (conv k3 p1))")
     assert [la.spec for la in nested] == (["deconv k3 s2"] + ["conv k3 p1"] * 2) * 2
     assert parse_layers("(conv k3 p1)") == parse_layers("conv k3 p1")
+    assert parse_layers("2X (conv k3 p1)") == parse_layers("2x (conv k3 p1)")
     # the label groups repeated runs and reads back to the same stack
     assert stack_label(layers) == "2x (nearest x2, conv k3 p1), blur 3"
     assert parse_layers(stack_label(nested)) == nested
@@ -104,7 +105,9 @@ def test_group_repetition() -> None:
         ("2x (nearest x2, conv k3 p1", "unbalanced '\\('"),
         ("conv k3 p1)", "unbalanced '\\)'"),
         ("2x ()", "empty group"),
-        ("2x (conv k3) blur 2", "parentheses of its own"),
+        ("2x (conv k3) blur 2", "something follows the group's '\\)'.*with commas"),
+        ("2x (nearest x2, conv k3 p1) 2x (deconv k4 s2 p1)", "separate layers and groups"),
+        ("conv (k3)", "the repeat count before the parenthesis \\(got 'conv'\\)"),
         ("0x (conv k3)", "repeat count 0"),
         ("8x (8x (conv k3))", "64 layers is absurdly many|absurdly many"),
         ("9x (8x (conv k3))", "absurdly many"),

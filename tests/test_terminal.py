@@ -179,3 +179,23 @@ def test_help_reads_well_at_every_width(command: list[str]) -> None:
             assert not re.search(r"[A-Za-z]-$", line), (width, line)
     if command == ["lint"]:
         assert "[tool.cbdiag.lint]" in " ".join(piped(["lint", "--help"], 80).split())
+
+
+def test_wide_characters_keep_columns_aligned() -> None:
+    """A name with East Asian characters (two terminal columns each) is padded by the columns
+    it takes, not by its number of characters."""
+    import unicodedata
+
+    from cbdiag.render.layout import Column, table
+
+    def columns_of(s: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+    rows = [["photo 日本語.png", "FLAGGED", "32"], ["plain.png", "ok", "-"]]
+    lines = table([Column("path"), Column("flag"), Column("period", right=True)], rows, 200)
+    texts = ["".join(t for t, _ in line) for line in lines]
+    starts = {
+        columns_of(t[: t.index(flag)]) for t, flag in zip(texts[1:], ("FLAGGED", "ok"), strict=True)
+    }
+    assert len(starts) == 1, texts  # the flag column starts at the same terminal column
+    assert len({columns_of(t) for t in texts}) == 1, texts  # right-aligned ends line up

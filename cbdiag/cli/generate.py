@@ -136,7 +136,13 @@ def _check_outputs(
 def generate(
     size: Annotated[int, typer.Option("--size", help="Output size (4 * stride**depth).")] = 64,
     upsample: Annotated[
-        Upsample, typer.Option("--upsample", "-u", help="The upsampling stage.")
+        Upsample,
+        typer.Option(
+            "--upsample",
+            "-u",
+            metavar="NAME",
+            help="The upsampling stage: " + ", ".join(u.value for u in Upsample) + ".",
+        ),
     ] = Upsample.deconv,
     kernel: Annotated[
         int | None, typer.Option("--kernel", "-k", help="deconv kernel size (default 4).")
@@ -195,6 +201,7 @@ def generate(
             "--max-memory",
             help=f"Memory budget in GiB of the weights and one batch (default "
             f"{MAX_MEMORY >> 30}); a bigger job is refused before it starts.",
+            show_default=False,
         ),
     ] = MAX_MEMORY / (1 << 30),
     progress: Annotated[

@@ -43,7 +43,10 @@ above it, 2 bad input."""
 
 
 def inspect(
-    checkpoint: Annotated[Path, typer.Argument(help="A .npz, .npy, .safetensors or .pt file.")],
+    checkpoint: Annotated[
+        Path,
+        typer.Argument(metavar="CHECKPOINT", help="A .npz, .npy, .safetensors, .pt or .onnx file."),
+    ],
     stride: Annotated[
         str | None, typer.Option("--stride", "-s", help="Stride N or HxW (default 2, assumed).")
     ] = None,
@@ -64,6 +67,7 @@ def inspect(
         str | None,
         typer.Option(
             "--source",
+            metavar="FILE.py[:Class]",
             help="The PyTorch model's source, FILE.py or FILE.py:Class: each key's layer "
             "(kind, stride) is read from it statically, never imported.",
         ),
@@ -93,6 +97,7 @@ def inspect(
         typer.Option(
             "--max-size",
             help=f"Largest checkpoint read, in GiB (default {MAX_LOAD_BYTES >> 30}).",
+            show_default=False,
         ),
     ] = MAX_LOAD_BYTES / (1 << 30),
 ) -> None:

@@ -276,7 +276,13 @@ def _emit(result: OverlapResult, fmt: Format, png_path: str | None) -> None:
     from ..render.overlap_text import render
 
     console = out_console()
-    color = console.is_terminal and not console.no_color and console.color_system is not None
+    # 256 colours or more: with 16, the interior's low values get the border's grey, so the
+    # border is marked with · as in a pipe
+    color = (
+        console.is_terminal
+        and not console.no_color
+        and console.color_system in ("256", "truecolor")
+    )
     console.print(render(result, width=width_of(console), color=color))
     if png_path:
         console.print(f"wrote {png_path}", style="dim")

@@ -39,7 +39,9 @@ def _range(text: str, what: str) -> tuple[float, float]:
 
 
 def probe(
-    model: Annotated[Path, typer.Argument(help="An ONNX model file.", show_default=False)],
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="An ONNX model file.", show_default=False)
+    ],
     graph_input: Annotated[
         str | None, typer.Option("--input", help="The input to feed (default: the only one).")
     ] = None,
@@ -111,8 +113,8 @@ def probe(
                 Column("samples"),
                 Column("period", right=True),
                 Column("amplitude (grey levels)", right=True),
-                Column("z", right=True),
-                Column("verdict"),
+                Column("sigma", right=True),
+                Column("flag", bare=True),
             ]
             rows: list[list[Any]] = [
                 [
@@ -121,7 +123,7 @@ def probe(
                     "-" if r.period is None else str(r.period),
                     f"{r.amplitude:.3g}",
                     f"{r.significance:.3g}",
-                    ("pattern", "bold red") if r.flagged else "none found",
+                    ("FLAGGED", "bold red") if r.flagged else ("ok", "green"),
                 ]
                 for r in result.rows
             ]

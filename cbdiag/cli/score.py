@@ -96,6 +96,31 @@ def expand(paths: list[str], glob: str | None) -> Iterator[tuple[str, str | None
             yield raw, f"{display(raw)}: {kind(mode)}, not a regular file"
 
 
+def _once(
+    items: Iterator[tuple[str, str | None]],
+) -> tuple[list[tuple[str, str | None]], int]:
+    """The inputs with each file once (the same file by another path, a folder and a file in
+    it, a glob that overlaps), and how many were dropped: a sample counted twice would weigh
+    twice in the pooled pattern."""
+    seen: set[tuple[int, int] | str] = set()
+    out: list[tuple[str, str | None]] = []
+    repeats = 0
+    for path, err in items:
+        key: tuple[int, int] | str = path
+        if err is None:
+            try:
+                st = os.stat(path)
+                key = (st.st_dev, st.st_ino)
+            except OSError:
+                pass
+        if key in seen:
+            repeats += 1
+            continue
+        seen.add(key)
+        out.append((path, err))
+    return out, repeats
+
+
 def _search(top: str, glob: str | None) -> Iterator[tuple[str, str | None]]:
     """The images under directory ``top`` (sorted), and an error for each folder not read."""
     found: list[tuple[str, str | None]] = []
@@ -170,7 +195,8 @@ def _error(path: str, message: str) -> dict[str, Any]:
 
 def score(
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Images, directories, or - for a list on stdin.")
+        list[str] | None,
+        typer.Argument(metavar="PATHS...", help="Images, directories, or - for a list on stdin."),
     ] = None,
     glob: Annotated[
         str | None, typer.Option("--glob", help='Pattern for directories, e.g. "*.png".')
@@ -256,7 +282,13 @@ def score(
         ):
             if not v >= 0 or v == float("inf"):
                 raise UsageError(f"{name} must be a finite number >= 0, got {v}")
-        items = list(expand(paths, glob))
+        items, repeats = _once(expand(paths, glob))
+        if repeats:
+            err_console().print(
+                f"{repeats} path{'s' * (repeats != 1)} named a file already given: each file "
+                "is scored (and pooled) once",
+                style="dim",
+            )
         readable = [p for p, err in items if err is None]
         if (spectrum or map_) and len(items) != 1:
             raise UsageError("--spectrum and --map need exactly one image")
@@ -413,11 +445,21 @@ def _report(
         method = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BOX
         return img.resize(size, method)
 
+    import shlex
+
     files = write_report(
-        out, results, pooled, _legend(thr, min_amp, min_sig, pooled), pictures, thumbnail
+        out,
+        results,
+        pooled,
+        _legend(thr, min_amp, min_sig, pooled),
+        pictures,
+        thumbnail,
+        notes=_notes,
+        command=shlex.join(["cbdiag", *sys.argv[1:]]),
     )
+    n = len(files)
     err_console().print(
-        f"wrote {display(str(out / 'index.html'))} ({len(files)} files)", style="dim"
+        f"wrote {display(str(out / 'index.html'))} ({n} file{'s' * (n != 1)})", style="dim"
     )
 
 
@@ -515,7 +557,10 @@ def _emit(
     for r in results:
         if r["error"]:
             err = ("error", "bold red")
-            rows.append([display(r["path"]), err, "-", "-", "-", "-", display(r["error"], 2000)])
+            why = display(r["error"], 2000)
+            name = display(r["path"])
+            why = why[len(name) + 2 :] if why.startswith(f"{name}: ") else why
+            rows.append([name, err, "-", "-", "-", "-", why])
             continue
         flag = ("FLAGGED", "bold red") if r["flagged"] else ("ok", "green")
         rows.append(

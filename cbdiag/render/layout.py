@@ -33,6 +33,15 @@ UNLIMITED = 1 << 30
 _UNIT = re.compile(r"""'[^']*'|"[^"]*"|`[^`]*`|\S+""")
 
 
+def cells(text: str) -> int:
+    """Columns ``text`` takes on a terminal: a wide (East Asian) character takes two."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return int(cell_len(text))
+
+
 def width_of(console: Console) -> int:
     """The width to lay out for: ``COLUMNS``, the terminal's, or :data:`UNLIMITED` in a pipe."""
     cols = os.environ.get("COLUMNS", "").strip()
@@ -83,7 +92,7 @@ def wrap(
         if empty:
             line = line + piece
             empty = False
-        elif len(candidate) <= width:
+        elif cells(candidate) <= width:
             line = candidate
         else:
             lines.append(line)
@@ -103,7 +112,7 @@ def reflow(text: str, width: int) -> list[str]:
     own indent (plus two spaces); shorter lines are kept exactly."""
     out: list[str] = []
     for line in text.splitlines():
-        if len(line) <= width:
+        if cells(line) <= width:
             out.append(line)
             continue
         lead = line[: len(line) - len(line.lstrip())]
@@ -147,7 +156,9 @@ def table(
     """The lines of a table (see the module's docstring for how it degrades)."""
     n = len(columns)
     texts = [[_text(c) for c in row] for row in rows]
-    widths = [max([len(col.header)] + [len(t[i]) for t in texts]) for i, col in enumerate(columns)]
+    widths = [
+        max([cells(col.header)] + [cells(t[i]) for t in texts]) for i, col in enumerate(columns)
+    ]
     gap = 2
     total = sum(widths) + gap * (n - 1)
     notes = n > 1 and columns[-1].notes
@@ -185,7 +196,8 @@ def _aligned(
     def pad(i: int, s: str) -> str:
         if i == n - 1 and not columns[i].right:
             return s
-        return s.rjust(widths[i]) if columns[i].right else s.ljust(widths[i])
+        fill = " " * max(widths[i] - cells(s), 0)
+        return fill + s if columns[i].right else s + fill
 
     out: list[Line] = [
         [("  ".join(pad(i, c.header) for i, c in enumerate(columns)).rstrip(), header_style)]
@@ -215,17 +227,17 @@ def wrap_spans(
     """:func:`wrap` of styled pieces: each line a list of ``(text, style)`` spans."""
     lines: list[Line] = []
     line: Line = [(first, None)]
-    length = len(first)
+    length = cells(first)
     empty = True
     for text, style in pieces:
-        if not empty and length + len(sep) + len(text) > width:
+        if not empty and length + cells(sep) + cells(text) > width:
             lines.append(line)
-            line, length, empty = [(rest, None)], len(rest), True
+            line, length, empty = [(rest, None)], cells(rest), True
         if not empty:
             line.append((sep, None))
-            length += len(sep)
+            length += cells(sep)
         line.append((text, style))
-        length += len(text)
+        length += cells(text)
         empty = False
     lines.append(line)
     return lines
@@ -248,11 +260,11 @@ def _records(
             for col, cell in zip(columns[1:], row[1:], strict=True)
             if _text(cell) not in ("", "-") and not col.notes
         ]
-        short = [p for p in pieces if len(p[0]) <= width - 4]
+        short = [p for p in pieces if cells(p[0]) <= width - 4]
         if short:
             out += wrap_spans(short, width, "    ", "    ", sep="  ")
         for text, style in pieces:  # a value too long for a line: wrapped between its words
-            if len(text) > width - 4:
+            if cells(text) > width - 4:
                 out += [[(ln, style)] for ln in paragraph(text, width, "    ", "      ")]
         for col, cell in zip(columns[1:], row[1:], strict=True):
             if col.notes and _text(cell):

@@ -10,7 +10,17 @@ from rich.text import Text
 from ..layers import stack_label
 from ..overlap import AxisResult, OverlapResult
 from .colormap import greys, hex_color, normalise, text_on, viridis
-from .layout import Cell, Column, Line, layer_units, paragraph, table, to_text, wrap
+from .layout import (
+    Cell,
+    Column,
+    Line,
+    layer_units,
+    paragraph,
+    table,
+    to_text,
+    units,
+    wrap,
+)
 
 #: Widest heatmap drawn (a pipe without COLUMNS has no width: the map is a window of this many
 #: columns, its position given under it).
@@ -93,10 +103,9 @@ def heatmap(result: OverlapResult, width: int, color: bool) -> Text:
         text.append("\n")
     h, w = result.shape
     if rows < h or cols < w:
-        text.append(
-            f"(showing rows {r0}-{r0 + rows - 1} of {h}, columns {c0}-{c0 + cols - 1} of {w})\n",
-            "dim",
-        )
+        shown = f"(showing rows {r0}-{r0 + rows - 1} of {h}, columns {c0}-{c0 + cols - 1} of {w})"
+        for line in paragraph(shown, width):
+            text.append(line + "\n", "dim")
     return text
 
 
@@ -195,14 +204,17 @@ def render(result: OverlapResult, *, width: int, color: bool) -> Text:
     (top, bottom), (left, right) = result.border
     if result.interior_empty:
         legend = (
-            f"border (grey{'' if color else ', marked ·'}): the whole map; no pixel is far "
+            f"border ({'grey' if color else 'marked ·'}): the whole map; no pixel is far "
             "enough from the edges to be interior at this input size (a larger --input-size "
             "shows the interior)"
         )
     else:
         legend = (
-            f"border (grey{'' if color else ', marked ·'}): top {top}, bottom {bottom}, "
-            f"left {left}, right {right}; interior in colour"
+            f"border (grey): top {top}, bottom {bottom}, left {left}, right {right}; "
+            "interior in colour"
+            if color
+            else f"border (marked ·): top {top}, bottom {bottom}, left {left}, right {right}; "
+            "the rest is the interior"
         )
     lines = [[(ln, "dim")] for ln in paragraph(legend, width)]
     lines.append("")
@@ -228,7 +240,7 @@ def render(result: OverlapResult, *, width: int, color: bool) -> Text:
     lines.append([(tag, style), (verdict[0][len(tag) :], None)])
     lines += verdict[1:]
     items = _spectrum_units("y", result.y) + _spectrum_units("x", result.x)
-    spec = ["spectrum of the pattern (|X_f|/X_0 at f cycles/pixel):"]
+    spec = units("spectrum of the pattern (|X_f|/X_0 at f cycles/pixel):")
     spec += [u + "," for u in items[:-1]] + items[-1:]
     lines += wrap(spec, width, rest="  ")
     if len(result.layers) > 1:

@@ -64,25 +64,38 @@ def compare_panel(
     scale: int = 1,
     gap: int = 4,
 ) -> Image.Image:
-    """One column per upsampler: caption, sub-caption and a stack of samples."""
+    """One column per upsampler: caption, sub-caption and a stack of samples. A column is
+    as wide as its widest caption line (the sub-caption is broken at its ``·`` separators), so
+    neighbouring captions never run into each other."""
     rows = max(c[2].shape[0] for c in columns)
     h, w = columns[0][2].shape[1:3]
     th, tw = h * scale, w * scale
-    head, top = 52, 34
     f_title, f_cap, f_sub = font(16), font(14), font(12)
-    width = len(columns) * (tw + gap) + gap
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    texts = []
+    for caption, sub, _ in columns:
+        lines = [(caption, f_cap, (0, 0, 0))]
+        lines += [(part.strip(), f_sub, (80, 80, 80)) for part in sub.split("·") if part.strip()]
+        texts.append(lines)
+    col_w = max(
+        [tw] + [int(measure.textlength(t, font=f)) + 2 * gap for ls in texts for t, f, _ in ls]
+    )
+    n_lines = max(len(ls) for ls in texts)
+    top = 34
+    head = 8 + 20 + 18 * (n_lines - 1) + 6
+    width = len(columns) * (col_w + gap) + gap
     height = top + head + rows * (th + gap) + gap
     out = Image.new("RGB", (max(width, 480), height), "white")
     draw = ImageDraw.Draw(out)
     draw.text((gap, 8), title, fill=(0, 0, 0), font=f_title)
-    for j, (caption, sub, imgs) in enumerate(columns):
-        x0 = gap + j * (tw + gap)
-        for text, f, y, fill in (
-            (caption, f_cap, top + 4, (0, 0, 0)),
-            (sub, f_sub, top + 26, (80, 80, 80)),
-        ):
+    for j, (_, _, imgs) in enumerate(columns):
+        x0 = gap + j * (col_w + gap)
+        y = top + 4
+        for text, f, fill in texts[j]:
             tw_text = draw.textlength(text, font=f)
-            draw.text((x0 + max((tw - tw_text) / 2, 0), y), text, fill=fill, font=f)
+            draw.text((x0 + max((col_w - tw_text) / 2, 0), y), text, fill=fill, font=f)
+            y += 20 if f is f_cap else 18
+        xi = x0 + (col_w - tw) // 2
         for i in range(imgs.shape[0]):
-            out.paste(_tile(imgs[i], scale), (x0, top + head + i * (th + gap)))
+            out.paste(_tile(imgs[i], scale), (xi, top + head + i * (th + gap)))
     return out

@@ -14,10 +14,12 @@ the :data:`MAX_FLAGGED` highest-scoring flagged images; the table lists every im
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..errors import CbdiagError, OutputError, OutputExistsError
 from ..files import display
 
@@ -36,26 +38,57 @@ _STYLE = (
     ".gallery{display:flex;flex-wrap:wrap;gap:12px}.gallery figure{margin:0;width:170px}"
     ".gallery img{border:3px solid #ccc;image-rendering:pixelated}"
     ".gallery figure.flagged img{border-color:#c00}"
-    "figcaption{font-size:12px;word-break:break-all}"
+    "figcaption{font-size:12px}figcaption .path,h3,td.path,li{overflow-wrap:anywhere}"
     ".card{border:1px solid #ddd;padding:8px;margin:1em 0}.card img{max-width:48%;height:auto;"
     "vertical-align:top;margin:4px}"
 )
 
 
 def prepare(out: Path, force: bool) -> None:
-    """Refuse a report folder that exists and is not empty (unless ``force``), or is a file."""
+    """Make the report folder before any image is scored: refused when it is a file, when it
+    holds something (unless ``force``), or when it cannot be created, each with its reason."""
+    from ..files import reason
+
     if out.exists() and not out.is_dir():
         raise OutputError(f"{display(out)} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise OutputExistsError(
             f"{display(out)} exists and is not empty; pass --force to write the report into it"
         )
-    if not out.parent.is_dir():
-        raise OutputError(f"cannot create {display(out)}: {display(out.parent)} does not exist")
+    parent = out.parent
+    if parent.exists() and not parent.is_dir():
+        raise OutputError(f"cannot create {display(out)}: {display(parent)} is not a directory")
+    if not parent.exists():
+        raise OutputError(f"cannot create {display(out)}: {display(parent)} does not exist")
+    try:
+        (out / "img").mkdir(parents=True, exist_ok=True)
+        probe = out / "img" / ".cbdiag-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write the report in {display(out)}: {reason(exc)}") from exc
+    # pictures of an earlier report in this folder (--force): not left beside the new ones
+    for old in (out / "img").glob("*.png"):
+        if _OURS.match(old.name):
+            old.unlink()
+
+
+_OURS = re.compile(r"^(spectrum|map|thumb)_\d{6}\.png$")
 
 
 def _n(v: Any, fmt: str) -> str:
     return "-" if v is None else format(v, fmt)
+
+
+def _period(r: dict[str, Any]) -> str:
+    return f"period {r['period']}" if r["period"] else "no period"
+
+
+def _error(r: dict[str, Any]) -> str:
+    """The reason a file could not be read, without its name repeated in front."""
+    text = display(str(r["error"]), 2000)
+    name = display(r["path"])
+    return text[len(name) + 2 :] if text.startswith(f"{name}: ") else text
 
 
 def _order(results: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
@@ -71,17 +104,20 @@ def write_report(
     legend: str,
     pictures: Callable[[str], tuple[Any, Any]],
     thumbnail: Callable[[str, int], Any],
+    *,
+    notes: Callable[[dict[str, Any]], str] = lambda r: "",
+    command: str = "cbdiag score",
 ) -> list[str]:
     """Write ``out/index.html`` and its pictures; return the files written (relative names).
 
     ``pictures(path)`` gives the (spectrum, map) images of one image, ``thumbnail(path, side)``
-    a small copy; both are given by the caller (the scoring layer), so that this module only
-    lays out. A picture that cannot be made is left out with its reason on the page.
+    a small copy and ``notes(result)`` its diagnostics in words; they are given by the caller
+    (the scoring layer), so that this module only lays out. A picture that cannot be made is
+    left out with its reason on the page. ``command`` is shown at the foot of the page.
     """
     from ..images import save_png
 
-    out.mkdir(exist_ok=True)
-    (out / "img").mkdir(exist_ok=True)
+    (out / "img").mkdir(parents=True, exist_ok=True)
     written: list[str] = []
 
     def save(img: Any, name: str) -> str:
@@ -174,28 +210,30 @@ def write_report(
     parts.append("</section>")
 
     parts.append('<section id="table"><h2>Every image</h2><table><thead><tr>')
-    cols = ("image", "flagged", "score", "amplitude", "sigma", "period")
+    cols = ("image", "flagged", "score", "amplitude", "sigma", "period", "notes")
     parts.append("".join(f"<th>{c}</th>" for c in cols) + "</tr></thead><tbody>")
     for _, r in ranked:
         flag = '<td class="flag">yes</td>' if r["flagged"] else "<td>no</td>"
         parts.append(
-            f"<tr><td>{e(display(r['path']))}</td>{flag}"
+            f'<tr><td class="path">{e(display(r["path"]))}</td>{flag}'
             f'<td class="n">{r["score"]:.2f}</td><td class="n">{r["amplitude"]:.3f}</td>'
             f'<td class="n">{r["significance"]:.1f}</td>'
-            f'<td class="n">{r["period"] or "-"}</td></tr>'
+            f'<td class="n">{r["period"] or "-"}</td><td>{e(notes(r))}</td></tr>'
         )
     parts.append("</tbody></table></section>")
 
     parts.append('<section id="errors"><h2>Unreadable files</h2>')
     if errors:
         parts.append("<ul>")
-        parts += [
-            f"<li>{e(display(r['path']))}: {e(display(str(r['error']), 2000))}</li>" for r in errors
-        ]
+        parts += [f"<li>{e(display(r['path']))}: {e(_error(r))}</li>" for r in errors]
         parts.append("</ul>")
     else:
         parts.append("<p>None.</p>")
-    parts.append("</section></body></html>")
+    parts.append("</section>")
+    parts.append(
+        f"<footer><p>Made by cbdiag {e(__version__)}: <code>{e(display(command, 2000))}</code>"
+        "</p></footer></body></html>"
+    )
     (out / "index.html").write_text("\n".join(parts) + "\n", encoding="utf-8")
     written.append("index.html")
     return written

@@ -281,9 +281,18 @@ def decode(raw: bytes) -> tuple[str | None, str | None]:
 
     try:  # (detect_encoding reads at most two lines)
         enc, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except LookupError as exc:  # a coding: line naming an unknown encoding
+        return None, f"cannot decode: {exc}"
+    except SyntaxError as exc:  # an unknown or contradicted coding line, or bytes not UTF-8
+        if "unknown encoding" in str(exc) or "encoding problem" in str(exc):
+            return None, f"cannot decode: {exc}"
+        return None, "cannot decode: not valid UTF-8 and no '# coding:' line says what it is"
+    try:
         return raw.decode(enc), None
-    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
-        return None, f"cannot decode ({type(exc).__name__})"
+    except UnicodeDecodeError as exc:
+        return None, f"cannot decode: not valid {enc} (byte {exc.start + 1})"
+    except LookupError as exc:
+        return None, f"cannot decode: {exc}"
 
 
 def _read(path: str) -> tuple[str | None, str | None]:

@@ -707,3 +707,22 @@ def test_one_module_the_interpreter_trips_on_loses_no_other(
         ("CBD902", "cannot analyse: ValueError: boom")
     ]
     assert [v.code for v in reps[1].violations] == ["CBD101"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'x = "\xe9t\xe9"\n', "not valid UTF-8 and no '# coding:' line says what it is"),
+        (b"# coding: bogus-enc\nx = 1\n", "unknown encoding: bogus-enc"),
+        (b'x = 1\ny = "\xff"\n', "not valid utf-8 (byte 12)"),
+    ],
+)
+def test_undecodable_sources_say_why(raw: bytes, reason: str) -> None:
+    from cbdiag.lint import decode
+
+    text, why = decode(raw)
+    assert text is None and why == f"cannot decode: {reason}"
+    assert decode(b"# -*- coding: latin-1 -*-\nx = '\xe9'\n") == (
+        "# -*- coding: latin-1 -*-\nx = 'é'\n",
+        None,
+    )

@@ -236,7 +236,6 @@ def run_demo(
         if ckpt.exists():
             note("inspecting sample weights")
             ins = inspect_weights(ckpt, stride=2)
-            ins.path = f"{res.sections['samples']}/{ckpt.name}"  # not where this machine has it
             weights = {
                 "figure": save(weights_png(ins), "weights.png"),
                 "layers": [

@@ -14,7 +14,7 @@ from ..images import check_writable, save_png
 from ..layers import parse_pair
 from ..report import dumps, envelope
 from ..weights import LAYOUTS, MAX_LOAD_BYTES, InspectResult, inspect_weights
-from ._common import Format, handle_errors, out_console, write_stdout
+from ._common import Format, handle_errors, show, show_table, write_stdout
 
 HELP = """Find the checkerboard in the weights: per-phase DC gains of transposed convolutions and
 sub-pixel convolutions in a checkpoint.
@@ -171,7 +171,7 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             )
         )
         return
-    from ..render.layout import Column, emit, paragraph, table, width_of
+    from ..render.layout import Column
 
     columns = [
         Column("layer"),
@@ -196,36 +196,29 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
                 tops,
             ]
         )
-    console = out_console()
-    width = width_of(console)
-
-    def say(text: str, style: str | None = None, rest: str = "  ") -> None:
-        lead = text[: len(text) - len(text.lstrip())]
-        emit(console, paragraph(text, width, lead, lead + rest), style)
-
     if result.layers:
-        emit(console, table(columns, rows, width))
+        show_table(columns, rows)
     else:
-        say(
+        show(
             "no transposed or sub-pixel convolution: no kernel of its own paints a lattice "
             "(resizing and convolutions)"
         )
     if result.chain and "reaches_output" in result.chain and not result.chain["layers"]:
-        say(f"output: not followed (stopped at {display(result.chain['stopped'])})")
+        show(f"output: not followed (stopped at {display(result.chain['stopped'])})")
     elif result.chain and "reaches_output" in result.chain:
         c = result.chain
         imb = _fmt(c["imbalance"] if c["imbalance"] is not None else math.inf)
         where = "output" if c["reaches_output"] else f"path up to {c['layers'][-1]}"
-        say(
+        show(
             f"{where}: period {c['period'][0]}x{c['period'][1]}, imbalance {imb}, {c['verdict']} "
             f"(through {' -> '.join(map(display, c['layers']))}; linear: activations and norms "
             "left out)"
         )
         if c["stopped"]:
-            say(f"path stopped at {display(c['stopped'])}", style="dim")
+            show(f"path stopped at {display(c['stopped'])}", style="dim")
     elif result.chain:
         c = result.chain
-        say(
+        show(
             f"chain {' -> '.join(map(display, c['layers']))}: "
             f"period {c['period'][0]}x{c['period'][1]}, "
             f"imbalance {_fmt(c['imbalance'] if c['imbalance'] is not None else math.inf)} "
@@ -239,7 +232,7 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             if src.get("graph")
             else f"{src['path']}:{src['class']} (read statically, never imported)"
         )
-        say(
+        show(
             f"layers from {where}: "
             f"{_n(len(result.layers), 'upsampler')} analysed, each with its own stride, "
             f"{_n(len(result.skipped), 'other 4-D weight')} skipped",
@@ -250,26 +243,26 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
             why = result.skipped_reasons.get(name, "")
             if name in followed:
                 why += " (its weights are in the output path)"
-            say(f"  skipped {display(name)}: {why}", style="dim")
+            show(f"  skipped {display(name)}: {why}", style="dim")
         if len(result.skipped) > 12:
-            say(f"  ... and {len(result.skipped) - 12} more", style="dim")
+            show(f"  ... and {len(result.skipped) - 12} more", style="dim")
     elif result.skipped:
         by_name = [n for n in result.skipped if "not named" in result.skipped_reasons.get(n, "")]
         if by_name:
-            say(
+            show(
                 f"not upsamplers by name ({len(by_name)} 4-D arrays skipped; "
                 "--source or --layer to include): " + ", ".join(map(display, by_name[:6])),
                 style="dim",
             )
         for name in [n for n in result.skipped if n not in by_name][:12]:
             why = result.skipped_reasons.get(name, "")
-            say(f"  skipped {display(name)}: {why}", style="dim")
+            show(f"  skipped {display(name)}: {why}", style="dim")
     assumed = any(r.stride_assumed for r in result.layers)
-    say(
+    show(
         "imbalance = checkerboard energy / mean energy of the constant-input response "
         "(0 balanced; about s*s-1 for random weights)"
         + ("; ? = stride assumed 2, pass --stride" if assumed else ""),
         style="dim",
     )
     if png:
-        say(f"wrote {png}", style="dim")
+        show(f"wrote {png}", style="dim")

@@ -425,18 +425,12 @@ def _report(
     """``--html``: the report folder, its pictures drawn from the images again."""
     from PIL import Image
 
-    from ..render.score_html import write_report
+    from ..render.score_html import THUMB, write_report
     from ..render.score_png import map_png, spectrum_png
 
-    def pictures(path: str) -> tuple[Any, Any]:
-        loaded, res = _with_spectra(path, stride, thr, min_amp, min_sig, tiles=True)
-        res.path = display(os.path.basename(path))
-        grey = luminance(loaded.pixels, loaded.max_value)
-        return spectrum_png(res), map_png(res, grey)
+    small: dict[str, Any] = {}  # thumbnails of the images already decoded for their pictures
 
-    def thumbnail(path: str, side: int) -> Any:
-        loaded = load_image(path)
-        grey = luminance(loaded.pixels, loaded.max_value)
+    def shrink(grey: Any, side: int) -> Any:
         img = Image.fromarray((grey.clip(0, 1) * 255 + 0.5).astype("uint8"), "L")
         h, w = grey.shape
         scale = side / max(h, w)
@@ -444,6 +438,19 @@ def _report(
         # a small image is magnified pixel for pixel, so its grid stays visible
         method = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BOX
         return img.resize(size, method)
+
+    def pictures(path: str) -> tuple[Any, Any]:
+        loaded, res = _with_spectra(path, stride, thr, min_amp, min_sig, tiles=True)
+        res.path = display(path)  # the figures are titled by the file's name
+        grey = luminance(loaded.pixels, loaded.max_value)
+        small[path] = shrink(grey, THUMB)
+        return spectrum_png(res), map_png(res, grey)
+
+    def thumbnail(path: str, side: int) -> Any:
+        if side == THUMB and path in small:
+            return small.pop(path)
+        loaded = load_image(path)
+        return shrink(luminance(loaded.pixels, loaded.max_value), side)
 
     import shlex
 
@@ -543,6 +550,7 @@ def _emit(
         write_stdout(buf.getvalue())
         return
     from ..render.layout import Column, emit, paragraph, table, width_of
+    from ..render.score_html import error_reason
 
     columns = [
         Column("path"),
@@ -557,10 +565,7 @@ def _emit(
     for r in results:
         if r["error"]:
             err = ("error", "bold red")
-            why = display(r["error"], 2000)
-            name = display(r["path"])
-            why = why[len(name) + 2 :] if why.startswith(f"{name}: ") else why
-            rows.append([name, err, "-", "-", "-", "-", why])
+            rows.append([display(r["path"]), err, "-", "-", "-", "-", error_reason(r)])
             continue
         flag = ("FLAGGED", "bold red") if r["flagged"] else ("ok", "green")
         rows.append(

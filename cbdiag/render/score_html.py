@@ -84,7 +84,7 @@ def _period(r: dict[str, Any]) -> str:
     return f"period {r['period']}" if r["period"] else "no period"
 
 
-def _error(r: dict[str, Any]) -> str:
+def error_reason(r: dict[str, Any]) -> str:
     """The reason a file could not be read, without its name repeated in front."""
     text = display(str(r["error"]), 2000)
     name = display(r["path"])
@@ -225,7 +225,7 @@ def write_report(
     parts.append('<section id="errors"><h2>Unreadable files</h2>')
     if errors:
         parts.append("<ul>")
-        parts += [f"<li>{e(display(r['path']))}: {e(_error(r))}</li>" for r in errors]
+        parts += [f"<li>{e(display(r['path']))}: {e(error_reason(r))}</li>" for r in errors]
         parts.append("</ul>")
     else:
         parts.append("<p>None.</p>")

@@ -11,6 +11,9 @@ generate, GeneratorConfig
 score_image
     The periodic pattern of one image (array or path): amplitude in grey levels, significance,
     period, diagnostics.
+score_many
+    Many images (files, folders, listings) scored as a stream, here, in processes or on a Dask
+    cluster; each result handed out as it completes.
 score_pooled, pool_results
     The fixed pattern a set of images (one generator's samples) shares.
 inspect_weights
@@ -29,6 +32,7 @@ from ._version import __version__
 # only for what they use: ``cbdiag lint`` never loads numpy's FFT or the image readers.
 _EXPORTS = {
     "CbdiagError": "errors",
+    "score_many": "batch",
     "GenerateResult": "generator",
     "GeneratorConfig": "generator",
     "generate": "generator",
@@ -50,6 +54,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
+    from .batch import score_many
     from .errors import CbdiagError
     from .generator import GenerateResult, GeneratorConfig, generate
     from .layers import Layer, deconv, parse_layers, preset
@@ -94,5 +99,6 @@ __all__ = [
     "pool_results",
     "preset",
     "score_image",
+    "score_many",
     "score_pooled",
 ]

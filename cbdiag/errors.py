@@ -41,3 +41,7 @@ class OutputError(CbdiagError):
 
 class CheckpointError(CbdiagError):
     """A checkpoint (or the source it is read with) that cannot be read safely."""
+
+
+class MissingDependencyError(CbdiagError):
+    """An optional extra a command needs is not installed (the message gives the pip line)."""

@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-import csv
-import fnmatch
 import io
 import os
-import stat
 import sys
 import textwrap
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+import time
+from collections.abc import Callable
 from enum import Enum
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from ..batch import MAX_JOBS
 from ..errors import CbdiagError, OutputError, OutputExistsError, UsageError
-from ..files import display, kind, reason
-from ..images import IMAGE_EXTENSIONS, check_writable, load_image, luminance, save_png
-from ..periodic import PhaseStats, pool
+from ..files import display, reason
+from ..images import check_writable, load_image, luminance, save_png
 from ..report import dumps, envelope
+from ..resume import Written
 from ..spectrum import (
     DEFAULT_MIN_AMPLITUDE,
     DEFAULT_MIN_SIGNIFICANCE,
     DEFAULT_POOLED_MIN_AMPLITUDE,
     DEFAULT_THRESHOLD,
-    PERIODS,
     pool_results,
     score_image,
 )
-from ._common import err_console, handle_errors, out_console, write_stdout
+from ._common import fail, handle_errors, out_console, status, write_stdout
 from .generate import _progress
 
 _HELP = f"""Score images for checkerboard artifacts: the periodic pattern at the stride periods
@@ -63,134 +60,18 @@ class ScoreFormat(str, Enum):
     text = "text"
     json = "json"
     csv = "csv"
+    json_lines = "json-lines"
 
 
-def expand(paths: list[str], glob: str | None) -> Iterator[tuple[str, str | None]]:
-    """``(path, error)`` for every input: files as given, directories searched recursively,
-    ``-`` read from stdin; an error where a path does not exist, is not a regular file, or a
-    directory (or a folder under it) cannot be read or has no image. Named pipes, devices and
-    sockets found in a directory are passed over; named on the command line they are refused."""
-    if glob is not None and (os.path.isabs(glob) or not glob.strip()):
-        raise UsageError(f"--glob must be a relative pattern such as '*.png', got {glob!r}")
-    for raw in paths:
-        if raw == "-":
-            names = [line.strip() for line in sys.stdin if line.strip()]
-            yield from expand(names, glob) if names else iter([("-", "no paths on stdin")])
-            continue
-        try:
-            mode = os.stat(raw).st_mode
-        except ValueError:
-            yield raw, f"{display(raw)}: not a valid path (it holds a NUL character)"
-            continue
-        except OSError as exc:
-            why = reason(exc)
-            if os.path.islink(raw):
-                why = "dangling symbolic link"
-            yield raw, f"{display(raw)}: {why}"
-            continue
-        if stat.S_ISDIR(mode):
-            yield from _search(raw, glob)
-        elif stat.S_ISREG(mode):
-            yield raw, None
-        else:
-            yield raw, f"{display(raw)}: {kind(mode)}, not a regular file"
+class Order(str, Enum):
+    input = "input"
+    completion = "completion"
 
 
-def _once(
-    items: Iterator[tuple[str, str | None]],
-) -> tuple[list[tuple[str, str | None]], int]:
-    """The inputs with each file once (the same file by another path, a folder and a file in
-    it, a glob that overlaps), and how many were dropped: a sample counted twice would weigh
-    twice in the pooled pattern."""
-    seen: set[tuple[int, int] | str] = set()
-    out: list[tuple[str, str | None]] = []
-    repeats = 0
-    for path, err in items:
-        key: tuple[int, int] | str = path
-        if err is None:
-            try:
-                st = os.stat(path)
-                key = (st.st_dev, st.st_ino)
-            except OSError:
-                pass
-        if key in seen:
-            repeats += 1
-            continue
-        seen.add(key)
-        out.append((path, err))
-    return out, repeats
-
-
-def _search(top: str, glob: str | None) -> Iterator[tuple[str, str | None]]:
-    """The images under directory ``top`` (sorted), and an error for each folder not read."""
-    found: list[tuple[str, str | None]] = []
-    unread: list[tuple[str, str | None]] = []
-
-    def onerror(exc: OSError) -> None:
-        where = exc.filename if exc.filename is not None else top
-        unread.append((str(where), f"{display(where)}: cannot search the folder ({reason(exc)})"))
-
-    for root, dirs, files in os.walk(top, onerror=onerror):
-        dirs.sort()
-        for f in files:
-            q = os.path.join(root, f)
-            rel = os.path.relpath(q, top)
-            if glob is not None:
-                if not (fnmatch.fnmatch(f, glob) or PurePath(rel).match(glob)):
-                    continue
-            elif not f.lower().endswith(IMAGE_EXTENSIONS):
-                continue
-            try:
-                mode = os.stat(q).st_mode
-            except OSError as exc:
-                why = "dangling symbolic link" if os.path.islink(q) else reason(exc)
-                found.append((q, f"{display(q)}: {why}"))
-                continue
-            if stat.S_ISREG(mode):
-                found.append((q, None))
-    if not found and not unread:
-        what = glob or ", ".join(IMAGE_EXTENSIONS)
-        yield top, f"{display(top)}: no images found (looked for {what})"
-    yield from sorted(found)
-    yield from unread
-
-
-#: Most worker processes of --jobs.
-MAX_JOBS = 256
-
-Work = tuple[str, int | None, float, float, float, bool]
-
-
-def _score_one(args: Work) -> tuple[dict[str, Any], dict[int, PhaseStats] | None]:
-    path, stride, threshold, min_amp, min_sig, keep_stats = args
-    try:
-        res = score_image(
-            path,
-            stride=stride,
-            threshold=threshold,
-            min_amplitude=min_amp,
-            min_significance=min_sig,
-        )
-        return res.as_dict(), (res.stats if keep_stats else None)
-    except CbdiagError as exc:
-        return _error(path, str(exc)), None
-    except Exception as exc:  # one bad file must not stop a batch
-        return _error(path, f"{path}: internal error: {type(exc).__name__}: {exc}"), None
-
-
-def _error(path: str, message: str) -> dict[str, Any]:
-    return {
-        "path": path,
-        "score": None,
-        "flagged": False,
-        "period": None,
-        "amplitude": None,
-        "significance": None,
-        "per_period": {},
-        "peaks": [],
-        "diagnostics": {},
-        "error": " ".join(message.split()),
-    }
+#: Formats written row by row as results arrive (and so resumable).
+STREAMED = (ScoreFormat.csv, ScoreFormat.json_lines)
+#: Seconds between two saves of the pooled statistics beside a --output file.
+CHECKPOINT_SECONDS = 2.0
 
 
 def score(
@@ -200,6 +81,15 @@ def score(
     ] = None,
     glob: Annotated[
         str | None, typer.Option("--glob", help='Pattern for directories, e.g. "*.png".')
+    ] = None,
+    files_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--files-from",
+            metavar="LIST",
+            help="A file listing image paths, one per line (- for stdin), taken as listed: "
+            "for listings too long for the command line. Repeatable.",
+        ),
     ] = None,
     stride: Annotated[
         int | None, typer.Option("--stride", "-s", help="Only look for this period (2 to 32).")
@@ -236,10 +126,44 @@ def score(
         float | None,
         typer.Option("--fail-above", help="Same as --threshold."),
     ] = None,
-    fmt: Annotated[ScoreFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        ScoreFormat.text
-    ),
+    fmt: Annotated[
+        ScoreFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format; csv and json-lines are written row by row as images finish.",
+        ),
+    ] = ScoreFormat.text,
+    order: Annotated[
+        Order,
+        typer.Option(
+            "--order",
+            help="Rows in the order of the inputs, or as they finish (completion).",
+        ),
+    ] = Order.input,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the results to FILE."),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            metavar="FILE",
+            help="Go on with an interrupted --output FILE (csv or json-lines): the paths it "
+            "holds are skipped and new rows appended.",
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes to score with.")] = 1,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Score on a Dask cluster: a scheduler's address (tcp://host:8786), or local "
+            "or local:N for N worker processes here. Needs cbdiag[dask].",
+        ),
+    ] = None,
     spectrum: Annotated[
         Path | None, typer.Option("--spectrum", help="Write the power spectrum PNG (one image).")
     ] = None,
@@ -255,15 +179,23 @@ def score(
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite the PNGs (and write into a used --html).")
+        bool,
+        typer.Option(
+            "--force", help="Overwrite the PNGs and --output (and write into a used --html)."
+        ),
     ] = False,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr (a TTY).")
     ] = True,
 ) -> None:
     with handle_errors():
-        if not paths:
-            raise UsageError("give image files, directories, or - for a list on stdin")
+        lists = list(files_from or [])
+        if not paths and not lists:
+            raise UsageError(
+                "give image files, directories, - for a list on stdin, or --files-from LIST"
+            )
+        if (paths or []).count("-") + lists.count("-") > 1:
+            raise UsageError("stdin can be read once: give - as a path or as --files-from, once")
         if threshold is not None and fail_above is not None and threshold != fail_above:
             raise UsageError("--threshold and --fail-above disagree; give one")
         thr = fail_above if fail_above is not None else threshold
@@ -273,6 +205,8 @@ def score(
             raise UsageError(f"{name} must be a finite number >= 0, got {thr}")
         if not 1 <= jobs <= MAX_JOBS:
             raise UsageError(f"--jobs must be from 1 to {MAX_JOBS}, got {jobs}")
+        if dask is not None and jobs > 1:
+            raise UsageError("--dask and --jobs both say where to score; give one")
         if stride is not None and not 2 <= stride <= 32:
             raise UsageError(f"--stride must be from 2 to 32, got {stride}")
         for name, v in (
@@ -282,83 +216,364 @@ def score(
         ):
             if not v >= 0 or v == float("inf"):
                 raise UsageError(f"{name} must be a finite number >= 0, got {v}")
-        items, repeats = _once(expand(paths, glob))
-        if repeats:
-            err_console().print(
-                f"{repeats} path{'s' * (repeats != 1)} named a file already given: each file "
-                "is scored (and pooled) once",
-                style="dim",
+        if resume is not None:
+            if fmt not in STREAMED:
+                raise UsageError(
+                    "--resume goes on with rows written one by one: give --format csv or "
+                    "--format json-lines, as the interrupted run had"
+                )
+            if output is not None and os.path.abspath(output) != os.path.abspath(resume):
+                raise UsageError("--resume FILE already names the output; drop --output")
+            if spectrum or map_ or html:
+                raise UsageError("--resume does not draw pictures: drop --spectrum, --map, --html")
+        elif output is not None:
+            try:
+                check_writable(output, force=force)
+            except OutputExistsError:
+                if fmt in STREAMED:
+                    raise OutputExistsError(
+                        f"{display(output)} exists: --resume {display(output)} goes on with it, "
+                        "--force writes it again"
+                    ) from None
+                raise
+        if spectrum or map_:
+            _one_image(
+                paths or [],
+                glob,
+                lists,
+                stride,
+                thr,
+                min_amplitude,
+                min_significance,
+                pooled,
+                pooled_min_amplitude,
+                fmt,
+                spectrum,
+                map_,
+                html,
+                force,
+                output,
             )
-        readable = [p for p, err in items if err is None]
-        if (spectrum or map_) and len(items) != 1:
-            raise UsageError("--spectrum and --map need exactly one image")
-        for out in (spectrum, map_):
-            if out is not None:
-                check_writable(out, force=force)
+            return
         if html is not None:
             from ..render.score_html import prepare
 
             prepare(html, force)
-        results: dict[str, dict[str, Any]] = {p: _error(p, err) for p, err in items if err}
-        pooled_stats: dict[int, PhaseStats] = {}
-        if (spectrum or map_) and readable:  # the one image: scored once, with its pictures
-            try:
-                results[readable[0]], one = _pictures(
-                    readable[0], stride, thr, min_amplitude, min_significance, spectrum, map_, force
-                )
-                pooled_stats = pool([pooled_stats, one])
-            except (OutputError, OutputExistsError):
-                raise  # writing the picture failed: the command's own error
-            except CbdiagError as exc:  # the image itself: reported like any unreadable file
-                results[readable[0]] = _error(readable[0], str(exc))
-            readable = []
-        work: list[Work] = [
-            (p, stride, thr, min_amplitude, min_significance, pooled) for p in readable
-        ]
+        _many(
+            paths or [],
+            glob,
+            lists,
+            stride,
+            thr,
+            min_amplitude,
+            min_significance,
+            pooled,
+            pooled_min_amplitude,
+            fmt,
+            order.value,
+            output,
+            resume,
+            jobs,
+            dask,
+            html,
+            progress,
+        )
 
-        def take(res: dict[str, Any], st: dict[int, PhaseStats] | None) -> None:
-            nonlocal pooled_stats
-            results[res["path"]] = res
-            if st:
-                pooled_stats = pool([pooled_stats, st])
 
-        with _progress(progress and len(work) > 1) as bar:
-            task = bar.add_task("scoring", total=len(work))
-            if jobs > 1 and len(work) > 1:
-                with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as executor:
-                    for res, st in executor.map(
-                        _score_one, work, chunksize=max(1, len(work) // (8 * jobs))
-                    ):
-                        take(res, st)
-                        bar.advance(task)
+class _Out:
+    """Where rows go: stdout or a file (appended to on --resume), flushed every little while
+    so a reader of a pipe sees rows as they finish, not every row (a syscall each)."""
+
+    FLUSH = 0.25
+
+    def __init__(self, target: Path | None, *, append: bool, offset: int) -> None:
+        self.target = target
+        self.rows = 0
+        self._last = time.monotonic()
+        if target is None:
+            self.fh: Any = sys.stdout
+            return
+        try:
+            if append and os.path.exists(target):
+                with open(target, "r+b") as raw:  # cut a line the interruption left half-written
+                    raw.truncate(offset)
+                self.fh = open(target, "a", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
             else:
-                for w in work:
-                    take(*_score_one(w))
+                self.fh = open(target, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise OutputError(f"cannot write {display(target)}: {reason(exc)}") from None
+
+    def write(self, text: str) -> None:
+        try:
+            self.fh.write(text)
+        except UnicodeEncodeError:  # stdout that is not UTF-8: the bytes the name was made of
+            buf = getattr(self.fh, "buffer", None)
+            if buf is None:
+                raise
+            self.fh.flush()
+            buf.write(text.encode(self.fh.encoding or "utf-8", "surrogateescape"))
+        now = time.monotonic()
+        if now - self._last >= self.FLUSH:
+            self.flush()
+            self._last = now
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+    def size(self) -> int:
+        """Bytes written to the file so far (after a flush)."""
+        self.flush()
+        return os.fstat(self.fh.fileno()).st_size
+
+    def close(self) -> None:
+        self.flush()
+        if self.target is not None:
+            self.fh.close()
+
+
+def _many(
+    paths: list[str],
+    glob: str | None,
+    lists: list[str],
+    stride: int | None,
+    thr: float,
+    min_amp: float,
+    min_sig: float,
+    pooled: bool,
+    pooled_min_amp: float,
+    fmt: ScoreFormat,
+    order: str,
+    output: Path | None,
+    resume: Path | None,
+    jobs: int,
+    dask: str | None,
+    html: Path | None,
+    progress: bool,
+) -> None:
+    """Every input scored and its row written as it arrives (csv, json-lines) or kept for the
+    document (text, json), then the pooled row, the summary and the exit code."""
+    from ..batch import score_many
+    from ..report import score as rows
+
+    fields = rows.settings(stride, thr, min_amp, min_sig)
+    written = Written()
+    if resume is not None:
+        from ..resume import read
+
+        written = read(str(resume), fmt.value, fields, pooled=pooled)
+    streamed = fmt in STREAMED
+    target = resume if resume is not None else output
+    cluster = None
+    if dask is not None:
+        from ..distributed import Cluster
+
+        cluster = Cluster(dask)
+    out = _Out(target, append=resume is not None, offset=written.offset) if streamed else None
+    kept: list[dict[str, Any]] = []
+    keep = not streamed or html is not None
+    counts = {"rows": written.rows, "flagged": written.flagged, "errors": written.errors}
+    side = None
+    if pooled and target is not None and streamed:
+        from ..resume import pool_file, save_stats
+
+        side = pool_file(str(target))
+    elif resume is not None and not pooled:
+        from ..resume import pool_file
+
+        stale = pool_file(str(resume))
+        if os.path.exists(stale):  # its statistics would no longer match the rows
+            os.unlink(stale)
+    stream = None
+    try:
+        stream = score_many(
+            paths,
+            client=cluster.client if cluster is not None else None,
+            jobs=jobs,
+            glob=glob,
+            files_from=lists,
+            stride=stride,
+            threshold=thr,
+            min_amplitude=min_amp,
+            min_significance=min_sig,
+            pooled=pooled,
+            order=order,
+            done=written.done if written.rows else None,
+        )
+        stream.stats = dict(written.stats)
+        if out is not None and not written.header:
+            out.write(
+                rows.csv_header(stride) if fmt == ScoreFormat.csv else rows.jsonl_header(fields)
+            )
+        saved = time.monotonic()
+        stop = _on_sigterm()
+        try:
+            with _progress(progress) as bar:
+                task = bar.add_task("scoring", total=None)
+                for s in stream:
+                    r = s.row
+                    counts["rows"] += 1
+                    if r["error"]:
+                        counts["errors"] += 1
+                    elif r["flagged"]:
+                        counts["flagged"] += 1
+                    if out is not None:
+                        out.write(
+                            rows.csv_row(r, stride) if fmt == ScoreFormat.csv else rows.jsonl_row(r)
+                        )
+                    if keep:
+                        kept.append(r)
                     bar.advance(task)
-        ordered = [results[p] for p, _ in items]
+                    if (
+                        side is not None
+                        and s.stats
+                        and time.monotonic() - saved >= CHECKPOINT_SECONDS
+                    ):
+                        save_stats(side, out.size() if out else 0, stream.stats)
+                        saved = time.monotonic()
+        except KeyboardInterrupt:
+            if out is not None:
+                if side is not None:
+                    save_stats(side, out.size(), stream.stats)
+                out.close()
+            where = f" to {display(target)}" if target is not None else ""
+            again = (
+                f"; run the same command with --resume {display(target)} to go on"
+                if target is not None and streamed
+                else ""
+            )
+            fail(f"interrupted: {counts['rows']} rows written{where}{again}", 130)
+        finally:
+            stop()
         pooled_doc = None
-        if pooled and pooled_stats:
-            pooled_doc = pool_results(
-                [pooled_stats],
-                min_amplitude=pooled_min_amplitude,
-                min_significance=min_significance,
-            ).as_dict()
-        elif pooled:
-            pooled_doc = {"n_images": 0, "flagged": False, "error": "no readable image to pool"}
-        _emit(ordered, fmt, thr, min_amplitude, min_significance, pooled_doc)
+        if pooled:
+            res = stream.pooled(pooled_min_amp, min_sig)
+            if res is not None:
+                pooled_doc = res.as_dict()
+            else:
+                pooled_doc = {"n_images": 0, "flagged": False, "error": "no readable image to pool"}
+        if out is not None:
+            if side is not None:
+                save_stats(side, out.size(), stream.stats)
+            if pooled_doc is not None:
+                out.write(
+                    rows.csv_pooled(pooled_doc, stride)
+                    if fmt == ScoreFormat.csv
+                    else rows.jsonl_pooled(pooled_doc)
+                )
+            out.close()
+        else:
+            _emit(kept, fmt, thr, min_amp, min_sig, pooled_doc, output, stride)
         if html is not None:
-            _report(html, ordered, pooled_doc, stride, thr, min_amplitude, min_significance)
-        n_err = sum(1 for r in ordered if r["error"])
-        n_flag = sum(1 for r in ordered if r["flagged"])
-        n_ok = len(ordered) - n_err
-        summary = f"scored {n_ok}, flagged {n_flag}, unreadable {n_err}"
-        if pooled_doc is not None:
-            summary += ", pooled " + ("FLAGGED" if pooled_doc["flagged"] else "not flagged")
-        err_console().print(summary, style="dim")
-        if n_err:
-            raise typer.Exit(2)
-        if n_flag or (pooled_doc is not None and pooled_doc["flagged"]):
-            raise typer.Exit(1)
+            _report(html, kept, pooled_doc, stride, thr, min_amp, min_sig)
+    finally:
+        if stream is not None:
+            stream.close()
+        if cluster is not None:
+            cluster.close()
+    notes = []
+    if stream.repeats:
+        n = stream.repeats
+        notes.append(
+            f"{n} path{'s' * (n != 1)} named a file already given: each file is scored "
+            "(and pooled) once"
+        )
+    if written.rows:
+        notes.append(f"{written.rows} rows were already in {display(resume)}: not scored again")
+    for note in notes:
+        status(note)
+    n_err, n_flag = counts["errors"], counts["flagged"]
+    summary = f"scored {counts['rows'] - n_err}, flagged {n_flag}, unreadable {n_err}"
+    if pooled_doc is not None:
+        summary += ", pooled " + ("FLAGGED" if pooled_doc["flagged"] else "not flagged")
+    status(summary)
+    if n_err:
+        raise typer.Exit(2)
+    if n_flag or (pooled_doc is not None and pooled_doc["flagged"]):
+        raise typer.Exit(1)
+
+
+def _on_sigterm() -> Callable[[], None]:
+    """Stop on SIGTERM as on Ctrl-C (rows flushed, pooled statistics saved); the returned
+    function puts the previous handler back."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return lambda: None
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, old)
+
+    return restore
+
+
+def _one_image(
+    paths: list[str],
+    glob: str | None,
+    lists: list[str],
+    stride: int | None,
+    thr: float,
+    min_amp: float,
+    min_sig: float,
+    pooled: bool,
+    pooled_min_amp: float,
+    fmt: ScoreFormat,
+    spectrum: Path | None,
+    map_: Path | None,
+    html: Path | None,
+    force: bool,
+    output: Path | None,
+) -> None:
+    """--spectrum / --map: one image, scored once with its pictures."""
+    from itertools import islice
+
+    from ..batch import Once, error_row, expand
+
+    once = Once()
+    items = list(islice((it for it in expand(paths, glob, lists) if once.admit(it)), 2))
+    if len(items) != 1:
+        raise UsageError("--spectrum and --map need exactly one image")
+    for out in (spectrum, map_):
+        if out is not None:
+            check_writable(out, force=force)
+    if html is not None:
+        from ..render.score_html import prepare
+
+        prepare(html, force)
+    item = items[0]
+    stats: dict[int, Any] = {}
+    if item.error is not None:
+        row = error_row(item.path, item.error)
+    else:
+        try:
+            row, stats = _pictures(item.path, stride, thr, min_amp, min_sig, spectrum, map_, force)
+        except (OutputError, OutputExistsError):
+            raise  # writing the picture failed: the command's own error
+        except CbdiagError as exc:  # the image itself: reported like any unreadable file
+            row = error_row(item.path, str(exc))
+    pooled_doc = None
+    if pooled and stats:
+        pooled_doc = pool_results(
+            [stats], min_amplitude=pooled_min_amp, min_significance=min_sig
+        ).as_dict()
+    elif pooled:
+        pooled_doc = {"n_images": 0, "flagged": False, "error": "no readable image to pool"}
+    _emit([row], fmt, thr, min_amp, min_sig, pooled_doc, output, stride)
+    if html is not None:
+        _report(html, [row], pooled_doc, stride, thr, min_amp, min_sig)
+    summary = f"scored {0 if row['error'] else 1}, flagged {int(bool(row['flagged']))}, "
+    summary += f"unreadable {int(bool(row['error']))}"
+    if pooled_doc is not None:
+        summary += ", pooled " + ("FLAGGED" if pooled_doc["flagged"] else "not flagged")
+    status(summary)
+    if row["error"]:
+        raise typer.Exit(2)
+    if row["flagged"] or (pooled_doc is not None and pooled_doc["flagged"]):
+        raise typer.Exit(1)
 
 
 def _pictures(
@@ -370,7 +585,7 @@ def _pictures(
     spectrum: Path | None,
     map_: Path | None,
     force: bool,
-) -> tuple[dict[str, Any], dict[int, PhaseStats]]:
+) -> tuple[dict[str, Any], dict[int, Any]]:
     """Score one image keeping its spectra, write the pictures, return its result."""
     from ..render.score_png import map_png, spectrum_png
 
@@ -427,6 +642,7 @@ def _report(
 
     from ..render.score_html import THUMB, write_report
     from ..render.score_png import map_png, spectrum_png
+    from ..report.score import notes
 
     small: dict[str, Any] = {}  # thumbnails of the images already decoded for their pictures
 
@@ -461,35 +677,11 @@ def _report(
         _legend(thr, min_amp, min_sig, pooled),
         pictures,
         thumbnail,
-        notes=_notes,
+        notes=notes,
         command=shlex.join(["cbdiag", *sys.argv[1:]]),
     )
     n = len(files)
-    err_console().print(
-        f"wrote {display(str(out / 'index.html'))} ({n} file{'s' * (n != 1)})", style="dim"
-    )
-
-
-def _notes(r: dict[str, Any]) -> str:
-    d = r.get("diagnostics") or {}
-    notes = []
-    if d.get("jpeg_grid", {}).get("jpeg_file"):
-        q = d["jpeg_grid"].get("quality_estimate")
-        notes.append(f"JPEG q~{q}" if q else "JPEG")
-    if d.get("interpolated_upscale", {}).get("flag"):
-        notes.append(f"interpolated x{d['interpolated_upscale']['factor']}")
-    if d.get("nearest_upscale", {}).get("flag"):
-        notes.append(f"nearest x{d['nearest_upscale']['factor']}")
-    if d.get("off_grid", {}).get("flag"):
-        notes.append(f"off-grid peak (period {d['off_grid']['implied_period']})")
-    if r.get("explained_by"):
-        notes.append("explained: " + r["explained_by"])
-    return ", ".join(notes)
-
-
-def _pool_label(pooled: dict[str, Any]) -> str:
-    n = pooled.get("n_images", 0)
-    return f"(pooled: {n} image{'' if n == 1 else 's'})"
+    status(f"wrote {display(str(out / 'index.html'))} ({n} file{'s' * (n != 1)})")
 
 
 def _emit(
@@ -499,7 +691,12 @@ def _emit(
     min_amp: float,
     min_sig: float,
     pooled: dict[str, Any] | None,
+    output: Path | None = None,
+    stride: int | None = None,
 ) -> None:
+    """The whole document of ``results``: to stdout, or to ``output`` (checked beforehand)."""
+    from ..report import score as rows
+
     if fmt == ScoreFormat.json:
         doc = envelope(
             "score",
@@ -510,47 +707,63 @@ def _emit(
         )
         if pooled is not None:
             doc["pooled"] = pooled
-        write_stdout(dumps(doc))
+        _write(dumps(doc) + "\n", output)
         return
-    if fmt == ScoreFormat.csv:
+    if fmt in STREAMED:
+        fields = rows.settings(stride, thr, min_amp, min_sig)
+        if fmt == ScoreFormat.csv:
+            text = rows.csv_header(stride) + "".join(rows.csv_row(r, stride) for r in results)
+            text += rows.csv_pooled(pooled, stride) if pooled is not None else ""
+        else:
+            text = rows.jsonl_header(fields) + "".join(rows.jsonl_row(r) for r in results)
+            text += rows.jsonl_pooled(pooled) if pooled is not None else ""
+        _write(text, output)
+        return
+    if output is not None:
+        from ..render.layout import UNLIMITED
+
         buf = io.StringIO()
-        searched = sorted(
-            {int(k) for r in results for k in (r.get("per_period") or {})} or set(PERIODS)
+        from rich.console import Console
+
+        console = Console(
+            file=buf,
+            width=UNLIMITED,
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            color_system=None,
         )
-        cols = ["path", "score", "flagged", "period", "amplitude", "significance"]
-        cols += [f"period_{s}" for s in searched]
-        cols += [f"amplitude_{s}" for s in searched]
-        cols += ["peak_frequency", "peak_ratio", "notes", "error"]
-        wr = csv.writer(buf, lineterminator="\n")
-        wr.writerow(cols)
-        for r in results:
-            pk = r["peaks"][0] if r["peaks"] else None
-            amps = r.get("per_period_amplitude") or {}
-            wr.writerow(
-                [r["path"], r["score"], r["flagged"], r["period"]]
-                + [r.get("amplitude"), r.get("significance")]
-                + [r["per_period"].get(str(s)) for s in searched]
-                + [amps.get(str(s)) for s in searched]
-                + [
-                    ",".join(pk["frequency"]) if pk else None,
-                    pk["ratio"] if pk else None,
-                    _notes(r),
-                    r["error"],
-                ]
-            )
-        if pooled is not None:
-            per = pooled.get("per_period") or {}
-            wr.writerow(
-                [_pool_label(pooled), None, pooled["flagged"]]
-                + [pooled.get("period"), pooled.get("amplitude"), pooled.get("significance")]
-                + [(per.get(str(s)) or {}).get("score") for s in searched]
-                + [(per.get(str(s)) or {}).get("amplitude") for s in searched]
-                + [None, None, "", pooled.get("error")]
-            )
-        write_stdout(buf.getvalue())
+        _text(results, thr, min_amp, min_sig, pooled, console, UNLIMITED)
+        _write(buf.getvalue(), output)
         return
-    from ..render.layout import Column, emit, paragraph, table, width_of
+    from ..render.layout import width_of
+
+    console = out_console()
+    _text(results, thr, min_amp, min_sig, pooled, console, width_of(console))
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        write_stdout(text)
+        return
+    from ..files import write_atomic
+
+    write_atomic(output, lambda fh: fh.write(text.encode("utf-8", "surrogateescape")), force=True)
+
+
+def _text(
+    results: list[dict[str, Any]],
+    thr: float,
+    min_amp: float,
+    min_sig: float,
+    pooled: dict[str, Any] | None,
+    console: Any,
+    width: int,
+) -> None:
+    from ..render.layout import Column, emit, paragraph, table
     from ..render.score_html import error_reason
+    from ..report.score import notes, pool_label
 
     columns = [
         Column("path"),
@@ -576,14 +789,14 @@ def _emit(
                 f"{r['amplitude']:.3f}",
                 f"{r['significance']:.1f}",
                 f"{r['score']:.2f}",
-                _notes(r),
+                notes(r),
             ]
         )
     if pooled is not None and pooled.get("error") is None:
         flag = ("FLAGGED", "bold red") if pooled["flagged"] else ("ok", "green")
         rows.append(
             [
-                _pool_label(pooled),
+                pool_label(pooled),
                 flag,
                 str(pooled["period"] or "-"),
                 f"{pooled['amplitude']:.3f}",
@@ -594,8 +807,6 @@ def _emit(
         )
     elif pooled is not None:
         err = ("error", "bold red")
-        rows.append([_pool_label(pooled), err, "-", "-", "-", "-", pooled["error"]])
-    console = out_console()
-    width = width_of(console)
+        rows.append([pool_label(pooled), err, "-", "-", "-", "-", pooled["error"]])
     emit(console, table(columns, rows, width))
     emit(console, paragraph(_legend(thr, min_amp, min_sig, pooled), width, rest="  "), "dim")

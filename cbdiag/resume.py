@@ -1,0 +1,237 @@
+"""Going on with an interrupted ``cbdiag score --output FILE``: ``--resume FILE``.
+
+The rows already in FILE (CSV or JSON lines) are read back: their paths are skipped, their
+verdicts still count in the summary and the exit code, and new rows are appended. A line cut
+short by the interruption, and a pooled row written at the end of an earlier run, are removed
+first.
+
+With ``--pooled`` the statistics of the rows written so far are kept beside the output, in
+``FILE.pool.npz``, rewritten (atomically) every few seconds together with the length of FILE
+they account for. On resume FILE is cut back to that length, so the pooled statistics and the
+rows always describe the same images; the rows after it are scored again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .batch import Seen, Stats, path_key
+from .errors import CbdiagError, UsageError
+from .files import display, reason
+from .periodic import PhaseStats
+from .report.score import csv_columns
+
+#: The file beside the output that holds the pooled statistics.
+SUFFIX = ".pool.npz"
+
+
+def pool_file(output: str) -> str:
+    return output + SUFFIX
+
+
+@dataclass
+class Written:
+    """What an output already holds: the keys of its paths, its counts, where new rows go."""
+
+    done: Seen = field(default_factory=Seen)
+    rows: int = 0
+    flagged: int = 0
+    errors: int = 0
+    offset: int = 0  # bytes of the file that are kept
+    header: bool = False  # the header (CSV) or settings line (JSON lines) is there
+    stats: Stats = field(default_factory=dict)
+
+    def count(self, row: dict[str, Any]) -> None:
+        self.rows += 1
+        self.done.add(path_key(str(row.get("path", ""))))
+        if row.get("error"):
+            self.errors += 1
+        elif row.get("flagged"):
+            self.flagged += 1
+
+
+def read(output: str, fmt: str, fields: dict[str, Any], *, pooled: bool) -> Written:
+    """The rows of ``output`` written with the same format and settings (``fields``)."""
+    w = Written()
+    try:
+        size = os.path.getsize(output)
+    except FileNotFoundError:
+        return w  # nothing yet: the run starts from the beginning
+    except OSError as exc:
+        raise CbdiagError(f"--resume {display(output)}: {reason(exc)}") from None
+    limit = size
+    if pooled:
+        side = pool_file(output)
+        if os.path.exists(side):
+            limit, w.stats = _load_stats(side, output)
+            if limit > size:
+                raise CbdiagError(
+                    f"--resume {display(output)}: the file is shorter than its pooled "
+                    f"statistics ({display(side)}) say it was; it was changed since"
+                )
+        elif size:
+            raise CbdiagError(
+                f"--resume {display(output)} --pooled: the pooled statistics of its rows "
+                f"({display(side)}) are missing, so the pool cannot be completed; resume "
+                "without --pooled, or start again"
+            )
+    try:
+        with open(output, "rb") as fh:
+            data = fh.read(limit)
+    except OSError as exc:
+        raise CbdiagError(f"--resume {display(output)}: {reason(exc)}") from None
+    if fmt == "csv":
+        _read_csv(data, output, fields, w)
+    else:
+        _read_jsonl(data, output, fields, w)
+    return w
+
+
+def _lines(data: bytes) -> list[tuple[int, bytes]]:
+    """Complete lines (with their end offsets); a last line without its newline is dropped."""
+    out: list[tuple[int, bytes]] = []
+    start = 0
+    while True:
+        end = data.find(b"\n", start)
+        if end < 0:
+            return out
+        out.append((end + 1, data[start : end + 1]))
+        start = end + 1
+
+
+def _read_jsonl(data: bytes, output: str, fields: dict[str, Any], w: Written) -> None:
+    for n, (end, raw) in enumerate(_lines(data), 1):
+        try:
+            obj = json.loads(raw.decode("utf-8", "surrogateescape"))
+        except ValueError:
+            raise CbdiagError(
+                f"--resume {display(output)}: line {n} is not JSON; not a file cbdiag wrote "
+                "with --format json-lines"
+            ) from None
+        if not isinstance(obj, dict):
+            raise CbdiagError(f"--resume {display(output)}: line {n} is not a JSON object")
+        if n == 1:
+            if obj.get("tool") != "cbdiag" or obj.get("format") != "json-lines":
+                raise CbdiagError(
+                    f"--resume {display(output)}: its first line is not the settings line of "
+                    "cbdiag score --format json-lines"
+                )
+            _same(obj, fields, output)
+            w.header = True
+        elif "pooled" in obj:
+            return  # the end of an earlier run: written again at the end of this one
+        elif "path" in obj:
+            w.count(obj)
+        else:
+            raise CbdiagError(f"--resume {display(output)}: line {n} is not a result row")
+        w.offset = end
+
+
+def _read_csv(data: bytes, output: str, fields: dict[str, Any], w: Written) -> None:
+    lines = _lines(data)
+    pos = 0
+    ends: list[int] = []
+
+    def feed() -> Any:
+        nonlocal pos
+        while pos < len(lines):
+            end, raw = lines[pos]
+            pos += 1
+            ends.append(end)
+            yield raw.decode("utf-8", "surrogateescape")
+
+    reader = csv.reader(feed())
+    columns = csv_columns(fields["stride"])
+    for n, values in enumerate(reader, 1):
+        end = ends[-1]
+        if n == 1:
+            if values != columns:
+                raise CbdiagError(
+                    f"--resume {display(output)}: its columns are not those this run writes "
+                    "(another --stride, or not a file of cbdiag score --format csv)"
+                )
+            w.header = True
+        elif values and values[0].startswith("(pooled"):
+            return
+        else:
+            if len(values) != len(columns):
+                raise CbdiagError(
+                    f"--resume {display(output)}: row {n} has {len(values)} fields, not "
+                    f"{len(columns)}"
+                )
+            row = dict(zip(columns, values, strict=False))
+            w.count(
+                {
+                    "path": row["path"],
+                    "flagged": row["flagged"] == "True",
+                    "error": row["error"] or None,
+                }
+            )
+        w.offset = end
+
+
+def _same(header: dict[str, Any], fields: dict[str, Any], output: str) -> None:
+    for k, v in fields.items():
+        if header.get(k) != v:
+            flag = "--" + k.replace("_", "-")
+            raise UsageError(
+                f"--resume {display(output)}: it was written with {flag} "
+                f"{header.get(k)}, this run has {v}; resume with the same settings"
+            )
+
+
+def _load_stats(side: str, output: str) -> tuple[int, Stats]:
+    try:
+        with np.load(side, allow_pickle=False) as z:
+            offset = int(z["offset"])
+            periods = [int(s) for s in z["periods"]]
+            stats = {}
+            for s in periods:
+                ring = z.get(f"ring_{s}", None)
+                stats[s] = PhaseStats(
+                    s,
+                    z[f"coef_{s}"],
+                    z[f"null_{s}"],
+                    int(z[f"pixels_{s}"]),
+                    int(z[f"n_images_{s}"]),
+                    z[f"npix_{s}"],
+                    ring,
+                )
+    except (OSError, ValueError, KeyError) as exc:
+        why = reason(exc) if isinstance(exc, OSError) else "not a file cbdiag wrote"
+        raise CbdiagError(f"--resume {display(output)}: {display(side)}: {why}") from None
+    return offset, stats
+
+
+def save_stats(side: str, offset: int, stats: Stats) -> None:
+    """Write the pooled statistics and the output length they account for (atomically)."""
+    arrays: dict[str, Any] = {
+        "offset": np.int64(offset),
+        "periods": np.array(sorted(stats), dtype=np.int64),
+    }
+    for s, st in stats.items():
+        arrays[f"coef_{s}"] = st.coef
+        arrays[f"null_{s}"] = st.null
+        arrays[f"pixels_{s}"] = np.int64(st.pixels)
+        arrays[f"n_images_{s}"] = np.int64(st.n_images)
+        arrays[f"npix_{s}"] = st.weights()
+        if st.ring is not None:
+            arrays[f"ring_{s}"] = st.ring
+    tmp = f"{side}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, side)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise CbdiagError(f"cannot write {display(side)}: {reason(exc)}") from None

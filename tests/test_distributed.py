@@ -159,13 +159,17 @@ def test_cli_interrupted_then_resumed_has_each_input_once(tmp_path: Path) -> Non
     assert f"--resume {out}" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     first = [r for r in _rows(out) if "path" in r]
-    assert 8 <= len(first) < len(files)
-    assert (tmp_path / "out.jsonl.pool.npz").exists()
+    assert 0 < len(first) < len(files)
+    # the pool's statistics account for the rows up to the length saved beside them
+    with np.load(tmp_path / "out.jsonl.pool.npz") as z:
+        offset = int(z["offset"])
+    kept = out.read_bytes()[:offset].decode().count("\n") - 1
+    assert 0 < kept <= len(first)
     with out.open("a") as fh:  # a line the interruption cut short
         fh.write('{"path": "/half')
     r = _cbdiag(*args, "--resume", str(out))
     assert r.returncode == 1, r.stderr
-    assert f"{len(first)} rows were already in" in r.stderr
+    assert f"{kept} rows were already in" in r.stderr
     lines = _rows(out)
     assert lines[0]["format"] == "json-lines" and "pooled" in lines[-1]
     rows = [x for x in lines if "path" in x]

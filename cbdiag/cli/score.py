@@ -405,6 +405,7 @@ def _many(
                 rows.csv_header(stride) if fmt == ScoreFormat.csv else rows.jsonl_header(fields)
             )
         saved = time.monotonic()
+        safe = (out.size() if side is not None and out is not None else 0, dict(stream.stats))
         stop = _on_sigterm()
         try:
             with _progress(progress) as bar:
@@ -423,17 +424,16 @@ def _many(
                     if keep:
                         kept.append(r)
                     bar.advance(task)
-                    if (
-                        side is not None
-                        and s.stats
-                        and time.monotonic() - saved >= CHECKPOINT_SECONDS
-                    ):
-                        save_stats(side, out.size() if out else 0, stream.stats)
-                        saved = time.monotonic()
+                    if side is not None and out is not None and s.closes:
+                        # rows and statistics agree here: what an interruption keeps
+                        safe = (out.size(), stream.stats)
+                        if time.monotonic() - saved >= CHECKPOINT_SECONDS:
+                            save_stats(side, *safe)
+                            saved = time.monotonic()
         except KeyboardInterrupt:
             if out is not None:
-                if side is not None:
-                    save_stats(side, out.size(), stream.stats)
+                if side is not None:  # rows after the last agreeing point are scored again
+                    save_stats(side, *safe)
                 out.close()
             where = f" to {display(target)}" if target is not None else ""
             again = (

@@ -7,6 +7,7 @@ long word stays whole on its own line."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,9 +58,33 @@ class HelpFormatter(_formatting.HelpFormatter):
         with _whole_words():
             super().write_text(*args, **kwargs)
 
-    def write_dl(self, *args: Any, **kwargs: Any) -> None:
+    def write_dl(self, rows: Any, *args: Any, **kwargs: Any) -> None:
+        rows = [(plain_metavar(term), text) for term, text in rows]
         with _whole_words():
-            super().write_dl(*args, **kwargs)
+            super().write_dl(rows, *args, **kwargs)
+
+
+#: How a value is named in a help page: click's names, not typer's ``<type>`` placeholders.
+_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "path": "PATH", "file": "FILE"}
+
+
+def plain_metavar(term: str) -> str:
+    """``--glob <str>`` as ``--glob TEXT``, ``--format <text|json>`` as ``--format
+    [text|json]``, an argument's ``PATHS... <list[str]>`` as ``PATHS...``.
+
+    >>> plain_metavar("-f, --format <text|json>"), plain_metavar("PATHS... <list[str]>")
+    ('-f, --format [text|json]', 'PATHS...')
+    """
+
+    def name(m: re.Match[str]) -> str:
+        label = m.group(1)
+        if label.startswith("list["):
+            return ""
+        if "|" in label:
+            return f"[{label}]"
+        return _NAMES.get(label, label.upper())
+
+    return re.sub(r"\s*<([^<>]+)>", lambda m: (" " + name(m)) if name(m) else "", term)
 
 
 class HelpContext(_click.Context):

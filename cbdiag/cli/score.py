@@ -50,6 +50,11 @@ benchmark) and not explained by a look-alike.
 share (flagged from --pooled-min-amplitude, default {DEFAULT_POOLED_MIN_AMPLITUDE:g} grey
 levels): a pattern too faint for any single sample is plain in the pool.
 
+Large batches: --format csv and json-lines write each row as its image finishes; --output FILE
+writes them to FILE, and after an interruption (exit 130) --resume FILE goes on where it
+stopped. --files-from LIST reads paths from a listing; --dask scores on a Dask cluster
+(pip install 'cbdiag[dask]').
+
 Exit codes: 0 nothing flagged, 1 an image (or the pool) flagged, 2 bad input or an unreadable
 file (every readable file is still scored and reported)."""
 # paragraphs refilled, so the interpolated defaults do not leave ragged lines

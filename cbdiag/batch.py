@@ -433,6 +433,29 @@ class Quarantine:
     def active(self) -> bool:
         return bool(self.suspects) or self.trying
 
+    def offer(self, batch: Batch, submit: Callable[[Batch, Group | None], None]) -> None:
+        """A new batch: submitted, or held while suspects are tried."""
+        if self.active:
+            self.waiting.append(batch)
+        else:
+            submit(batch, None)
+
+    def release(self, inflight: bool, submit: Callable[[Batch, Group | None], None]) -> None:
+        """Before waiting for a task: the next suspect, once nothing else is in flight; the
+        batches that waited, once no suspect is left."""
+        if self.suspects and not inflight:
+            submit(*self.suspects.pop(0))
+            self.trying = True
+        elif not self.active and self.waiting:
+            for b in self.waiting:
+                submit(b, None)
+            self.waiting.clear()
+
+    def took(self) -> bool:
+        """A task came back: whether it was a suspect that ran alone."""
+        alone, self.trying = self.trying, False
+        return alone
+
     def suspect(self, batch: Batch, group: Group | None) -> None:
         """A batch lost with a worker: its files, one task each."""
         if len(batch) == 1:
@@ -467,10 +490,7 @@ class PoolRunner:
         return ProcessPoolExecutor(max_workers=self.workers)
 
     def submit(self, batch: Batch) -> None:
-        if self.q.active:
-            self.q.waiting.append(batch)
-        else:
-            self._submit(batch, None)
+        self.q.offer(batch, self._submit)
 
     def _submit(self, batch: Batch, group: Group | None) -> None:
         self.pending[self._pool.submit(self.task, batch, self.settings)] = (batch, group)
@@ -480,17 +500,11 @@ class PoolRunner:
         from concurrent.futures.process import BrokenProcessPool
 
         while True:
-            if self.q.suspects and not self.pending:
-                self._submit(*self.q.suspects.pop(0))
-                self.q.trying = True
-            elif not self.q.active and self.q.waiting:
-                for b in self.q.waiting:
-                    self._submit(b, None)
-                self.q.waiting.clear()
+            self.q.release(bool(self.pending), self._submit)
             done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
             fut = next(iter(done))
             batch, group = self.pending.pop(fut)
-            alone, self.q.trying = self.q.trying, False
+            alone = self.q.took()
             try:
                 answer = finish(batch, group, fut.result())
             except BrokenProcessPool:

@@ -164,10 +164,7 @@ class DaskRunner:
                 self.workers = max(1, sum(self.client.nthreads().values()))
 
     def submit(self, batch: Batch) -> None:
-        if self.q.active:
-            self.q.waiting.append(batch)
-        else:
-            self._submit(batch, None)
+        self.q.offer(batch, self._submit)
 
     def _submit(self, batch: Batch, group: Group | None) -> None:
         key = f"cbdiag-score-{uuid.uuid4().hex}"
@@ -180,18 +177,12 @@ class DaskRunner:
 
     def next(self) -> tuple[Batch, Done]:
         while True:
-            if self.q.suspects and not self.futures:
-                self._submit(*self.q.suspects.pop(0))
-                self.q.trying = True
-            elif not self.q.active and self.q.waiting:
-                for b in self.q.waiting:
-                    self._submit(b, None)
-                self.q.waiting.clear()
+            self.q.release(bool(self.futures), self._submit)
             fut = next(self.ac)
             key = fut.key
             batch, group = self.batches.pop(key)
             self.futures.pop(key, None)
-            alone, self.q.trying = self.q.trying, False
+            alone = self.q.took()
             try:
                 done = fut.result()
             except self._killed:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -241,30 +242,7 @@ def score(
                         "--force writes it again"
                     ) from None
                 raise
-        if spectrum or map_:
-            _one_image(
-                paths or [],
-                glob,
-                lists,
-                stride,
-                thr,
-                min_amplitude,
-                min_significance,
-                pooled,
-                pooled_min_amplitude,
-                fmt,
-                spectrum,
-                map_,
-                html,
-                force,
-                output,
-            )
-            return
-        if html is not None:
-            from ..render.score_html import prepare
-
-            prepare(html, force)
-        _many(
+        run = _Run(
             paths or [],
             glob,
             lists,
@@ -275,13 +253,50 @@ def score(
             pooled,
             pooled_min_amplitude,
             fmt,
-            order.value,
             output,
-            resume,
-            jobs,
-            dask,
             html,
-            progress,
+            force,
+        )
+        if spectrum or map_:
+            _one_image(run, spectrum, map_)
+            return
+        if html is not None:
+            from ..render.score_html import prepare
+
+            prepare(html, force)
+        _many(run, order.value, resume, jobs, dask, progress)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The options of one ``cbdiag score`` run that both of its paths (many images, or one
+    with its pictures) use."""
+
+    paths: list[str]
+    glob: str | None
+    lists: list[str]
+    stride: int | None
+    thr: float
+    min_amp: float
+    min_sig: float
+    pooled: bool
+    pooled_min_amp: float
+    fmt: ScoreFormat
+    output: Path | None
+    html: Path | None
+    force: bool
+
+    def inputs_and_thresholds(
+        self,
+    ) -> tuple[list[str], str | None, list[str], int | None, float, float, float]:
+        return (
+            self.paths,
+            self.glob,
+            self.lists,
+            self.stride,
+            self.thr,
+            self.min_amp,
+            self.min_sig,
         )
 
 
@@ -337,26 +352,23 @@ class _Out:
 
 
 def _many(
-    paths: list[str],
-    glob: str | None,
-    lists: list[str],
-    stride: int | None,
-    thr: float,
-    min_amp: float,
-    min_sig: float,
-    pooled: bool,
-    pooled_min_amp: float,
-    fmt: ScoreFormat,
+    run: _Run,
     order: str,
-    output: Path | None,
     resume: Path | None,
     jobs: int,
     dask: str | None,
-    html: Path | None,
     progress: bool,
 ) -> None:
     """Every input scored and its row written as it arrives (csv, json-lines) or kept for the
     document (text, json), then the pooled row, the summary and the exit code."""
+    paths, glob, lists, stride, thr, min_amp, min_sig = run.inputs_and_thresholds()
+    pooled, pooled_min_amp, fmt, output, html = (
+        run.pooled,
+        run.pooled_min_amp,
+        run.fmt,
+        run.output,
+        run.html,
+    )
     from ..batch import score_many
     from ..report import score as rows
 
@@ -516,24 +528,17 @@ def _on_sigterm() -> Callable[[], None]:
     return restore
 
 
-def _one_image(
-    paths: list[str],
-    glob: str | None,
-    lists: list[str],
-    stride: int | None,
-    thr: float,
-    min_amp: float,
-    min_sig: float,
-    pooled: bool,
-    pooled_min_amp: float,
-    fmt: ScoreFormat,
-    spectrum: Path | None,
-    map_: Path | None,
-    html: Path | None,
-    force: bool,
-    output: Path | None,
-) -> None:
+def _one_image(run: _Run, spectrum: Path | None, map_: Path | None) -> None:
     """--spectrum / --map: one image, scored once with its pictures."""
+    paths, glob, lists, stride, thr, min_amp, min_sig = run.inputs_and_thresholds()
+    pooled, pooled_min_amp, fmt, output, html, force = (
+        run.pooled,
+        run.pooled_min_amp,
+        run.fmt,
+        run.output,
+        run.html,
+        run.force,
+    )
     from itertools import islice
 
     from ..batch import Once, error_row, expand

@@ -13,6 +13,7 @@ input order holds back rows that finished early, still within the same bound.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
@@ -108,6 +109,22 @@ def _lines(fh: Iterable[str]) -> Iterator[str]:
         name = line.rstrip("\r\n")
         if name.strip():
             yield name.strip()
+
+
+def check_listing(listing: str) -> None:
+    """Refuse, before anything is scored, a list of files that cannot be read: a typo in its
+    name is a usage error, not a result row."""
+    if listing == "-":
+        return
+    try:
+        mode = os.stat(listing).st_mode
+    except (OSError, ValueError) as exc:
+        why = reason(exc) if isinstance(exc, OSError) else "not a valid path"
+        raise UsageError(f"--files-from {display(listing)}: {why}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise UsageError(f"--files-from {display(listing)}: {kind(mode)}, not a list of files")
+    if not os.access(listing, os.R_OK):
+        raise UsageError(f"--files-from {display(listing)}: permission denied")
 
 
 def _listed(listing: str) -> Iterator[Input]:
@@ -314,7 +331,10 @@ def score_one(path: str, settings: Settings) -> tuple[dict[str, Any], Stats | No
         )
         return res.as_dict(), (res.stats if settings.keep_stats else None)
     except CbdiagError as exc:
-        return error_row(path, str(exc)), None
+        msg = str(exc)
+        if not msg.startswith(display(path)):  # every error row names its file first
+            msg = f"{display(path)}: {msg}"
+        return error_row(path, msg), None
     except MemoryError:
         return error_row(path, f"{display(path)}: out of memory while scoring it"), None
     except Exception as exc:  # one bad file must not stop a batch
@@ -487,7 +507,15 @@ class PoolRunner:
     def _start(self) -> Any:
         from concurrent.futures import ProcessPoolExecutor
 
-        return ProcessPoolExecutor(max_workers=self.workers)
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_pool_worker)
+
+    def _kill(self) -> None:
+        """End the processes of a broken pool: a survivor blocked on its result pipe would
+        otherwise hold the command open at exit."""
+        for proc in list(getattr(self._pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                proc.kill()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def submit(self, batch: Batch) -> None:
         self.q.offer(batch, self._submit)
@@ -510,7 +538,7 @@ class PoolRunner:
             except BrokenProcessPool:
                 lost = [(batch, group), *self.pending.values()]
                 self.pending.clear()
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._kill()
                 self._pool = self._start()
                 if alone:  # it ran with nothing else: the file that kills workers
                     i, path = batch[0]
@@ -524,7 +552,18 @@ class PoolRunner:
                 return answer
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Cancel what has not started, let the running images finish (one each), and join
+        the workers, so nothing is left writing when the command exits."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_worker() -> None:
+    """A pool worker leaves signals to the command: Ctrl-C (which reaches the whole process
+    group) and SIGTERM stop the parent, which then shuts the pool down."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def worker_died(path: str) -> str:
@@ -568,6 +607,8 @@ class ScoreMany:
     _once: Once
     stats: Stats = field(default_factory=dict)
     pooled_stats: bool = False
+    #: the Dask client to score on (``None``: here); read when the first batch is submitted
+    client: Any = None
 
     def __iter__(self) -> Iterator[Scored]:
         for s in self._rows:
@@ -660,24 +701,42 @@ def score_many(
     >>> [os.path.basename(s.path) for s in rows], [s.row["flagged"] for s in rows]
     (['0.png', '1.png', '2.png'], [False, False, False])
     """
+    if isinstance(paths, (str, os.PathLike)):  # one path, not its characters
+        paths = [os.fspath(paths)]
+    if isinstance(files_from, (str, os.PathLike)):
+        files_from = [os.fspath(files_from)]
     if order not in ORDERS:
         raise UsageError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     if not 1 <= jobs <= MAX_JOBS:
         raise UsageError(f"jobs must be from 1 to {MAX_JOBS}, got {jobs}")
+    if client is not None and jobs > 1:
+        raise UsageError("give a Dask client or jobs, not both: they both say where to score")
+    if stride is not None and not 2 <= stride <= 32:
+        raise UsageError(f"stride must be from 2 to 32, got {stride}")
+    for name, v in (
+        ("threshold", threshold),
+        ("min_amplitude", min_amplitude),
+        ("min_significance", min_significance),
+    ):
+        if not v >= 0 or v == float("inf"):  # nan would open the gate: refused
+            raise UsageError(f"{name} must be a finite number >= 0, got {v}")
+    for listing in files_from:
+        check_listing(listing)
     settings = Settings(stride, threshold, min_amplitude, min_significance, pooled)
     once = Once(done)
     items = (it for it in expand(paths, glob, files_from) if once.admit(it))
 
     def runner() -> Runner:
-        if client is not None:
+        if result.client is not None:
             from .distributed import DaskRunner
 
-            return DaskRunner(client, settings, retries=retries)
+            return DaskRunner(result.client, settings, retries=retries)
         if jobs > 1:
             return PoolRunner(settings, jobs)
         return InlineRunner(settings)
 
-    return ScoreMany(_stream(items, runner, order), once, pooled_stats=pooled)
+    result = ScoreMany(_stream(items, runner, order), once, pooled_stats=pooled, client=client)
+    return result
 
 
 def _stream(items: Iterator[Input], make: Callable[[], Runner], order: str) -> Iterator[Scored]:

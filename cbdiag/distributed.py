@@ -14,6 +14,7 @@ workers becomes an error row. Needs the optional extra: ``pip install 'cbdiag[da
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -56,11 +57,16 @@ class Cluster:
 
     def __init__(self, spec: str) -> None:
         distributed = _distributed()
+        import logging
+
+        # what goes wrong is said in one line by cbdiag; Dask's own log of it (tracebacks of a
+        # lost scheduler, workers leaving) is not for the command's stderr
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
         self.spec = spec
         self.cluster: Any = None
+        self.waiting = False
         if spec == "local" or spec.startswith("local:"):
             n = _local_workers(spec)
-            import logging
             import warnings
 
             import dask
@@ -83,6 +89,8 @@ class Cluster:
             # how long to try: Dask's own setting (distributed.comm.timeouts.connect, 30 s;
             # DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=10s in the environment)
             self.client = distributed.Client(address)
+            if not self.client.nthreads():
+                self.waiting = True  # said by the command: nothing is scored until one joins
         except (OSError, TimeoutError) as exc:
             raise CbdiagError(
                 f"cannot reach the Dask scheduler at {address}: {' '.join(str(exc).split())}"
@@ -168,8 +176,10 @@ class DaskRunner:
 
     def _submit(self, batch: Batch, group: Group | None) -> None:
         key = f"cbdiag-score-{uuid.uuid4().hex}"
+        # absolute paths: a worker runs in a folder of its own (rows keep the names as given)
+        there = [(i, os.path.abspath(p)) for i, p in batch]
         fut = self.client.submit(
-            self.task, batch, self.settings, key=key, pure=False, retries=self.retries
+            self.task, there, self.settings, key=key, pure=False, retries=self.retries
         )
         self.batches[key] = (batch, group)
         self.futures[key] = fut
@@ -202,9 +212,9 @@ class DaskRunner:
                 ) from None
             except Exception as exc:
                 if _lost(exc):
-                    raise CbdiagError(
+                    raise SchedulerLost(
                         f"lost the Dask scheduler ({type(exc).__name__}): the rows so far are "
-                        "written; run again with --resume to go on"
+                        "written"
                     ) from None
                 why = " ".join(f"{type(exc).__name__}: {exc}".split())
                 rows = [
@@ -215,6 +225,9 @@ class DaskRunner:
             finally:
                 fut.release()
             self._refresh()
+            given = dict(batch)
+            for i, row in done.rows:
+                row["path"] = given.get(i, row["path"])
             answer = finish(batch, group, done)
             if answer is not None:
                 return answer
@@ -225,6 +238,10 @@ class DaskRunner:
                 self.client.cancel(list(self.futures.values()))
         self.futures.clear()
         self.batches.clear()
+
+
+class SchedulerLost(CbdiagError):
+    """The connection to the Dask scheduler is gone mid-run."""
 
 
 def _lost(exc: BaseException) -> bool:

@@ -5,10 +5,12 @@ verdicts still count in the summary and the exit code, and new rows are appended
 short by the interruption, and a pooled row written at the end of an earlier run, are removed
 first.
 
-With ``--pooled`` the statistics of the rows written so far are kept beside the output, in
-``FILE.pool.npz``, rewritten (atomically) every few seconds together with the length of FILE
-they account for. On resume FILE is cut back to that length, so the pooled statistics and the
-rows always describe the same images; the rows after it are scored again.
+Beside FILE, ``FILE.cbdiag.npz`` holds the run's settings (so a resume with other thresholds,
+another stride or format is refused, CSV included) and, with ``--pooled``, the statistics of
+the rows written so far with the length of FILE they account for, rewritten (atomically)
+every few seconds where rows and statistics agree. On a pooled resume FILE is cut back to that
+length, so the pooled statistics and the rows always describe the same images; the rows after
+it are scored again.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from .files import display, reason
 from .periodic import PhaseStats
 from .report.score import csv_columns
 
-#: The file beside the output that holds the pooled statistics.
-SUFFIX = ".pool.npz"
+#: The file beside the output that holds the run's settings and pooled statistics.
+SUFFIX = ".cbdiag.npz"
 
 
-def pool_file(output: str) -> str:
+def state_file(output: str) -> str:
     return output + SUFFIX
 
 
@@ -47,6 +49,7 @@ class Written:
     offset: int = 0  # bytes of the file that are kept
     header: bool = False  # the header (CSV) or settings line (JSON lines) is there
     stats: Stats = field(default_factory=dict)
+    checked: bool = True  # its settings were compared with this run's
 
     def count(self, row: dict[str, Any]) -> None:
         self.rows += 1
@@ -67,10 +70,13 @@ def read(output: str, fmt: str, fields: dict[str, Any], *, pooled: bool) -> Writ
     except OSError as exc:
         raise CbdiagError(f"--resume {display(output)}: {reason(exc)}") from None
     limit = size
+    side = state_file(output)
+    state = _load_state(side, output) if os.path.exists(side) else None
+    if state is not None:
+        _same(state.settings, {"format": fmt, **fields}, output)
     if pooled:
-        side = pool_file(output)
-        if os.path.exists(side):
-            limit, w.stats = _load_stats(side, output)
+        if state is not None and state.stats is not None:
+            limit, w.stats = state.offset, state.stats
             if limit > size:
                 raise CbdiagError(
                     f"--resume {display(output)}: the file is shorter than its pooled "
@@ -91,6 +97,7 @@ def read(output: str, fmt: str, fields: dict[str, Any], *, pooled: bool) -> Writ
         _read_csv(data, output, fields, w)
     else:
         _read_jsonl(data, output, fields, w)
+    w.checked = state is not None or fmt != "csv"
     return w
 
 
@@ -179,44 +186,72 @@ def _read_csv(data: bytes, output: str, fields: dict[str, Any], w: Written) -> N
 
 def _same(header: dict[str, Any], fields: dict[str, Any], output: str) -> None:
     for k, v in fields.items():
+        if k not in header and k == "format":
+            continue
         if header.get(k) != v:
+            if k == "format":
+                raise UsageError(
+                    f"--resume {display(output)}: it was written with --format "
+                    f"{header.get(k)}, this run has --format {v}"
+                )
             flag = "--" + k.replace("_", "-")
             raise UsageError(
                 f"--resume {display(output)}: it was written with {flag} "
-                f"{header.get(k)}, this run has {v}; resume with the same settings"
+                f"{_shown(header.get(k))}, this run has {_shown(v)}; resume with the same "
+                "settings"
             )
 
 
-def _load_stats(side: str, output: str) -> tuple[int, Stats]:
+def _shown(v: Any) -> str:
+    return "(not given)" if v is None else str(v)
+
+
+@dataclass
+class State:
+    """What ``FILE.cbdiag.npz`` holds."""
+
+    settings: dict[str, Any]
+    offset: int
+    stats: Stats | None
+
+
+def _load_state(side: str, output: str) -> State:
     try:
         with np.load(side, allow_pickle=False) as z:
+            settings = json.loads(str(z["settings"]))
             offset = int(z["offset"])
-            periods = [int(s) for s in z["periods"]]
-            stats = {}
-            for s in periods:
-                ring = z.get(f"ring_{s}", None)
-                stats[s] = PhaseStats(
-                    s,
-                    z[f"coef_{s}"],
-                    z[f"null_{s}"],
-                    int(z[f"pixels_{s}"]),
-                    int(z[f"n_images_{s}"]),
-                    z[f"npix_{s}"],
-                    ring,
-                )
+            stats: Stats | None = None
+            if bool(z["pooled"]):
+                stats = {}
+                for s in (int(p) for p in z["periods"]):
+                    ring = z.get(f"ring_{s}")
+                    stats[s] = PhaseStats(
+                        s,
+                        z[f"coef_{s}"],
+                        z[f"null_{s}"],
+                        int(z[f"pixels_{s}"]),
+                        int(z[f"n_images_{s}"]),
+                        z[f"npix_{s}"],
+                        ring,
+                    )
     except (OSError, ValueError, KeyError) as exc:
         why = reason(exc) if isinstance(exc, OSError) else "not a file cbdiag wrote"
         raise CbdiagError(f"--resume {display(output)}: {display(side)}: {why}") from None
-    return offset, stats
+    if not isinstance(settings, dict):
+        raise CbdiagError(f"--resume {display(output)}: {display(side)}: not a file cbdiag wrote")
+    return State(settings, offset, stats)
 
 
-def save_stats(side: str, offset: int, stats: Stats) -> None:
-    """Write the pooled statistics and the output length they account for (atomically)."""
+def save_state(side: str, settings: dict[str, Any], offset: int, stats: Stats | None) -> None:
+    """Write the run's settings and, for a pooled run, its statistics and the output length
+    they account for (atomically: a kill leaves the previous state whole)."""
     arrays: dict[str, Any] = {
+        "settings": np.array(json.dumps(settings)),
         "offset": np.int64(offset),
-        "periods": np.array(sorted(stats), dtype=np.int64),
+        "pooled": np.bool_(stats is not None),
+        "periods": np.array(sorted(stats or {}), dtype=np.int64),
     }
-    for s, st in stats.items():
+    for s, st in (stats or {}).items():
         arrays[f"coef_{s}"] = st.coef
         arrays[f"null_{s}"] = st.null
         arrays[f"pixels_{s}"] = np.int64(st.pixels)

@@ -87,14 +87,16 @@ def test_listed_files_are_checked_where_they_are_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo" / "pipe.png")
     listing = tmp_path / "list.txt"
     listing.write_text(f"{tmp_path / 'missing.png'}\n{tmp_path / 'fifo' / 'pipe.png'}\n")
-    rows = list(
-        score_many([], files_from=[str(listing), str(tmp_path / "nolist.txt")], order="input")
-    )
+    rows = list(score_many([], files_from=str(listing), order="input"))  # one listing: a str
     errors = [s.error or "" for s in rows]
-    assert len(rows) == 3
+    assert len(rows) == 2
     assert "no such file" in errors[0].lower()
     assert "not a regular file" in errors[1] or "pipe" in errors[1]
-    assert "cannot read the list of files" in errors[2]
+    # a listing that cannot be read is a usage error, before anything is scored
+    with pytest.raises(cbdiag.CbdiagError, match=r"--files-from .*nolist.txt: no such file"):
+        score_many([], files_from=[str(tmp_path / "nolist.txt")])
+    with pytest.raises(cbdiag.CbdiagError, match="directory, not a list of files"):
+        score_many([], files_from=[str(tmp_path)])
 
 
 def test_inputs_are_read_lazily(tmp_path: Path) -> None:
@@ -182,6 +184,24 @@ def test_bad_arguments_are_usage_errors() -> None:
         score_many(["x"], order="random")
     with pytest.raises(cbdiag.CbdiagError, match="jobs must be from 1"):
         score_many(["x"], jobs=0)
+    with pytest.raises(cbdiag.CbdiagError, match="min_amplitude must be a finite number"):
+        score_many(["x"], min_amplitude=float("nan"))  # a gate that fails closed
+    with pytest.raises(cbdiag.CbdiagError, match="stride must be from 2 to 32"):
+        score_many(["x"], stride=1)
+    with pytest.raises(cbdiag.CbdiagError, match="a Dask client or jobs, not both"):
+        score_many(["x"], client=object(), jobs=2)
+
+
+def test_one_path_as_a_string_is_one_path(tmp_path: Path) -> None:
+    files = _images(tmp_path / "d", 2)
+    rows = list(score_many(str(tmp_path / "d"), order="input"))
+    assert [s.path for s in rows] == [str(f) for f in files]
+
+
+def test_an_error_row_names_its_file(tmp_path: Path) -> None:
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "small.png")
+    (row,) = list(score_many([str(tmp_path / "small.png")], stride=16))
+    assert (row.error or "").startswith(f"{tmp_path / 'small.png'}: image 40x40 is too small")
 
 
 def test_the_public_name() -> None:

@@ -161,7 +161,7 @@ def test_cli_interrupted_then_resumed_has_each_input_once(tmp_path: Path) -> Non
     first = [r for r in _rows(out) if "path" in r]
     assert 0 < len(first) < len(files)
     # the pool's statistics account for the rows up to the length saved beside them
-    with np.load(tmp_path / "out.jsonl.pool.npz") as z:
+    with np.load(tmp_path / "out.jsonl.cbdiag.npz") as z:
         offset = int(z["offset"])
     kept = out.read_bytes()[:offset].decode().count("\n") - 1
     assert 0 < kept <= len(first)
@@ -214,6 +214,22 @@ def test_cli_bad_local_cluster_size(tmp_path: Path, spec: str, message: str) -> 
     _images(tmp_path / "d", 1)
     p = _cbdiag("score", str(tmp_path / "d"), "--dask", spec)
     assert p.returncode == 2 and message in p.stderr
+
+
+def test_workers_in_another_folder_read_relative_paths(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _images(tmp_path / "d", 3)
+    monkeypatch.chdir(tmp_path)
+    old = client.run(os.getcwd)
+    client.run(os.chdir, "/")  # as workers started elsewhere on shared storage
+    try:
+        rows = list(score_many(["d"], client=client, order="input"))
+    finally:
+        for addr, cwd in old.items():
+            client.run(os.chdir, cwd, workers=[addr])
+    assert [s.path for s in rows] == [os.path.join("d", f.name) for f in files]
+    assert all(s.error is None for s in rows)
 
 
 def test_input_order_is_kept_on_the_cluster(client: Client) -> None:

@@ -208,3 +208,77 @@ def test_stdin_read_once(tmp_path: Path) -> None:
 def test_dask_and_jobs_together_are_refused(tmp_path: Path) -> None:
     p = cli(str(tmp_path), "--dask", "local", "--jobs", "2")
     assert p.returncode == 2 and "give one" in p.stderr
+
+
+def test_a_listing_that_cannot_be_read_is_a_usage_error(tmp_path: Path) -> None:
+    out = tmp_path / "typo.csv"
+    p = cli("--files-from", str(tmp_path / "nosuch.txt"), "-f", "csv", "-o", str(out))
+    assert p.returncode == 2 and "--files-from" in p.stderr and "no such file" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_resume_of_csv_checks_the_settings_kept_beside_it(tmp_path: Path) -> None:
+    _images(tmp_path / "d", 3)
+    out = tmp_path / "r.csv"
+    assert cli(str(tmp_path / "d"), "-f", "csv", "-o", str(out)).returncode == 1
+    assert (tmp_path / "r.csv.cbdiag.npz").exists()
+    before = out.read_bytes()
+    p = cli(str(tmp_path / "d"), "-f", "csv", "-a", "5", "--resume", str(out))
+    assert p.returncode == 2 and "written with --min-amplitude 0.1, this run has 5.0" in p.stderr
+    p = cli(str(tmp_path / "d"), "-f", "json-lines", "--resume", str(out))
+    assert p.returncode == 2 and "written with --format csv" in p.stderr
+    assert out.read_bytes() == before
+
+
+def test_a_new_output_does_not_inherit_an_old_runs_pool(tmp_path: Path) -> None:
+    _images(tmp_path / "a", 2)
+    _images(tmp_path / "b", 4)
+    out = tmp_path / "o.jsonl"
+    assert cli(str(tmp_path / "a"), "-f", "json-lines", "--pooled", "-o", str(out)).returncode
+    p = cli(str(tmp_path / "b"), "-f", "json-lines", "--pooled", "-o", str(out), "--force")
+    assert p.returncode == 1
+    r = cli(str(tmp_path / "b"), "-f", "json-lines", "--pooled", "--resume", str(out))
+    assert r.returncode == 1 and "4 rows were already in" in r.stderr
+    assert _jsonl(out.read_text())[-1]["pooled"]["n_images"] == 4
+
+
+def _children(pid: int) -> list[int]:
+    """The pool's worker processes of ``pid`` (forked: the same command line), once both are
+    there."""
+    import psutil
+
+    me = psutil.Process(pid)
+    try:
+        found = [c.pid for c in me.children() if c.cmdline() == me.cmdline()]
+    except psutil.Error:
+        return []
+    return found if len(found) >= 2 else []
+
+
+def test_jobs_a_killed_worker_and_ctrl_c_to_the_group(tmp_path: Path) -> None:
+    files = _images(tmp_path / "d", 40, side=1024)
+    out = tmp_path / "o.csv"
+    cmd = [sys.executable, "-m", "cbdiag", "score", str(tmp_path / "d"), "-f", "csv", "-j", "2"]
+    p = subprocess.Popen([*cmd, "-o", str(out)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out.exists() and _children(p.pid)):
+        time.sleep(0.01)
+    os.kill(_children(p.pid)[-1], signal.SIGKILL)  # a pool worker dies mid-run
+    _, err = p.communicate(timeout=180)  # the pool is started again and the command exits
+    assert p.returncode == 1, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert sorted(r["path"] for r in rows) == sorted(map(str, files))
+    assert all(r["error"] == "" for r in rows)
+    # Ctrl-C reaches the whole process group: the workers leave it to the command
+    q = subprocess.Popen(
+        [*cmd, "-o", str(tmp_path / "q.csv")],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    while not ((tmp_path / "q.csv").exists() and _children(q.pid)):
+        time.sleep(0.01)
+    os.killpg(q.pid, signal.SIGINT)
+    _, err = q.communicate(timeout=120)
+    assert q.returncode == 130 and len(err.strip().splitlines()) == 1, err

@@ -57,7 +57,7 @@ stopped. --files-from LIST reads paths from a listing; --dask scores on a Dask c
 (pip install 'cbdiag[dask]').
 
 Exit codes: 0 nothing flagged, 1 an image (or the pool) flagged, 2 bad input or an unreadable
-file (every readable file is still scored and reported)."""
+file (every readable file is still scored and reported), 130 interrupted."""
 # paragraphs refilled, so the interpolated defaults do not leave ragged lines
 HELP = "\n\n".join(textwrap.fill(" ".join(p.split()), 96) for p in _HELP.split("\n\n"))
 
@@ -373,38 +373,32 @@ def _many(
     from ..report import score as rows
 
     fields = rows.settings(stride, thr, min_amp, min_sig)
-    written = Written()
-    if resume is not None:
-        from ..resume import read
-
-        written = read(str(resume), fmt.value, fields, pooled=pooled)
     streamed = fmt in STREAMED
     target = resume if resume is not None else output
-    cluster = None
-    if dask is not None:
-        from ..distributed import Cluster
-
-        cluster = Cluster(dask)
-    out = _Out(target, append=resume is not None, offset=written.offset) if streamed else None
-    kept: list[dict[str, Any]] = []
-    keep = not streamed or html is not None
-    counts = {"rows": written.rows, "flagged": written.flagged, "errors": written.errors}
-    side = None
-    if pooled and target is not None and streamed:
-        from ..resume import pool_file, save_stats
-
-        side = pool_file(str(target))
-    elif resume is not None and not pooled:
-        from ..resume import pool_file
-
-        stale = pool_file(str(resume))
-        if os.path.exists(stale):  # its statistics would no longer match the rows
-            os.unlink(stale)
-    stream = None
+    stop = _on_sigterm()  # from here on, SIGTERM stops the run as Ctrl-C does
+    stream = cluster = out = None
     try:
+        written = Written()
+        if resume is not None:
+            from ..resume import read
+
+            written = read(str(resume), fmt.value, fields, pooled=pooled)
+            if not written.checked:
+                status(
+                    f"{display(resume)} has no {display(str(resume) + '.cbdiag.npz')} beside "
+                    "it: its settings cannot be checked against this run's"
+                )
+        side = None
+        if target is not None and streamed:
+            from ..resume import save_state, state_file
+
+            side = state_file(str(target))
+            if resume is None and os.path.lexists(side):
+                os.unlink(side)  # a state left by an earlier run of this name: not this run's
+        # the inputs are checked (a listing that cannot be read, bad settings) before the
+        # output file is made or a cluster started
         stream = score_many(
             paths,
-            client=cluster.client if cluster is not None else None,
             jobs=jobs,
             glob=glob,
             files_from=lists,
@@ -416,14 +410,27 @@ def _many(
             order=order,
             done=written.done if written.rows else None,
         )
+        if dask is not None:
+            from ..distributed import Cluster
+
+            cluster = Cluster(dask)
+            if cluster.waiting:
+                status(f"the Dask scheduler at {dask} has no workers yet: waiting for one")
+            stream.client = cluster.client  # the runner is made at the first batch
         stream.stats = dict(written.stats)
+        out = _Out(target, append=resume is not None, offset=written.offset) if streamed else None
+        kept: list[dict[str, Any]] = []
+        keep = not streamed or html is not None
+        counts = {"rows": written.rows, "flagged": written.flagged, "errors": written.errors}
+        state = {"format": fmt.value, **fields}
         if out is not None and not written.header:
             out.write(
                 rows.csv_header(stride) if fmt == ScoreFormat.csv else rows.jsonl_header(fields)
             )
-        saved = time.monotonic()
         safe = (out.size() if side is not None and out is not None else 0, dict(stream.stats))
-        stop = _on_sigterm()
+        if side is not None:
+            save_state(side, state, safe[0], safe[1] if pooled else None)
+        saved = time.monotonic()
         try:
             with _progress(progress) as bar:
                 task = bar.add_task("scoring", total=None)
@@ -441,16 +448,16 @@ def _many(
                     if keep:
                         kept.append(r)
                     bar.advance(task)
-                    if side is not None and out is not None and s.closes:
+                    if pooled and side is not None and out is not None and s.closes:
                         # rows and statistics agree here: what an interruption keeps
                         safe = (out.size(), stream.stats)
                         if time.monotonic() - saved >= CHECKPOINT_SECONDS:
-                            save_stats(side, *safe)
+                            save_state(side, state, *safe)
                             saved = time.monotonic()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, CbdiagError) as exc:
             if out is not None:
-                if side is not None:  # rows after the last agreeing point are scored again
-                    save_stats(side, *safe)
+                if side is not None and pooled:  # rows after the last agreeing point: again
+                    save_state(side, state, *safe)
                 out.close()
             where = f" to {display(target)}" if target is not None else ""
             again = (
@@ -458,9 +465,10 @@ def _many(
                 if target is not None and streamed
                 else ""
             )
-            fail(f"interrupted: {counts['rows']} rows written{where}{again}", 130)
-        finally:
-            stop()
+            if isinstance(exc, CbdiagError):
+                raise CbdiagError(f"{exc}{where}{again}") from None
+            n = counts["rows"]
+            fail(f"interrupted: {n} row{'s' * (n != 1)} written{where}{again}", 130)
         pooled_doc = None
         if pooled:
             res = stream.pooled(pooled_min_amp, min_sig)
@@ -470,7 +478,7 @@ def _many(
                 pooled_doc = {"n_images": 0, "flagged": False, "error": "no readable image to pool"}
         if out is not None:
             if side is not None:
-                save_stats(side, out.size(), stream.stats)
+                save_state(side, state, out.size(), stream.stats if pooled else None)
             if pooled_doc is not None:
                 out.write(
                     rows.csv_pooled(pooled_doc, stride)
@@ -483,6 +491,7 @@ def _many(
         if html is not None:
             _report(html, kept, pooled_doc, stride, thr, min_amp, min_sig)
     finally:
+        stop()
         if stream is not None:
             stream.close()
         if cluster is not None:
@@ -495,7 +504,9 @@ def _many(
             "(and pooled) once"
         )
     if written.rows:
-        notes.append(f"{written.rows} rows were already in {display(resume)}: not scored again")
+        n = written.rows
+        were = "row was" if n == 1 else "rows were"
+        notes.append(f"{n} {were} already in {display(resume)}: not scored again")
     for note in notes:
         status(note)
     n_err, n_flag = counts["errors"], counts["flagged"]

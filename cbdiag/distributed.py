@@ -61,7 +61,9 @@ class Cluster:
 
         # what goes wrong is said in one line by cbdiag; Dask's own log of it (tracebacks of a
         # lost scheduler, workers leaving) is not for the command's stderr
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        for name in ["distributed", *logging.root.manager.loggerDict]:
+            if name == "distributed" or name.startswith("distributed."):
+                logging.getLogger(name).setLevel(logging.CRITICAL)  # Dask sets each its own
         self.spec = spec
         self.cluster: Any = None
         self.waiting = False

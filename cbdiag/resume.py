@@ -19,6 +19,7 @@ import contextlib
 import csv
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,32 +90,33 @@ def read(output: str, fmt: str, fields: dict[str, Any], *, pooled: bool) -> Writ
                 "without --pooled, or start again"
             )
     try:
-        with open(output, "rb") as fh:
-            data = fh.read(limit)
+        with open(output, "rb") as fh:  # line by line: an output of millions of rows is fine
+            lines = _lines(fh, limit)
+            if fmt == "csv":
+                _read_csv(lines, output, fields, w)
+            else:
+                _read_jsonl(lines, output, fields, w)
     except OSError as exc:
         raise CbdiagError(f"--resume {display(output)}: {reason(exc)}") from None
-    if fmt == "csv":
-        _read_csv(data, output, fields, w)
-    else:
-        _read_jsonl(data, output, fields, w)
     w.checked = state is not None or fmt != "csv"
     return w
 
 
-def _lines(data: bytes) -> list[tuple[int, bytes]]:
-    """Complete lines (with their end offsets); a last line without its newline is dropped."""
-    out: list[tuple[int, bytes]] = []
-    start = 0
-    while True:
-        end = data.find(b"\n", start)
-        if end < 0:
-            return out
-        out.append((end + 1, data[start : end + 1]))
-        start = end + 1
+def _lines(fh: Any, limit: int) -> Iterator[tuple[int, bytes]]:
+    """The complete lines of the first ``limit`` bytes, with their end offsets; a last line
+    without its newline (cut by the interruption) is left out."""
+    end = 0
+    for raw in fh:
+        if end + len(raw) > limit or not raw.endswith(b"\n"):
+            return
+        end += len(raw)
+        yield end, raw
 
 
-def _read_jsonl(data: bytes, output: str, fields: dict[str, Any], w: Written) -> None:
-    for n, (end, raw) in enumerate(_lines(data), 1):
+def _read_jsonl(
+    lines: Iterator[tuple[int, bytes]], output: str, fields: dict[str, Any], w: Written
+) -> None:
+    for n, (end, raw) in enumerate(lines, 1):
         try:
             obj = json.loads(raw.decode("utf-8", "surrogateescape"))
         except ValueError:
@@ -141,23 +143,21 @@ def _read_jsonl(data: bytes, output: str, fields: dict[str, Any], w: Written) ->
         w.offset = end
 
 
-def _read_csv(data: bytes, output: str, fields: dict[str, Any], w: Written) -> None:
-    lines = _lines(data)
-    pos = 0
-    ends: list[int] = []
+def _read_csv(
+    lines: Iterator[tuple[int, bytes]], output: str, fields: dict[str, Any], w: Written
+) -> None:
+    last = 0  # the end of the last line the reader took (a quoted field may span lines)
 
-    def feed() -> Any:
-        nonlocal pos
-        while pos < len(lines):
-            end, raw = lines[pos]
-            pos += 1
-            ends.append(end)
+    def feed() -> Iterator[str]:
+        nonlocal last
+        for end, raw in lines:
+            last = end
             yield raw.decode("utf-8", "surrogateescape")
 
     reader = csv.reader(feed())
     columns = csv_columns(fields["stride"])
     for n, values in enumerate(reader, 1):
-        end = ends[-1]
+        end = last
         if n == 1:
             if values != columns:
                 raise CbdiagError(

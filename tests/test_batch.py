@@ -141,12 +141,10 @@ class _Backwards:
 def test_what_is_outstanding_stays_bounded(order: str) -> None:
     run = _Backwards()
     items = (Input(f"f{i}.png") if i % 7 else Input(f"f{i}.png", "bad") for i in range(5000))
-    held_most = 0
     out: list[int] = []
     stream = batch._stream(items, lambda: run, order)
     for s in stream:
         out.append(s.index)
-        held_most = max(held_most, len(run.queue))
     assert sorted(out) == list(range(5000))
     if order == "input":
         assert out == list(range(5000))

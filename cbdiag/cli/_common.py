@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from ..errors import CbdiagError
 from ..files import display
@@ -23,8 +23,9 @@ class Format(str, Enum):
     json = "json"
 
 
-def out_console(width: int | None = None) -> Console:
-    """Console for results (stdout). Colour only on a terminal; ``NO_COLOR`` honoured by rich.
+def out_console(width: int | None = None, file: IO[str] | None = None) -> Console:
+    """Console for results (stdout, or ``file``). Colour only on a terminal; ``NO_COLOR``
+    honoured by rich.
 
     Markup and emoji codes are off: text that holds file or layer names (``[/]``,
     ``:smile:``) is printed as it is, never interpreted. Styles are given as ``style=``.
@@ -32,7 +33,9 @@ def out_console(width: int | None = None) -> Console:
     :mod:`cbdiag.render.layout`, which breaks lines between whole values only."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True, width=width, markup=False, emoji=False)
+    return Console(
+        file=file, highlight=False, soft_wrap=True, width=width, markup=False, emoji=False
+    )
 
 
 def err_console() -> Console:

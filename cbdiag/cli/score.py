@@ -302,36 +302,42 @@ class _Run:
 
 class _Out:
     """Where rows go: stdout or a file (appended to on --resume), flushed every little while
-    so a reader of a pipe sees rows as they finish, not every row (a syscall each)."""
+    so a reader of a pipe sees rows as they finish, not every row (a syscall each). A file is
+    written as bytes and counted, so the length a checkpoint records costs no syscall."""
 
     FLUSH = 0.25
 
     def __init__(self, target: Path | None, *, append: bool, offset: int) -> None:
         self.target = target
-        self.rows = 0
+        self.bytes = offset if append else 0  # the file's length once flushed
         self._last = time.monotonic()
         if target is None:
             self.fh: Any = sys.stdout
             return
         try:
             if append and os.path.exists(target):
-                with open(target, "r+b") as raw:  # cut a line the interruption left half-written
-                    raw.truncate(offset)
-                self.fh = open(target, "a", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
+                self.fh = open(target, "r+b")  # noqa: SIM115
+                self.fh.truncate(offset)  # cut a line the interruption left half-written
+                self.fh.seek(offset)
             else:
-                self.fh = open(target, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
+                self.fh = open(target, "wb")  # noqa: SIM115
         except OSError as exc:
             raise OutputError(f"cannot write {display(target)}: {reason(exc)}") from None
 
     def write(self, text: str) -> None:
-        try:
-            self.fh.write(text)
-        except UnicodeEncodeError:  # stdout that is not UTF-8: the bytes the name was made of
-            buf = getattr(self.fh, "buffer", None)
-            if buf is None:
-                raise
-            self.fh.flush()
-            buf.write(text.encode(self.fh.encoding or "utf-8", "surrogateescape"))
+        if self.target is not None:
+            data = text.encode("utf-8", "surrogateescape")
+            self.fh.write(data)
+            self.bytes += len(data)
+        else:
+            try:
+                self.fh.write(text)
+            except UnicodeEncodeError:  # stdout that is not UTF-8: the bytes of the name
+                buf = getattr(self.fh, "buffer", None)
+                if buf is None:
+                    raise
+                self.fh.flush()
+                buf.write(text.encode(self.fh.encoding or "utf-8", "surrogateescape"))
         now = time.monotonic()
         if now - self._last >= self.FLUSH:
             self.flush()
@@ -339,11 +345,6 @@ class _Out:
 
     def flush(self) -> None:
         self.fh.flush()
-
-    def size(self) -> int:
-        """Bytes written to the file so far (after a flush)."""
-        self.flush()
-        return os.fstat(self.fh.fileno()).st_size
 
     def close(self) -> None:
         self.flush()
@@ -427,9 +428,15 @@ def _many(
             out.write(
                 rows.csv_header(stride) if fmt == ScoreFormat.csv else rows.jsonl_header(fields)
             )
-        safe = (out.size() if side is not None and out is not None else 0, dict(stream.stats))
-        if side is not None:
-            save_state(side, state, safe[0], safe[1] if pooled else None)
+        safe = (out.bytes if out is not None else 0, dict(stream.stats))
+
+        def checkpoint(offset: int, stats: Any) -> None:
+            """The state beside the output, once the rows it accounts for are on disk."""
+            if side is not None and out is not None:
+                out.flush()
+                save_state(side, state, offset, stats if pooled else None)
+
+        checkpoint(*safe)
         saved = time.monotonic()
         try:
             with _progress(progress) as bar:
@@ -448,16 +455,16 @@ def _many(
                     if keep:
                         kept.append(r)
                     bar.advance(task)
-                    if pooled and side is not None and out is not None and s.closes:
+                    if pooled and out is not None and s.closes:
                         # rows and statistics agree here: what an interruption keeps
-                        safe = (out.size(), stream.stats)
+                        safe = (out.bytes, stream.stats)
                         if time.monotonic() - saved >= CHECKPOINT_SECONDS:
-                            save_state(side, state, *safe)
+                            checkpoint(*safe)
                             saved = time.monotonic()
         except (KeyboardInterrupt, CbdiagError) as exc:
             if out is not None:
-                if side is not None and pooled:  # rows after the last agreeing point: again
-                    save_state(side, state, *safe)
+                if pooled:  # rows after the last agreeing point are scored again
+                    checkpoint(*safe)
                 out.close()
             where = f" to {display(target)}" if target is not None else ""
             again = (
@@ -477,8 +484,7 @@ def _many(
             else:
                 pooled_doc = {"n_images": 0, "flagged": False, "error": "no readable image to pool"}
         if out is not None:
-            if side is not None:
-                save_state(side, state, out.size(), stream.stats if pooled else None)
+            checkpoint(out.bytes, stream.stats)
             if pooled_doc is not None:
                 out.write(
                     rows.csv_pooled(pooled_doc, stride)
@@ -744,17 +750,7 @@ def _emit(
         from ..render.layout import UNLIMITED
 
         buf = io.StringIO()
-        from rich.console import Console
-
-        console = Console(
-            file=buf,
-            width=UNLIMITED,
-            soft_wrap=True,
-            highlight=False,
-            markup=False,
-            emoji=False,
-            color_system=None,
-        )
+        console = out_console(UNLIMITED, file=buf)  # a file: no colour, no width
         _text(results, thr, min_amp, min_sig, pooled, console, UNLIMITED)
         _write(buf.getvalue(), output)
         return

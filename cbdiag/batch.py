@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import hashlib
+import itertools
 import os
 import stat
 import sys
@@ -92,16 +93,11 @@ def expand(
             if first is None:
                 yield Input("-", "no paths on stdin")
                 continue
-            yield from expand(_chain(first, lines), glob)
+            yield from expand(itertools.chain([first], lines), glob)
             continue
         yield from _one(raw, glob)
     for listing in files_from:
         yield from _listed(listing)
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 def _lines(fh: Iterable[str]) -> Iterator[str]:
@@ -217,8 +213,7 @@ def _search(top: str, glob: str | None) -> Iterator[Input]:
 def path_key(path: str) -> int:
     """The 64-bit key of a path for the once-only check: its absolute, normalised form hashed
     (two different paths share a key with odds of about n^2 / 2^65: 3e-6 for ten million)."""
-    norm = os.path.normpath(os.path.join(os.getcwd(), path)) if not os.path.isabs(path) else path
-    norm = os.path.normpath(norm)
+    norm = os.path.abspath(path)
     digest = hashlib.blake2b(norm.encode("utf-8", "surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 
@@ -521,7 +516,9 @@ class PoolRunner:
         self.q.offer(batch, self._submit)
 
     def _submit(self, batch: Batch, group: Group | None) -> None:
-        self.pending[self._pool.submit(self.task, batch, self.settings)] = (batch, group)
+        with _signals_held():  # a worker forked here starts with them held (_pool_worker)
+            fut = self._pool.submit(self.task, batch, self.settings)
+        self.pending[fut] = (batch, group)
 
     def next(self) -> tuple[Batch, Done]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -557,13 +554,38 @@ class PoolRunner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+_HELD = ("SIGINT", "SIGTERM")
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held (blocked, not lost) while the pool may fork a worker, so one
+    arriving in that moment is handled by this process afterwards, and a new worker cannot
+    take it before :func:`_pool_worker` has set its own handling."""
+    import signal
+
+    held = {getattr(signal, name) for name in _HELD}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError, OSError):  # no POSIX signal masks here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
 def _pool_worker() -> None:
     """A pool worker leaves signals to the command: Ctrl-C (which reaches the whole process
-    group) and SIGTERM stop the parent, which then shuts the pool down."""
+    group) and SIGTERM stop the parent, which then shuts the pool down. A signal that came
+    while the worker was forked, held till now, is dropped with the handlers set first."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def worker_died(path: str) -> str:
@@ -606,7 +628,6 @@ class ScoreMany:
     _rows: Iterator[Scored]
     _once: Once
     stats: Stats = field(default_factory=dict)
-    pooled_stats: bool = False
     #: the Dask client to score on (``None``: here); read when the first batch is submitted
     client: Any = None
 
@@ -735,7 +756,7 @@ def score_many(
             return PoolRunner(settings, jobs)
         return InlineRunner(settings)
 
-    result = ScoreMany(_stream(items, runner, order), once, pooled_stats=pooled, client=client)
+    result = ScoreMany(_stream(items, runner, order), once, client=client)
     return result
 
 

@@ -24,8 +24,6 @@ lint_paths
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._version import __version__
 
 # Names are imported when first used (PEP 562), so ``import cbdiag`` and the command line pay
@@ -53,7 +51,10 @@ _EXPORTS = {
     "inspect_weights": "weights",
 }
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .batch import score_many
     from .errors import CbdiagError
     from .generator import GenerateResult, GeneratorConfig, generate

@@ -15,10 +15,13 @@ import os
 import stat
 import unicodedata
 from collections.abc import Callable
-from pathlib import Path
-from typing import BinaryIO
 
 from .errors import CbdiagError, OutputError, OutputExistsError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import BinaryIO
 
 
 class InputError(CbdiagError):
@@ -45,6 +48,26 @@ def reason(exc: OSError) -> str:
     if exc.errno in _REASONS:
         return _REASONS[exc.errno]
     return (exc.strerror or type(exc).__name__).lower()
+
+
+def pure(path: str | os.PathLike[str], *, slashes: bool = False) -> str:
+    """``str(pathlib.PurePath(path))`` (``as_posix()`` with ``slashes``): repeated separators
+    and ``.`` parts dropped, ``..`` kept. On POSIX without importing :mod:`pathlib`, which
+    ``cbdiag lint`` does not otherwise need.
+
+    Examples
+    --------
+    >>> pure("./models//up.py"), pure("a/../b/"), pure(""), pure("//srv/x")
+    ('models/up.py', 'a/../b', '.', '//srv/x')
+    """
+    s = os.fspath(path)
+    if os.name != "posix":  # pragma: no cover - POSIX in CI
+        from pathlib import PurePath
+
+        p = PurePath(s)
+        return p.as_posix() if slashes else str(p)
+    root = "//" if s.startswith("//") and not s.startswith("///") else "/" * s.startswith("/")
+    return root + "/".join(part for part in s.split("/") if part not in ("", ".")) or "."
 
 
 def display(name: object, limit: int = 300) -> str:
@@ -162,6 +185,8 @@ def check_writable(path: str | os.PathLike[str], *, force: bool) -> Path:
     """Fail early (before any work) if ``path`` exists without ``force``, is not a regular file
     (cbdiag writes regular files only: a device or a pipe named as an output is refused, never
     replaced), or cannot be written."""
+    from pathlib import Path  # here: ``cbdiag lint`` loads this module, and rarely writes
+
     p = Path(path)
     shown = display(p)
     try:

@@ -21,13 +21,15 @@ The textual syntax (``parse_layers``) is documented in the README, "Layer syntax
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from operator import attrgetter
 
 from .errors import LayerSpecError
+from .records import Record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # numpy is imported where an operator is built: parsing layers needs none
     from fractions import Fraction
 
@@ -89,8 +91,7 @@ def _binomial(n: int) -> tuple[float, ...]:
     return tuple(v / total for v in row)
 
 
-@dataclass(frozen=True)
-class AxisOp:
+class AxisOp(Record):
     """One layer along one spatial axis: a 1-D linear operator with exact framework semantics.
 
     Parameters
@@ -122,6 +123,47 @@ class AxisOp:
     dilation: int = 1
     tf_padding: str | None = None
     padding_mode: str = "zeros"
+
+    _fields = (
+        "kind",
+        "kernel",
+        "stride",
+        "padding",
+        "output_padding",
+        "dilation",
+        "tf_padding",
+        "padding_mode",
+    )
+    _key = attrgetter(
+        "kind",
+        "kernel",
+        "stride",
+        "padding",
+        "output_padding",
+        "dilation",
+        "tf_padding",
+        "padding_mode",
+    )
+
+    def __init__(
+        self,
+        kind: str,
+        kernel: int = 1,
+        stride: int = 1,
+        padding: int = 0,
+        output_padding: int = 0,
+        dilation: int = 1,
+        tf_padding: str | None = None,
+        padding_mode: str = "zeros",
+    ) -> None:
+        self.kind = kind
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.output_padding = output_padding
+        self.dilation = dilation
+        self.tf_padding = tf_padding
+        self.padding_mode = padding_mode
 
     # -- derived quantities -------------------------------------------------------------------
     @property
@@ -301,13 +343,21 @@ def _fmt_pair(a: int, b: int) -> str:
     return str(a) if a == b else f"{a}x{b}"
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(Record):
     """One spatial layer: an :class:`AxisOp` for the y axis (rows) and one for x (columns)."""
 
     y: AxisOp
     x: AxisOp
-    spec: str = field(default="", compare=False)
+    spec: str = ""
+
+    _fields = ("y", "x", "spec")
+    _key = attrgetter("y", "x")
+
+    def __init__(self, y: AxisOp, x: AxisOp, spec: str = "") -> None:
+        self.y = y
+        self.x = x
+        self.spec = spec
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.y.kind != self.x.kind:
@@ -420,17 +470,27 @@ def deconv(
 # ---------------------------------------------------------------------------------------------
 
 _NUM = r"(-?\d+)(?:[x](-?\d+))?"
-_OPTION_RE = {
-    "kernel": re.compile(rf"^(?:k|kernel=|kernel_size=|size=){_NUM}$"),
-    "stride": re.compile(
-        rf"^(?:s|stride=|x|r|factor=|scale=|scale_factor=|upscale_factor=){_NUM}$"
-    ),
-    "output_padding": re.compile(rf"^(?:op|output_padding=){_NUM}$"),
-    "padding": re.compile(rf"^(?:p|pad=|padding=){_NUM}$"),
-    "dilation": re.compile(rf"^(?:d|dilation=){_NUM}$"),
-    "bare": re.compile(rf"^{_NUM}$"),
+_OPTION_TEXT = {
+    "kernel": rf"^(?:k|kernel=|kernel_size=|size=){_NUM}$",
+    "stride": rf"^(?:s|stride=|x|r|factor=|scale=|scale_factor=|upscale_factor=){_NUM}$",
+    "output_padding": rf"^(?:op|output_padding=){_NUM}$",
+    "padding": rf"^(?:p|pad=|padding=){_NUM}$",
+    "dilation": rf"^(?:d|dilation=){_NUM}$",
+    "bare": rf"^{_NUM}$",
 }
-_REPEAT_RE = re.compile(r"^(\d+)\s*[x*]$")
+
+
+@functools.cache
+def _option_re() -> dict[str, re.Pattern[str]]:
+    """The option patterns, compiled when text is first parsed (``cbdiag lint`` parses none)."""
+    return {k: re.compile(v) for k, v in _OPTION_TEXT.items()}
+
+
+@functools.cache
+def _repeat_re() -> re.Pattern[str]:
+    return re.compile(r"^(\d+)\s*[x*]$")
+
+
 _ALLOWED = {
     "deconv": {"kernel", "stride", "padding", "output_padding", "dilation", "tf", "mode"},
     "conv": {"kernel", "stride", "padding", "dilation", "tf", "mode"},
@@ -448,7 +508,7 @@ def parse_pair(text: str, what: str) -> tuple[int, int]:
     >>> parse_pair("3x4", "kernel")
     (3, 4)
     """
-    m = _OPTION_RE["bare"].match(text.strip())
+    m = _option_re()["bare"].match(text.strip())
     if not m:
         raise LayerSpecError(f"{what} must be an integer or HxW (e.g. 3 or 3x4), got {text!r}")
     a = _int(m.group(1))
@@ -473,8 +533,9 @@ def _int(digits: str) -> int:
 def _parse_one(text: str) -> list[Layer]:
     tokens = text.split()
     repeat = 1
-    if tokens and _REPEAT_RE.match(tokens[0]):
-        repeat = _int(_REPEAT_RE.match(tokens[0]).group(1))  # type: ignore[union-attr]
+    m_repeat = _repeat_re().match(tokens[0]) if tokens else None
+    if m_repeat:
+        repeat = _int(m_repeat.group(1))
         tokens = tokens[1:]
     elif tokens and re.match(r"^(\d+)[x*](\D.*)$", tokens[0]):
         m = re.match(r"^(\d+)[x*](\D.*)$", tokens[0])
@@ -502,7 +563,7 @@ def _parse_one(text: str) -> list[Layer]:
         if low in PADDING_MODES and "mode" in allowed:
             mode = low
             continue
-        for key, rx in _OPTION_RE.items():
+        for key, rx in _option_re().items():
             m = rx.match(low)
             if m and key in allowed:
                 a = _int(m.group(1))
@@ -596,7 +657,9 @@ def parse_layers(text: str) -> list[Layer]:
     return layers
 
 
-_GROUP_RE = re.compile(r"^\s*(?:(\d+)\s*[xX*]\s*)?\((.*)\)\s*$", re.S)
+@functools.cache
+def _group_re() -> re.Pattern[str]:
+    return re.compile(r"^\s*(?:(\d+)\s*[xX*]\s*)?\((.*)\)\s*$", re.S)
 
 
 def _split_top(text: str, whole: str) -> list[str]:
@@ -650,7 +713,7 @@ def _parse_group(text: str, whole: str) -> list[Layer]:
     layers: list[Layer] = []
     for part in _split_top(text, whole):
         name = part.strip().lower()
-        m = _GROUP_RE.match(part)
+        m = _group_re().match(part)
         if m is not None and _closing(m.group(0), m.start(2) - 1) != m.end(2):
             m = None  # "(a) 2x (b)": two groups, not one whose inside is "a) 2x (b"
         if name in PRESETS:

@@ -62,6 +62,38 @@ def test_lint_of_a_file_imports_no_framework_and_no_numpy(tmp_path: Path) -> Non
     assert modules(tmp_path, "lint", "clean.py") & HEAVY == set()
 
 
+#: Standard-library modules a one-file lint run does without (each costs a few percent of its
+#: start-up: ``benchmarks/startup.py``): typing, dataclasses (with inspect), pathlib (with
+#: urllib and ipaddress), argparse (with gettext, locale and shutil), tokenize, json.
+LINT_SKIPS = {
+    "typing",
+    "dataclasses",
+    "inspect",
+    "pathlib",
+    "urllib",
+    "ipaddress",
+    "argparse",
+    "gettext",
+    "locale",
+    "shutil",
+    "tokenize",
+}
+
+
+def test_lint_of_a_file_skips_the_standard_library_it_does_not_need(tmp_path: Path) -> None:
+    before = modules(tmp_path, "--version")  # the probe's own modules and the interpreter's
+    # (an editable install's import hook loads pathlib at start-up; these nothing needs)
+    assert before & {"typing", "dataclasses", "argparse", "tokenize", "shutil"} == set()
+    (tmp_path / "up.py").write_text(ONE)
+    loaded = modules(tmp_path, "lint", "up.py") - before
+    assert loaded & LINT_SKIPS == set()
+    assert {"ast", "cbdiag"} <= loaded | before  # the probe did run the linter
+    # a finding, written as JSON, and a file with a noqa comment: still none of them but json
+    (tmp_path / "noqa.py").write_text(ONE.replace("padding=1)", "padding=1)  # noqa: CBD102"))
+    loaded = modules(tmp_path, "lint", "--output-format", "json", "noqa.py") - before
+    assert loaded & (LINT_SKIPS - {"tokenize"}) == set()
+
+
 def test_lint_of_a_stack_imports_numpy_for_the_overlap_engine_only(tmp_path: Path) -> None:
     (tmp_path / "stack.py").write_text(STACK)
     loaded = modules(tmp_path, "lint", "stack.py")

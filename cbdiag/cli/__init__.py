@@ -6,7 +6,10 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Longest run of digits accepted in an argument: Python refuses to convert more than 4,300
 #: and converting long ones is slow; no value of any option comes near this.

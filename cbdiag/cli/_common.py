@@ -7,12 +7,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from ..errors import CbdiagError
 from ..files import display
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # rich is imported by the commands that print with it
+    from typing import IO, Any, NoReturn
+
     from rich.console import Console
 
 

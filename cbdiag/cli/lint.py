@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from pathlib import Path
 
 from ..errors import UsageError
 from ..files import check_writable, display, write_atomic
@@ -64,7 +63,7 @@ def lint(
     exclude: list[str] | None = None,
     force_exclude: bool = False,
     output_format: str | None = None,
-    output: Path | None = None,
+    output: str | None = None,
     force: bool = False,
     exit_zero: bool = False,
     statistics: bool = False,
@@ -207,9 +206,7 @@ def parser() -> Parser:
         "--force-exclude", action="store_true", help="Apply excludes to files named explicitly."
     )
     p.add_argument("--output-format", metavar="FORMAT", help=f"One of: {', '.join(FORMATS)}.")
-    p.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="Write the report to this file."
-    )
+    p.add_argument("-o", "--output", metavar="FILE", help="Write the report to this file.")
     p.add_argument("--force", action="store_true", help="Overwrite the --output file.")
     p.add_argument(
         "--exit-zero", action="store_true", help="Exit 0 even when there are violations."

@@ -11,15 +11,18 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from operator import attrgetter
 
 from ..errors import UsageError
-from ..files import InputError, display, is_regular, read_bytes, reason
+from ..files import InputError, display, is_regular, pure, read_bytes, reason
+from ..records import MutableRecord
 from .engine import FileReport, Unresolved, Violation, check_files, check_source
 from .notebook import MAX_NOTEBOOK
 from .rules import DEFAULT_SELECT, RULES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "LintResult",
@@ -58,15 +61,29 @@ SUFFIXES = (".py", ".pyi", ".ipynb")
 MAX_SOURCE = 16 << 20
 
 
-@dataclass
-class LintResult:
+class LintResult(MutableRecord):
     """Findings (selected and not suppressed), the files read, and the layer calls the
     selected rules look at: how many ended clean, and those left unresolved (with why)."""
 
-    violations: list[Violation] = field(default_factory=list)
+    violations: list[Violation]
     files: int = 0
-    unresolved: list[Unresolved] = field(default_factory=list)
+    unresolved: list[Unresolved]
     clean: int = 0
+
+    _fields = ("violations", "files", "unresolved", "clean")
+    _key = attrgetter("violations", "files", "unresolved", "clean")
+
+    def __init__(
+        self,
+        violations: list[Violation] | None = None,
+        files: int = 0,
+        unresolved: list[Unresolved] | None = None,
+        clean: int = 0,
+    ) -> None:
+        self.violations = list() if violations is None else violations
+        self.files = files
+        self.unresolved = list() if unresolved is None else unresolved
+        self.clean = clean
 
     @property
     def exit_code(self) -> int:
@@ -134,7 +151,7 @@ def _collect(result: LintResult, rep: FileReport, codes: frozenset[str]) -> None
 MAX_CONFIG = 1 << 20
 
 
-def _toml(path: Path) -> dict[str, Any]:
+def _toml(path: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -154,13 +171,15 @@ def _toml(path: Path) -> dict[str, Any]:
         ) from exc
 
 
-def load_config(start: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+def load_config(
+    start: str | os.PathLike[str] | None = None,
+) -> tuple[dict[str, Any], str | None]:
     """``[tool.cbdiag.lint]`` (merged over ``[tool.cbdiag]``) of the nearest ``pyproject.toml``
     from ``start`` upwards that has a ``[tool.cbdiag]`` table; keys normalised to snake_case."""
-    here = (start or Path.cwd()).resolve()
-    for d in [here, *here.parents]:
-        p = d / "pyproject.toml"
-        if p.is_file():
+    d = os.path.realpath(start if start is not None else os.getcwd())
+    while True:
+        p = os.path.join(d, "pyproject.toml")
+        if os.path.isfile(p):
             tool = _toml(p).get("tool", {})
             data = tool.get("cbdiag") if isinstance(tool, dict) else None
             if not isinstance(tool, dict):
@@ -199,8 +218,12 @@ def load_config(start: Path | None = None) -> tuple[dict[str, Any], Path | None]
                             f"{display(p)}: [tool.cbdiag.lint] {k} must be a list of strings"
                         )
                 return cfg, p
-        if (d / ".git").exists() or (d / ".hg").exists():
+        if os.path.exists(os.path.join(d, ".git")) or os.path.exists(os.path.join(d, ".hg")):
             break
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
     return {}, None
 
 
@@ -221,10 +244,10 @@ class _Excluder:
     def name(self, name: str) -> bool:
         return bool(self.part and self.part.match(name))
 
-    def path(self, path: Path) -> bool:
-        if any(self.name(part) for part in path.parts):
+    def path(self, path: str | os.PathLike[str]) -> bool:
+        posix = pure(path, slashes=True)
+        if any(self.name(part) for part in posix.split("/") if part):
             return True
-        posix = path.as_posix()
         return any(
             fnmatch.fnmatch(posix, pat) or fnmatch.fnmatch(posix, f"*/{pat}") for pat in self.whole
         )
@@ -241,41 +264,50 @@ def iter_files(
     out: list[tuple[str, str | None]] = []
     ex = _Excluder(exclude)
     for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
+        p = pure(raw)
+        if os.path.isdir(p):
             unread: list[tuple[str, str | None]] = []
 
             def onerror(
-                exc: OSError, top: str = str(p), unread: list[tuple[str, str | None]] = unread
+                exc: OSError, top: str = p, unread: list[tuple[str, str | None]] = unread
             ) -> None:
                 where = exc.filename if exc.filename is not None else top
                 unread.append((str(where), f"cannot search the folder ({reason(exc)})"))
 
             for root, dirs, files in os.walk(p, onerror=onerror):
-                base = Path(root)
                 dirs[:] = sorted(
-                    d for d in dirs if not ex.name(d) and not (ex.whole and ex.path(base / d))
+                    d
+                    for d in dirs
+                    if not ex.name(d) and not (ex.whole and ex.path(os.path.join(root, d)))
                 )
                 for f in sorted(files):
                     if f.endswith(SUFFIXES) and not ex.name(f):
-                        if ex.whole and ex.path(base / f):
+                        if ex.whole and ex.path(os.path.join(root, f)):
                             continue
                         q = os.path.join(root, f)
                         if not is_regular(q) and os.path.exists(q):
                             continue  # a named pipe, a device or a socket: not a source file
                         out.append((q, None))
             out.extend(unread)
-        elif p.exists():
+        elif os.path.exists(p):
             if force_exclude and ex.path(p):
                 continue
-            out.append((str(p), None))
+            out.append((p, None))
         else:
-            out.append((str(p), "no such file or directory"))
+            out.append((p, "no such file or directory"))
     return out
 
 
 def decode(raw: bytes) -> tuple[str | None, str | None]:
     """Source bytes to text as Python reads them (BOM and ``# coding:`` honoured)."""
+    first = raw.find(b"\n")
+    second = raw.find(b"\n", first + 1) if first >= 0 else -1
+    head = raw if second < 0 else raw[:second]
+    if not raw.startswith(b"\xef\xbb\xbf") and b"coding" not in head:
+        try:  # most files: UTF-8 with no coding line, decoded without the tokenizer
+            return raw.decode("utf-8"), None
+        except UnicodeDecodeError:
+            pass  # the tokenizer's reading says which problem it is
     import io
     import tokenize
 
@@ -355,7 +387,7 @@ def lint_paths(
             continue
         texts.append((path, text))
         roots[path] = root
-    named = {os.path.normpath(str(p)) for p in paths if not Path(p).is_dir()}
+    named = {os.path.normpath(p) for p in paths if not os.path.isdir(p)}
     found = {p for p, _ in texts if os.path.normpath(p) not in named}
     try:
         reports = check_files(texts, roots, found)
@@ -378,7 +410,7 @@ def _with_roots(
     files: list[tuple[str, str | None]], paths: Sequence[str | os.PathLike[str]]
 ) -> list[tuple[str, str | None, str | None]]:
     """Each file with the directory it was found under (its module names start there)."""
-    dirs = [str(p) for p in paths if Path(p).is_dir()]
+    dirs = [os.fspath(p) for p in paths if os.path.isdir(p)]
     out = []
     for path, err in files:
         root = next((d for d in dirs if os.path.commonpath([d, path]) == os.path.normpath(d)), None)

@@ -6,28 +6,46 @@ stacked-layers rule on a container's layers. Every check ends in findings, clean
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from operator import attrgetter
 
 from ..errors import CbdiagError
 from ..layers import AxisOp, deconv, phase_counts
 from ..layers import Layer as Spatial
+from ..records import MutableRecord
 from .targets import Arg, Target
 from .values import Growth, Layer, Seq, Sym, Unknown, as_tuple, first_unknown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 Finding = tuple[str, str]  # (code, message)
 
 
-@dataclass
-class CallArgs:
+class CallArgs(MutableRecord):
     """The evaluated arguments of a call (``*``/``**`` of unknown contents make the rest
     unknown)."""
 
-    pos: list[Any] = field(default_factory=list)
-    kw: dict[str, Any] = field(default_factory=dict)
+    pos: list[Any]
+    kw: dict[str, Any]
     star: Unknown | None = None  # a *args whose length is not known
     kwstar: Unknown | None = None  # a **kwargs whose keys are not known
+
+    _fields = ("pos", "kw", "star", "kwstar")
+    _key = attrgetter("pos", "kw", "star", "kwstar")
+
+    def __init__(
+        self,
+        pos: list[Any] | None = None,
+        kw: dict[str, Any] | None = None,
+        star: Unknown | None = None,
+        kwstar: Unknown | None = None,
+    ) -> None:
+        self.pos = list() if pos is None else pos
+        self.kw = dict() if kw is None else kw
+        self.star = star
+        self.kwstar = kwstar
 
     def get(self, spec: Arg | None, what: str) -> tuple[bool, Any]:
         """(given, value) of an argument by keyword or position."""

@@ -19,11 +19,10 @@ import io
 import re
 import sys
 import threading
-import tokenize
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from operator import attrgetter
 
+from ..records import MutableRecord, Record
 from .notebook import NotebookError, notebook_source
 from .rules import RULES
 from .structure import (
@@ -39,6 +38,12 @@ from .structure import (
 )
 from .targets import PREFILTER
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    _T = TypeVar("_T")
+
 #: `` as ALIAS``, and the dotted name just before it.
 _AS = re.compile(r"[ \t]as[ \t]+(\w+)")
 _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
@@ -51,13 +56,10 @@ _CANDIDATE = re.compile(
 #: Keras models grown by ``model.add(layer)``: only where a Sequential is made.
 _ADD = re.compile(r"\.add\(")
 
-_NOQA = re.compile(
-    r"#\s*noqa(?![\w-])(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
-)
-_FILE_NOQA = re.compile(
-    r"^\s*#\s*cbdiag:\s*noqa(?![\w-])(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
-    re.IGNORECASE,
-)
+#: ``# noqa`` / ``# noqa: CBD101`` comments, and the file-level ``# cbdiag: noqa``.
+_NOQA_TEXT = r"#\s*noqa(?![\w-])(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?"
+_FILE_NOQA_TEXT = r"^\s*#\s*cbdiag:\s*" + _NOQA_TEXT.removeprefix("#\\s*")
+
 
 #: Which codes a layer call's outcome belongs to (for counting what was checked).
 CODES_OF_KIND = {
@@ -68,8 +70,7 @@ CODES_OF_KIND = {
 }
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(Record):
     """One finding, 1-based line and column (``end_col`` is the column after the call);
     ``cell`` is the notebook cell (1-based) when the file is a notebook, the line then counted
     within the cell."""
@@ -83,13 +84,35 @@ class Violation:
     message: str
     cell: int | None = None
 
+    _fields = ("path", "line", "col", "end_line", "end_col", "code", "message", "cell")
+    _key = attrgetter("path", "line", "col", "end_line", "end_col", "code", "message", "cell")
+
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        col: int,
+        end_line: int,
+        end_col: int,
+        code: str,
+        message: str,
+        cell: int | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.col = col
+        self.end_line = end_line
+        self.end_col = end_col
+        self.code = code
+        self.message = message
+        self.cell = cell
+
     @property
     def rule(self) -> str:
         return RULES[self.code].name
 
 
-@dataclass(frozen=True)
-class Unresolved:
+class Unresolved(Record):
     """A layer call whose parameters are not known statically, and why."""
 
     path: str
@@ -100,15 +123,50 @@ class Unresolved:
     codes: tuple[str, ...]
     cell: int | None = None
 
+    _fields = ("path", "line", "col", "name", "reason", "codes", "cell")
+    _key = attrgetter("path", "line", "col", "name", "reason", "codes", "cell")
 
-@dataclass
-class FileReport:
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        col: int,
+        name: str,
+        reason: str,
+        codes: tuple[str, ...],
+        cell: int | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.col = col
+        self.name = name
+        self.reason = reason
+        self.codes = codes
+        self.cell = cell
+
+
+class FileReport(MutableRecord):
     """One file's findings, unresolved calls, and how many layer calls ended clean."""
 
     path: str
-    violations: list[Violation] = field(default_factory=list)
-    unresolved: list[Unresolved] = field(default_factory=list)
-    clean: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # (line, codes)
+    violations: list[Violation]
+    unresolved: list[Unresolved]
+    clean: list[tuple[int, tuple[str, ...]]]  # (line, codes)
+
+    _fields = ("path", "violations", "unresolved", "clean")
+    _key = attrgetter("path", "violations", "unresolved", "clean")
+
+    def __init__(
+        self,
+        path: str,
+        violations: list[Violation] | None = None,
+        unresolved: list[Unresolved] | None = None,
+        clean: list[tuple[int, tuple[str, ...]]] | None = None,
+    ) -> None:
+        self.path = path
+        self.violations = list() if violations is None else violations
+        self.unresolved = list() if unresolved is None else unresolved
+        self.clean = list() if clean is None else clean
 
 
 def _target_aliases(source: str) -> set[str]:
@@ -197,6 +255,10 @@ def _noqa(source: str) -> tuple[dict[int, set[str] | None], set[str] | bool | No
     """Per-line noqa (None = blanket) and the file-level one (False = none, None = all)."""
     lines: dict[int, set[str] | None] = {}
     file_level: set[str] | bool | None = False
+    import tokenize  # only for a file with a noqa comment (see _apply_noqa)
+
+    line_noqa = re.compile(_NOQA_TEXT, re.IGNORECASE)
+    file_noqa = re.compile(_FILE_NOQA_TEXT, re.IGNORECASE)
     try:
         toks = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):
@@ -204,7 +266,7 @@ def _noqa(source: str) -> tuple[dict[int, set[str] | None], set[str] | bool | No
     for tok in toks:
         if tok.type != tokenize.COMMENT:
             continue
-        m = _FILE_NOQA.match(tok.line) if tok.line.strip().startswith("#") else None
+        m = file_noqa.match(tok.line) if tok.line.strip().startswith("#") else None
         if m:
             codes = m.group("codes")
             if codes is None:
@@ -213,7 +275,7 @@ def _noqa(source: str) -> tuple[dict[int, set[str] | None], set[str] | bool | No
                 prev = file_level if isinstance(file_level, set) else set()
                 file_level = prev | {c.upper() for c in re.split(r"[,\s]+", codes) if c}
             continue
-        m = _NOQA.search(tok.string)
+        m = line_noqa.search(tok.string)
         if m:
             codes = m.group("codes")
             lines[tok.start[0]] = (
@@ -231,13 +293,29 @@ def _suppressed(code: str, selected: set[str] | None) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Parsed:
+class _Parsed(MutableRecord):
     path: str
     source: str  # Python source (a notebook's code cells joined)
     tree: ast.Module | None
     error: Violation | None = None
     cells: list[tuple[int, int]] | None = None  # per source line: (cell, line in cell)
+
+    _fields = ("path", "source", "tree", "error", "cells")
+    _key = attrgetter("path", "source", "tree", "error", "cells")
+
+    def __init__(
+        self,
+        path: str,
+        source: str,
+        tree: ast.Module | None,
+        error: Violation | None = None,
+        cells: list[tuple[int, int]] | None = None,
+    ) -> None:
+        self.path = path
+        self.source = source
+        self.tree = tree
+        self.error = error
+        self.cells = cells
 
 
 def _prepare(path: str, text: str) -> _Parsed:
@@ -348,8 +426,6 @@ def check_files(
 #: 1,000 ``*`` is 1,000 levels deep), run on a thread with :data:`STACK_BYTES` of stack.
 RECURSION_LIMIT = 40_000
 STACK_BYTES = 512 << 20
-
-_T = TypeVar("_T")
 
 
 def deep(fn: Callable[..., _T], *args: Any) -> _T:

@@ -13,19 +13,22 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from operator import attrgetter
 
 from ..errors import CheckpointError
+from ..records import Record
 from .structure import Interpreter, Project, statements_cached
 from .values import Growth, Inst, Layer, Seq, Unknown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Submodules followed into nested classes.
 MAX_NESTING = 8
 
 
-@dataclass(frozen=True)
-class SourceLayer:
+class SourceLayer(Record):
     """One submodule of the class: its state-dict prefix and what it is."""
 
     key: str
@@ -36,8 +39,33 @@ class SourceLayer:
     reason: str | None = None  # why it is not known
     factor: int | None = None  # a pixel shuffle's upscale factor, or the one after a conv
     #: the overlap engine's layer (per-axis kernel, stride, padding, dilation) when known
-    layer: Any = field(default=None, compare=False, repr=False)
+    layer: Any = None
     groups: int | None = 1  # a convolution's groups (None: not a literal)
+
+    _fields = ("key", "name", "kind", "stride", "spec", "reason", "factor", "groups")
+    _key = attrgetter("key", "name", "kind", "stride", "spec", "reason", "factor", "groups")
+
+    def __init__(
+        self,
+        key: str,
+        name: str,
+        kind: str,
+        stride: tuple[int, int] | None = None,
+        spec: str | None = None,
+        reason: str | None = None,
+        factor: int | None = None,
+        layer: Any = None,
+        groups: int | None = 1,
+    ) -> None:
+        self.key = key
+        self.name = name
+        self.kind = kind
+        self.stride = stride
+        self.spec = spec
+        self.reason = reason
+        self.factor = factor
+        self.layer = layer
+        self.groups = groups
 
 
 def source_layers(

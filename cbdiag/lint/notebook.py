@@ -5,8 +5,9 @@ counts every cell of the notebook from 1, markdown included, in file order)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Largest notebook read (bytes of JSON).
 MAX_NOTEBOOK = 64 << 20
@@ -38,6 +39,8 @@ def notebook_source(text: str) -> tuple[str, list[tuple[int, int]]]:
     if len(text) > MAX_NOTEBOOK:
         raise NotebookError(f"cannot parse: a notebook over {MAX_NOTEBOOK >> 20} MiB")
     try:
+        import json
+
         nb = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise NotebookError(f"cannot parse: not a notebook (invalid JSON: {exc})") from None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from operator import attrgetter
+
+from ..records import Record
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Record):
     code: str
     name: str
     summary: str
@@ -16,6 +17,33 @@ class Rule:
     instead: str
     default: bool = True
     level: str = "warning"
+
+    _fields = ("code", "name", "summary", "what", "why", "example", "instead", "default", "level")
+    _key = attrgetter(
+        "code", "name", "summary", "what", "why", "example", "instead", "default", "level"
+    )
+
+    def __init__(
+        self,
+        code: str,
+        name: str,
+        summary: str,
+        what: str,
+        why: str,
+        example: str,
+        instead: str,
+        default: bool = True,
+        level: str = "warning",
+    ) -> None:
+        self.code = code
+        self.name = name
+        self.summary = summary
+        self.what = what
+        self.why = why
+        self.example = example
+        self.instead = instead
+        self.default = default
+        self.level = level
 
     def doc(self) -> str:
         """The rule's documentation in Markdown (used by --explain, SARIF and the README)."""

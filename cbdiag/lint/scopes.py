@@ -5,7 +5,10 @@ qualified name (``tf.keras.layers.X`` and ``keras.src.layers.X`` are ``keras.lay
 from __future__ import annotations
 
 import ast
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def import_bindings(node: ast.Import | ast.ImportFrom) -> dict[str, str | None]:

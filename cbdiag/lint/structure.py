@@ -23,9 +23,9 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from operator import attrgetter
 
+from ..records import MutableRecord, Plain, Record
 from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
 from .scopes import bindings, canonical, import_bindings, names_bound
 from .targets import MODULE_LISTS, SEQUENTIALS, SHAPED, TARGETS, Arg, Target
@@ -49,6 +49,10 @@ from .values import (
     known,
     same,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: How many calls deep literal arguments are followed into the tree's functions.
 MAX_DEPTH = 4
@@ -75,15 +79,31 @@ class _Budget(Exception):
     pass
 
 
-@dataclass
-class Outcome:
+class Outcome(MutableRecord):
     """What became of one layer (or container) call over every run of its code."""
 
     node: ast.AST
     name: str
-    findings: list[tuple[str, str, str]] = field(default_factory=list)  # (code, message, via)
+    findings: list[tuple[str, str, str]]  # (code, message, via)
     clean: bool = False
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str]
+
+    _fields = ("node", "name", "findings", "clean", "reasons")
+    _key = attrgetter("node", "name", "findings", "clean", "reasons")
+
+    def __init__(
+        self,
+        node: ast.AST,
+        name: str,
+        findings: list[tuple[str, str, str]] | None = None,
+        clean: bool = False,
+        reasons: list[str] | None = None,
+    ) -> None:
+        self.node = node
+        self.name = name
+        self.findings = list() if findings is None else findings
+        self.clean = clean
+        self.reasons = list() if reasons is None else reasons
 
     @property
     def status(self) -> str:
@@ -97,8 +117,7 @@ class Outcome:
         return self.reasons[0] if self.reasons else "not reached by the analysis"
 
 
-@dataclass(eq=False)
-class FuncInfo:
+class FuncInfo(Plain):
     key: str
     qual: str
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -106,12 +125,58 @@ class FuncInfo:
     cls: str | None = None  # the class key of a method
     targets: bool = False  # spans a line that may hold a layer call
     relevant: bool = False  # holds a layer call, or calls (a few calls deep) one that does
-    calls: set[str] = field(default_factory=set)  # leaf names it calls
+    calls: set[str]  # leaf names it calls
     callers: int = 0  # call sites in the tree (syntactic)
-    passed: set[str] = field(default_factory=set)  # parameters every call site passes
-    omitted: set[str] = field(default_factory=set)  # parameters some call site leaves out
+    passed: set[str]  # parameters every call site passes
+    omitted: set[str]  # parameters some call site leaves out
     runs: int = 0
-    memo: dict[Any, Any] = field(default_factory=dict)
+    memo: dict[Any, Any]
+
+    _fields = (
+        "key",
+        "qual",
+        "node",
+        "module",
+        "cls",
+        "targets",
+        "relevant",
+        "calls",
+        "callers",
+        "passed",
+        "omitted",
+        "runs",
+        "memo",
+    )
+
+    def __init__(
+        self,
+        key: str,
+        qual: str,
+        node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+        module: ModuleInfo,
+        cls: str | None = None,
+        targets: bool = False,
+        relevant: bool = False,
+        calls: set[str] | None = None,
+        callers: int = 0,
+        passed: set[str] | None = None,
+        omitted: set[str] | None = None,
+        runs: int = 0,
+        memo: dict[Any, Any] | None = None,
+    ) -> None:
+        self.key = key
+        self.qual = qual
+        self.node = node
+        self.module = module
+        self.cls = cls
+        self.targets = targets
+        self.relevant = relevant
+        self.calls = set() if calls is None else calls
+        self.callers = callers
+        self.passed = set() if passed is None else passed
+        self.omitted = set() if omitted is None else omitted
+        self.runs = runs
+        self.memo = dict() if memo is None else memo
 
     @property
     def function(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -123,8 +188,7 @@ class FuncInfo:
         return self.node
 
 
-@dataclass(eq=False)
-class ModuleInfo:
+class ModuleInfo(Plain):
     """One module of the run. Its tree may be parsed only when first asked for (``load``:
     a module with no layer name in its text is parsed only if the analysis needs it), and
     its functions indexed then."""
@@ -134,15 +198,64 @@ class ModuleInfo:
     source: str
     _tree: ast.Module | None
     lines: list[int] | None  # lines that may hold a layer call (None: all)
-    _funcs: dict[str, FuncInfo] = field(default_factory=dict)
-    env: dict[str, Any] = field(default_factory=dict)
-    class_env: dict[str, dict[str, Any]] = field(default_factory=dict)
-    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    _funcs: dict[str, FuncInfo]
+    env: dict[str, Any]
+    class_env: dict[str, dict[str, Any]]
+    outcomes: dict[int, Outcome]
     ran: bool = False
     _nl: list[int] | None = None
     load: Callable[[], ast.Module] | None = None  # parses the source (a lazy module)
     on_load: Callable[[ModuleInfo], None] | None = None  # indexes its functions
     loaded: bool = True
+
+    _fields = (
+        "name",
+        "path",
+        "source",
+        "_tree",
+        "lines",
+        "_funcs",
+        "env",
+        "class_env",
+        "outcomes",
+        "ran",
+        "_nl",
+        "load",
+        "on_load",
+        "loaded",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        source: str,
+        _tree: ast.Module | None,
+        lines: list[int] | None,
+        _funcs: dict[str, FuncInfo] | None = None,
+        env: dict[str, Any] | None = None,
+        class_env: dict[str, dict[str, Any]] | None = None,
+        outcomes: dict[int, Outcome] | None = None,
+        ran: bool = False,
+        _nl: list[int] | None = None,
+        load: Callable[[], ast.Module] | None = None,
+        on_load: Callable[[ModuleInfo], None] | None = None,
+        loaded: bool = True,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.source = source
+        self._tree = _tree
+        self.lines = lines
+        self._funcs = dict() if _funcs is None else _funcs
+        self.env = dict() if env is None else env
+        self.class_env = dict() if class_env is None else class_env
+        self.outcomes = dict() if outcomes is None else outcomes
+        self.ran = ran
+        self._nl = _nl
+        self.load = load
+        self.on_load = on_load
+        self.loaded = loaded
 
     @property
     def tree(self) -> ast.Module:
@@ -195,12 +308,18 @@ def newline_offsets(source: str) -> list[int]:
     return [x.start() for x in re.finditer("\n", source)]
 
 
-@dataclass
-class ModuleResult:
+class ModuleResult(MutableRecord):
     """The layer calls of one module and what became of each."""
 
     path: str
     outcomes: list[Outcome]
+
+    _fields = ("path", "outcomes")
+    _key = attrgetter("path", "outcomes")
+
+    def __init__(self, path: str, outcomes: list[Outcome]) -> None:
+        self.path = path
+        self.outcomes = outcomes
 
 
 def module_names(path: str, root: str | None) -> list[str]:
@@ -1800,22 +1919,38 @@ def _is_shuffle(v: Layer) -> bool:
     return (v.target is not None and v.target.kind == "shuffle") or getattr(v, "shuffle", False)
 
 
-@dataclass(frozen=True)
-class _Output:
+class _Output(Record):
     """What a layer returns when called (``self.conv(x)``)."""
 
     layer: Layer
 
+    _fields = ("layer",)
+    _key = attrgetter("layer")
 
-@dataclass(frozen=True)
-class _Bound:
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+
+
+class _Bound(Record):
     key: str
     inst: Inst
 
+    _fields = ("key", "inst")
+    _key = attrgetter("key", "inst")
 
-@dataclass
-class _Weight:
+    def __init__(self, key: str, inst: Inst) -> None:
+        self.key = key
+        self.inst = inst
+
+
+class _Weight(MutableRecord):
     layer: Layer
+
+    _fields = ("layer",)
+    _key = attrgetter("layer")
+
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
 
 
 class _Method:
@@ -2059,16 +2194,30 @@ class _CallText:
         return out
 
 
-@dataclass
-class _Imports:
+class _Imports(MutableRecord):
     """What one module's imports bind: ``names`` (bound name -> (module, original name)),
     ``modules`` (bound name -> module name), ``stars`` (modules star-imported), ``aliases``
     (``as`` names of imported names -> original name)."""
 
-    names: dict[str, tuple[str | None, str]] = field(default_factory=dict)
-    modules: dict[str, str] = field(default_factory=dict)
-    stars: list[str | None] = field(default_factory=list)
-    aliases: dict[str, str] = field(default_factory=dict)
+    names: dict[str, tuple[str | None, str]]
+    modules: dict[str, str]
+    stars: list[str | None]
+    aliases: dict[str, str]
+
+    _fields = ("names", "modules", "stars", "aliases")
+    _key = attrgetter("names", "modules", "stars", "aliases")
+
+    def __init__(
+        self,
+        names: dict[str, tuple[str | None, str]] | None = None,
+        modules: dict[str, str] | None = None,
+        stars: list[str | None] | None = None,
+        aliases: dict[str, str] | None = None,
+    ) -> None:
+        self.names = dict() if names is None else names
+        self.modules = dict() if modules is None else modules
+        self.stars = list() if stars is None else stars
+        self.aliases = dict() if aliases is None else aliases
 
 
 def header_roots(st: ast.stmt) -> list[ast.AST]:

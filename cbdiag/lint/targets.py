@@ -3,19 +3,26 @@ kernel, stride and dilation arguments are, by position and by keyword."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from operator import attrgetter
+
+from ..records import Record
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(Record):
     """An argument read by position (0-based, ``None`` = keyword only) or by keyword."""
 
     pos: int | None
     names: tuple[str, ...]
 
+    _fields = ("pos", "names")
+    _key = attrgetter("pos", "names")
 
-@dataclass(frozen=True)
-class Target:
+    def __init__(self, pos: int | None, names: tuple[str, ...]) -> None:
+        self.pos = pos
+        self.names = names
+
+
+class Target(Record):
     """A call cbdiag understands.
 
     ``kind``: ``deconv`` (transposed convolution), ``conv`` (strided convolution: gradient
@@ -35,6 +42,59 @@ class Target:
     default_stride: int = 1
     padding: Arg | None = None  # where 'same' / 'valid' is (Keras-style frameworks)
     default_padding: str | None = None
+
+    _fields = (
+        "name",
+        "framework",
+        "kind",
+        "ndim",
+        "kernel",
+        "stride",
+        "dilation",
+        "weight",
+        "default_stride",
+        "padding",
+        "default_padding",
+    )
+    _key = attrgetter(
+        "name",
+        "framework",
+        "kind",
+        "ndim",
+        "kernel",
+        "stride",
+        "dilation",
+        "weight",
+        "default_stride",
+        "padding",
+        "default_padding",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        framework: str,
+        kind: str,
+        ndim: int,
+        kernel: Arg | None,
+        stride: Arg | None,
+        dilation: Arg | None = None,
+        weight: Arg | None = None,
+        default_stride: int = 1,
+        padding: Arg | None = None,
+        default_padding: str | None = None,
+    ) -> None:
+        self.name = name
+        self.framework = framework
+        self.kind = kind
+        self.ndim = ndim
+        self.kernel = kernel
+        self.stride = stride
+        self.dilation = dilation
+        self.weight = weight
+        self.default_stride = default_stride
+        self.padding = padding
+        self.default_padding = default_padding
 
 
 def _torch_module(cls: str, kind: str, ndim: int) -> Target:

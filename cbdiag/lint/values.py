@@ -15,8 +15,13 @@ source cannot make the linter compute forever or fill the memory.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
-from typing import Any
+from operator import attrgetter
+
+from ..records import Plain, Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Largest integer magnitude the interpreter computes with.
 MAX_INT = 1 << 64
@@ -26,38 +31,61 @@ MAX_ITEMS = 4096
 MAX_STR = 10_000
 
 
-@dataclass(frozen=True)
-class Unknown:
+class Unknown(Record):
     """A value not known statically, and why (shown by ``--show-unresolved``)."""
 
     reason: str
 
+    _fields = ("reason",)
+    _key = attrgetter("reason")
 
-@dataclass(frozen=True)
-class Qual:
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class Qual(Record):
     """A name bound by an import, canonical (``torch.nn.ConvTranspose2d``)."""
 
     name: str
 
+    _fields = ("name",)
+    _key = attrgetter("name")
 
-@dataclass(frozen=True)
-class Func:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Func(Record):
     """A function, method or class of the linted tree (``key`` = ``module:Qual.name``)."""
 
     key: str
 
+    _fields = ("key",)
+    _key = attrgetter("key")
 
-@dataclass(frozen=True)
-class Partial:
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+class Partial(Record):
     """``functools.partial(func, *args, **kwargs)`` with the arguments as values."""
 
     func: Any
     args: tuple[Any, ...]
     kwargs: tuple[tuple[str, Any], ...]
 
+    _fields = ("func", "args", "kwargs")
+    _key = attrgetter("func", "args", "kwargs")
 
-@dataclass(frozen=True)
-class Sym:
+    def __init__(
+        self, func: Any, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+    ) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+
+
+class Sym(Record):
     """An unknown integer ``name`` times ``coef`` (``reason``: why ``name`` is unknown):
     ``kernel_size=2 * stride`` is divisible by ``stride`` whatever it is."""
 
@@ -65,14 +93,20 @@ class Sym:
     coef: int = 1
     reason: str = ""
 
+    _fields = ("name", "coef", "reason")
+    _key = attrgetter("name", "coef", "reason")
 
-@dataclass(frozen=True)
+    def __init__(self, name: str, coef: int = 1, reason: str = "") -> None:
+        self.name = name
+        self.coef = coef
+        self.reason = reason
+
+
 class Growth(Unknown):
     """A list grown a number of times not known statically (it may hold anything)."""
 
 
-@dataclass(eq=False)
-class Layer:
+class Layer(Plain):
     """A layer call: the rules' target (``target``, with its spatial ``layer`` when every
     argument is known), a resampler (``layer`` only), or another module (``layer`` None:
     no effect on the spatial pattern)."""
@@ -83,15 +117,44 @@ class Layer:
     spatial: bool = False  # changes the spatial grid (an upsampler or strided layer)
     unknown: str | None = None  # spatial, but its parameters are not known: why
 
+    _fields = ("node", "target", "layer", "spatial", "unknown")
 
-@dataclass(eq=False)
-class Seq:
+    def __init__(
+        self,
+        node: ast.Call,
+        target: Any = None,
+        layer: Any = None,
+        spatial: bool = False,
+        unknown: str | None = None,
+    ) -> None:
+        self.node = node
+        self.target = target
+        self.layer = layer
+        self.spatial = spatial
+        self.unknown = unknown
+
+
+class Seq(Plain):
     """A list (or a Keras ``Sequential`` model filled by ``model.add``) being built."""
 
-    items: list[Any] = field(default_factory=list)
+    items: list[Any]
     node: ast.AST | None = None
     sequential: str | None = None  # the container's qualified name, for ``model.add``
     added: bool = False  # grown by append/extend/+=/add since it was made
+
+    _fields = ("items", "node", "sequential", "added")
+
+    def __init__(
+        self,
+        items: list[Any] | None = None,
+        node: ast.AST | None = None,
+        sequential: str | None = None,
+        added: bool = False,
+    ) -> None:
+        self.items = list() if items is None else items
+        self.node = node
+        self.sequential = sequential
+        self.added = added
 
 
 def known(v: Any) -> bool:
@@ -237,24 +300,39 @@ def spatial(items: list[Any]) -> list[Any]:
     ]
 
 
-@dataclass(frozen=True)
-class Tensor:
+class Tensor(Record):
     """A tensor made with a literal shape (``torch.randn(8, 8, 3, 3)``): the functional forms
     read their kernel from it."""
 
     shape: tuple[int, ...]
 
+    _fields = ("shape",)
+    _key = attrgetter("shape")
 
-@dataclass(frozen=True)
-class ModRef:
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+
+class ModRef(Record):
     """A module of the linted tree bound by ``import``."""
 
     name: str
 
+    _fields = ("name",)
+    _key = attrgetter("name")
 
-@dataclass(eq=False)
-class Inst:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Inst(Plain):
     """``self`` inside a method of a class of the tree: its attributes as far as assigned."""
 
     cls: str  # the class's key
-    attrs: dict[str, Any] = field(default_factory=dict)
+    attrs: dict[str, Any]
+
+    _fields = ("cls", "attrs")
+
+    def __init__(self, cls: str, attrs: dict[str, Any] | None = None) -> None:
+        self.cls = cls
+        self.attrs = dict() if attrs is None else attrs

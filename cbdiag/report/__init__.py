@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
-from typing import Any
 
 from .._version import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def envelope(command: str, **fields: Any) -> dict[str, Any]:
@@ -54,4 +56,6 @@ def dumps(obj: dict[str, Any]) -> str:
     if found:
         shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
         clean.setdefault("notes", []).append(f"non-finite numbers written as null: {shown}")
+    import json
+
     return json.dumps(clean, indent=2, allow_nan=False)

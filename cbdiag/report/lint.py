@@ -3,13 +3,11 @@ sarif. One function per format, each taking the violations and returning the tex
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from .._version import __version__
-from ..files import display
+from ..files import display, pure
 from ..lint.engine import Violation
 from ..lint.rules import RULES
 
@@ -24,8 +22,14 @@ def display_path(path: str) -> str:
     absolute = os.path.abspath(path)  # not resolved: a symlink keeps its own name
     rel = os.path.relpath(absolute, os.getcwd())
     if rel == os.pardir or rel.startswith(os.pardir + os.sep):
-        return Path(absolute).as_posix()
-    return Path(rel).as_posix()
+        return pure(absolute, slashes=True)
+    return pure(rel, slashes=True)
+
+
+def _cwd_uri() -> str:
+    from pathlib import Path
+
+    return Path.cwd().resolve().as_uri() + "/"
 
 
 def where(v: Violation) -> str:
@@ -109,10 +113,14 @@ def _record(v: Violation) -> dict[str, object]:
 
 
 def as_json(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
+    import json
+
     return json.dumps([_record(v) for v in vs], indent=2) + "\n"
 
 
 def json_lines(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) -> str:
+    import json
+
     return "".join(json.dumps(_record(v)) + "\n" for v in vs)
 
 
@@ -204,12 +212,14 @@ def sarif(vs: Sequence[Violation], sources: dict[str, list[str]] | None = None) 
                         "rules": rules,
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri() + "/"}},
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": _cwd_uri()}},
                 "columnKind": "unicodeCodePoints",
                 "results": results,
             }
         ],
     }
+    import json
+
     return json.dumps(doc, indent=2) + "\n"
 
 

@@ -726,3 +726,38 @@ def test_undecodable_sources_say_why(raw: bytes, reason: str) -> None:
         "# -*- coding: latin-1 -*-\nx = 'é'\n",
         None,
     )
+
+
+def _decode_by_tokenizer(raw: bytes) -> str | None:
+    """How Python itself decodes a source file (the reference for ``decode``)."""
+    import io
+    import tokenize
+
+    try:
+        enc, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        return raw.decode(enc)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"x = 1\n",
+        b"",
+        b"\xef\xbb\xbfx = '\xc3\xa9'\n",  # a BOM
+        b"x = 1\r\ny = '\xc3\xa9'\r\n",
+        b"# -*- coding: latin-1 -*-\nx = '\xe9'\n",
+        b"#!/usr/bin/env python\n# vim: set fileencoding=cp1252 :\nx = '\x80'\n",
+        b"x = 1\ny = 2\n# coding: latin-1\nz = '\xc3\xa9'\n",  # a third line is no cookie
+        b"# the coding style of this file\nx = '\xc3\xa9'\n",  # "coding" but no cookie
+        b'x = "\xe9t\xe9"\n',
+        b"x = 1\ny = 2\nz = '\xff'\n",
+    ],
+)
+def test_decode_reads_sources_as_python_does(raw: bytes) -> None:
+    from cbdiag.lint import decode
+
+    text, why = decode(raw)
+    assert text == _decode_by_tokenizer(raw)
+    assert (why is None) == (text is not None)

@@ -339,107 +339,134 @@ class AxisOp(Record):
         return out
 
 
-def _fmt_pair(a: int, b: int) -> str:
-    return str(a) if a == b else f"{a}x{b}"
+def _fmt_axes(values: tuple[int, ...]) -> str:
+    """``3`` when every axis has the value, else ``1x2x2`` (in axis order)."""
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+#: Axis names by number of spatial dimensions: a signal, an image, a volume.
+AXIS_NAMES = {1: ("t",), 2: ("y", "x"), 3: ("z", "y", "x")}
 
 
 class Layer(Record):
-    """One spatial layer: an :class:`AxisOp` for the y axis (rows) and one for x (columns)."""
+    """One spatial layer: an :class:`AxisOp` per spatial axis, in the framework's order
+    (``(y, x)`` for an image, ``(t,)`` for a 1-D signal, ``(z, y, x)`` for a volume).
 
-    y: AxisOp
-    x: AxisOp
+    ``Layer(y_op, x_op)`` is the 2-D layer of every image command; ``y`` and ``x`` are its
+    axes (a volume's last two)."""
+
+    axes: tuple[AxisOp, ...]
     spec: str = ""
 
-    _fields = ("y", "x", "spec")
-    _key = attrgetter("y", "x")
+    _fields = ("axes", "spec")
+    _key = attrgetter("axes")
 
-    def __init__(self, y: AxisOp, x: AxisOp, spec: str = "") -> None:
-        self.y = y
-        self.x = x
+    def __init__(self, *axes: AxisOp, spec: str = "") -> None:
+        if not 1 <= len(axes) <= 3:
+            raise LayerSpecError(f"a layer has 1, 2 or 3 spatial axes, got {len(axes)}")
+        self.axes = tuple(axes)
         self.spec = spec
         self.__post_init__()
 
     def __post_init__(self) -> None:
-        if self.y.kind != self.x.kind:
-            raise LayerSpecError("both axes of a layer must have the same kind")
-        problems = self.y.problems() + [p for p in self.x.problems() if p not in self.y.problems()]
+        if len({op.kind for op in self.axes}) != 1:
+            raise LayerSpecError("every axis of a layer must have the same kind")
+        problems: list[str] = []
+        for op in self.axes:
+            problems += [p for p in op.problems() if p not in problems]
         if problems:
             raise LayerSpecError(f"layer '{self.describe()}': {'; '.join(problems)}")
         if not self.spec:
             object.__setattr__(self, "spec", self.describe())
 
     @property
+    def ndim(self) -> int:
+        return len(self.axes)
+
+    @property
+    def y(self) -> AxisOp:
+        """The rows' operator (an image's first axis, a volume's second)."""
+        if self.ndim == 1:
+            raise AttributeError("a 1-D layer has no y axis")
+        return self.axes[-2]
+
+    @property
+    def x(self) -> AxisOp:
+        """The columns' operator (the last axis)."""
+        return self.axes[-1]
+
+    @property
     def kind(self) -> str:
-        return self.y.kind
+        return self.axes[0].kind
 
     def axis(self, a: int) -> AxisOp:
-        """The operator along axis ``a`` (0 = y / rows, 1 = x / columns)."""
-        return self.y if a == 0 else self.x
+        """The operator along axis ``a`` (for an image 0 = y / rows, 1 = x / columns)."""
+        return self.axes[a]
+
+    def _values(self, name: str) -> tuple[int, ...]:
+        return tuple(getattr(op, name) for op in self.axes)
 
     def describe(self) -> str:
         """Canonical text of the layer in the ``--layers`` syntax (round-trips)."""
-        y, x = self.y, self.x
-        if y.kind in ("nearest", "bilinear", "shuffle"):
-            return f"{y.kind} x{_fmt_pair(y.stride, x.stride)}"
-        if y.kind in ("blur", "box"):
-            mode = "" if y.padding_mode == "zeros" else f" {y.padding_mode}"
-            return f"{y.kind} {_fmt_pair(y.kernel, x.kernel)}{mode}"
-        parts = [y.kind, f"k{_fmt_pair(y.kernel, x.kernel)}"]
-        if (y.stride, x.stride) != (1, 1):
-            parts.append(f"s{_fmt_pair(y.stride, x.stride)}")
-        if y.tf_padding:
-            parts.append(y.tf_padding)
-        elif (y.padding, x.padding) != (0, 0):
-            parts.append(f"p{_fmt_pair(y.padding, x.padding)}")
-        if (y.output_padding, x.output_padding) != (0, 0):
-            parts.append(f"op{_fmt_pair(y.output_padding, x.output_padding)}")
-        if (y.dilation, x.dilation) != (1, 1):
-            parts.append(f"d{_fmt_pair(y.dilation, x.dilation)}")
-        if y.padding_mode != "zeros":
-            parts.append(y.padding_mode)
+        first = self.axes[0]
+        if first.kind in ("nearest", "bilinear", "shuffle"):
+            return f"{first.kind} x{_fmt_axes(self._values('stride'))}"
+        if first.kind in ("blur", "box"):
+            mode = "" if first.padding_mode == "zeros" else f" {first.padding_mode}"
+            return f"{first.kind} {_fmt_axes(self._values('kernel'))}{mode}"
+        parts = [first.kind, f"k{_fmt_axes(self._values('kernel'))}"]
+        for name, tag, neutral in (("stride", "s", 1), ("padding", "p", 0)):
+            if name == "padding" and first.tf_padding:
+                parts.append(first.tf_padding)
+                continue
+            values = self._values(name)
+            if set(values) != {neutral}:
+                parts.append(f"{tag}{_fmt_axes(values)}")
+        for name, tag, neutral in (("output_padding", "op", 0), ("dilation", "d", 1)):
+            values = self._values(name)
+            if set(values) != {neutral}:
+                parts.append(f"{tag}{_fmt_axes(values)}")
+        if first.padding_mode != "zeros":
+            parts.append(first.padding_mode)
         return " ".join(parts)
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-friendly description (per-axis values as ``[y, x]``)."""
-        y, x = self.y, self.x
+        """JSON-friendly description (per-axis values as lists in axis order, ``[y, x]`` for
+        an image)."""
+        first = self.axes[0]
         d: dict[str, object] = {"spec": self.spec, "kind": self.kind}
         if self.kind in ("nearest", "bilinear", "shuffle"):
-            d["factor"] = [y.stride, x.stride]
+            d["factor"] = list(self._values("stride"))
             return d
-        d["kernel"] = [y.kernel, x.kernel]
-        d["stride"] = [y.stride, x.stride]
-        d["padding"] = [y.padding, x.padding]
-        d["output_padding"] = [y.output_padding, x.output_padding]
-        d["dilation"] = [y.dilation, x.dilation]
-        d["tf_padding"] = y.tf_padding
-        d["padding_mode"] = y.padding_mode
+        for name in ("kernel", "stride", "padding", "output_padding", "dilation"):
+            d[name] = list(self._values(name))
+        d["tf_padding"] = first.tf_padding
+        d["padding_mode"] = first.padding_mode
         return d
 
 
-def _both(kind: str, **per_axis: tuple[int, int] | str | None) -> Layer:
-    ya: dict[str, object] = {}
-    xa: dict[str, object] = {}
+def _both(kind: str, dims: int = 2, **per_axis: tuple[int, ...] | str | None) -> Layer:
+    """A layer of ``dims`` axes; a tuple value gives one entry per axis (or one for all)."""
+    ops: list[dict[str, object]] = [{} for _ in range(dims)]
     for key, val in per_axis.items():
-        if isinstance(val, tuple):
-            ya[key], xa[key] = val
-        else:
-            ya[key] = xa[key] = val
-    return Layer(AxisOp(kind, **ya), AxisOp(kind, **xa))  # type: ignore[arg-type]
-
-
-def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+        for a in range(dims):
+            if isinstance(val, tuple):
+                ops[a][key] = val[a] if len(val) == dims else val[0]
+            else:
+                ops[a][key] = val
+    return Layer(*(AxisOp(kind, **kw) for kw in ops))  # type: ignore[arg-type]
 
 
 def deconv(
-    kernel: int | tuple[int, int],
-    stride: int | tuple[int, int],
+    kernel: int | tuple[int, ...],
+    stride: int | tuple[int, ...],
     *,
-    padding: int | tuple[int, int] = 0,
-    output_padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    padding: int | tuple[int, ...] = 0,
+    output_padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
     tf_padding: str | None = None,
     kind: str = "deconv",
+    dims: int = 2,
 ) -> Layer:
     """Build a transposed-convolution layer (or a ``conv`` with ``kind="conv"``).
 
@@ -449,18 +476,31 @@ def deconv(
     'deconv k3 s2 p1 op1'
     >>> deconv((3, 4), (2, 1), kind="conv").spec
     'conv k3x4 s2x1'
+    >>> deconv(16, 8, padding=4, dims=1).spec, deconv((1, 2, 2), (1, 2, 2), dims=3).spec
+    ('deconv k16 s8 p4', 'deconv k1x2x2 s1x2x2')
     """
+    if dims not in AXIS_NAMES:
+        raise LayerSpecError(f"a layer has 1, 2 or 3 spatial axes, got {dims}")
+
+    def axes(v: int | tuple[int, ...], what: str) -> tuple[int, ...]:
+        t = (v,) if isinstance(v, int) else tuple(int(x) for x in v)
+        if len(t) not in (1, dims):
+            raise LayerSpecError(f"{what} {v!r}: a {dims}-D layer takes 1 or {dims} values")
+        return t * dims if len(t) == 1 else t
+
     if tf_padding not in (None, "same", "valid"):
         raise LayerSpecError(f"TensorFlow padding must be 'same' or 'valid', got {tf_padding!r}")
-    if tf_padding and (_pair(padding) != (0, 0) or _pair(output_padding) != (0, 0)):
+    pads, opads = axes(padding, "padding"), axes(output_padding, "output padding")
+    if tf_padding and (set(pads) != {0} or set(opads) != {0}):
         raise LayerSpecError("give either padding/output padding (PyTorch) or same/valid (TF)")
     return _both(
         kind,
-        kernel=_pair(kernel),
-        stride=_pair(stride),
-        padding=_pair(padding),
-        output_padding=_pair(output_padding),
-        dilation=_pair(dilation),
+        dims,
+        kernel=axes(kernel, "kernel"),
+        stride=axes(stride, "stride"),
+        padding=pads,
+        output_padding=opads,
+        dilation=axes(dilation, "dilation"),
         tf_padding=tf_padding,
     )
 
@@ -469,7 +509,7 @@ def deconv(
 # Text syntax
 # ---------------------------------------------------------------------------------------------
 
-_NUM = r"(-?\d+)(?:[x](-?\d+))?"
+_NUM = r"(-?\d+)(?:[x](-?\d+))?(?:[x](-?\d+))?"
 _OPTION_TEXT = {
     "kernel": rf"^(?:k|kernel=|kernel_size=|size=){_NUM}$",
     "stride": rf"^(?:s|stride=|x|r|factor=|scale=|scale_factor=|upscale_factor=){_NUM}$",
@@ -508,11 +548,25 @@ def parse_pair(text: str, what: str) -> tuple[int, int]:
     >>> parse_pair("3x4", "kernel")
     (3, 4)
     """
+    got = parse_sizes(text, 2, what)
+    return (got[0], got[1])
+
+
+def parse_sizes(text: str, dims: int, what: str) -> tuple[int, ...]:
+    """Parse ``"3"`` (every axis) or one value per axis (``"3x4"`` for 2-D, ``"1x2x2"`` for
+    3-D) into ``dims`` ints.
+
+    >>> parse_sizes("1x2x2", 3, "stride"), parse_sizes("8", 1, "stride")
+    ((1, 2, 2), (8,))
+    """
     m = _option_re()["bare"].match(text.strip())
-    if not m:
-        raise LayerSpecError(f"{what} must be an integer or HxW (e.g. 3 or 3x4), got {text!r}")
-    a = _int(m.group(1))
-    return (a, _int(m.group(2)) if m.group(2) is not None else a)
+    got = tuple(_int(g) for g in m.groups() if g is not None) if m else ()
+    if len(got) not in (1, dims):
+        shape = {1: "an integer", 2: "an integer or HxW (e.g. 3 or 3x4)"}.get(
+            dims, "an integer or DxHxW (e.g. 2 or 1x2x2)"
+        )
+        raise LayerSpecError(f"{what} must be {shape}, got {text!r}")
+    return got * dims if len(got) == 1 else got
 
 
 #: Most digits of a number in a layer description (every limit below is far smaller).
@@ -530,7 +584,7 @@ def _int(digits: str) -> int:
     return int(digits)
 
 
-def _parse_one(text: str) -> list[Layer]:
+def _parse_one(text: str, dims: int = 2) -> list[Layer]:
     tokens = text.split()
     repeat = 1
     m_repeat = _repeat_re().match(tokens[0]) if tokens else None
@@ -552,7 +606,7 @@ def _parse_one(text: str) -> list[Layer]:
     if not 1 <= repeat <= MAX_LAYERS:
         raise LayerSpecError(f"repeat count {repeat} out of range 1..{MAX_LAYERS}")
     allowed = _ALLOWED[kind]
-    values: dict[str, tuple[int, int]] = {}
+    values: dict[str, tuple[int, ...]] = {}
     tf: str | None = None
     mode = "zeros"
     for tok in tokens[1:]:
@@ -566,13 +620,18 @@ def _parse_one(text: str) -> list[Layer]:
         for key, rx in _option_re().items():
             m = rx.match(low)
             if m and key in allowed:
-                a = _int(m.group(1))
-                b = _int(m.group(2)) if m.group(2) is not None else a
+                got = tuple(_int(g) for g in m.groups() if g is not None)
                 name = "kernel" if (key == "bare" and kind in ("blur", "box")) else key
                 name = "stride" if name == "bare" else name
                 if name in values:
                     raise LayerSpecError(f"{name} given twice in layer {text.strip()!r}")
-                values[name] = (a, b)
+                if len(got) not in (1, dims):
+                    shape = {1: "N", 2: "N or HxW", 3: "N or DxHxW"}[dims]
+                    raise LayerSpecError(
+                        f"{name} {tok!r} in layer {text.strip()!r} has {len(got)} values; a "
+                        f"{dims}-D layer takes {shape}"
+                    )
+                values[name] = got
                 break
         else:
             raise LayerSpecError(
@@ -582,9 +641,9 @@ def _parse_one(text: str) -> list[Layer]:
     if kind in ("nearest", "bilinear", "shuffle"):
         if "stride" not in values:
             raise LayerSpecError(f"{kind} layer {text.strip()!r} needs a factor, e.g. '{kind} x2'")
-        layer = _both(kind, stride=values["stride"])
+        layer = _both(kind, dims, stride=values["stride"])
     elif kind in ("blur", "box"):
-        layer = _both(kind, kernel=values.get("kernel", (2, 2)), padding_mode=mode)
+        layer = _both(kind, dims, kernel=values.get("kernel", (2,)), padding_mode=mode)
     else:
         if "kernel" not in values:
             raise LayerSpecError(f"{kind} layer {text.strip()!r} needs a kernel size, e.g. k3")
@@ -594,11 +653,12 @@ def _parse_one(text: str) -> list[Layer]:
             )
         layer = _both(
             kind,
+            dims,
             kernel=values["kernel"],
-            stride=values.get("stride", (1, 1)),
-            padding=values.get("padding", (0, 0)),
-            output_padding=values.get("output_padding", (0, 0)),
-            dilation=values.get("dilation", (1, 1)),
+            stride=values.get("stride", (1,)),
+            padding=values.get("padding", (0,)),
+            output_padding=values.get("output_padding", (0,)),
+            dilation=values.get("dilation", (1,)),
             tf_padding=tf,
             padding_mode=mode,
         )
@@ -630,10 +690,34 @@ PRESETS: dict[str, tuple[str, str]] = {
         "deconv k3 s2, blur 4",
         "StyleGAN2 upsampling: ConvTranspose(k3, s2) then the [1,3,3,1] filter",
     ),
+    "hifigan-v1": (
+        "2x deconv k16 s8 p4, 2x deconv k4 s2 p1",
+        "HiFi-GAN V1 vocoder (1-D): ConvTranspose1d(k, u, padding (k-u)/2) for upsample_rates "
+        "[8, 8, 2, 2] and upsample_kernel_sizes [16, 16, 4, 4]; the residual blocks between "
+        "them are not a chain and are left out",
+    ),
+    "melgan": (
+        "2x deconv k16 s8 p4, 2x deconv k4 s2 p1",
+        "MelGAN vocoder (1-D): ConvTranspose1d(2r, r, padding r/2) for ratios [8, 8, 2, 2]; "
+        "the residual stacks between them are left out",
+    ),
+    "monai-unet": (
+        "4x deconv k3 s2 p1 op1",
+        "MONAI UNet decoder (3-D): its transposed Convolution with up_kernel_size 3 and "
+        "strides 2 is ConvTranspose3d(k3, s2, p1, op1), four times",
+    ),
+    "nnunet": (
+        "5x deconv k2 s2",
+        "nnU-Net 3d_fullres decoder (3-D): ConvTranspose3d with kernel = stride = the pooling "
+        "size, 2 here (plans may use 1x2x2 on a thick-slice axis)",
+    ),
 }
 
+#: Spatial dimensions of the presets that are not images.
+PRESET_DIMS = {"hifigan-v1": 1, "melgan": 1, "monai-unet": 3, "nnunet": 3}
 
-def parse_layers(text: str) -> list[Layer]:
+
+def parse_layers(text: str, dims: int = 2) -> list[Layer]:
     """Parse a layer list such as ``"2x deconv k3 s2 p1 op1, conv k7 p3"``.
 
     Layers are separated by commas or semicolons; a leading ``Nx`` repeats a layer, or a group
@@ -648,10 +732,15 @@ def parse_layers(text: str) -> list[Layer]:
     ['nearest x2', 'conv k3 p1', 'nearest x2', 'conv k3 p1']
     >>> parse_layers("bilinear 2")[0].spec
     'bilinear x2'
+
+    ``dims`` is the number of spatial axes (1: a signal, 3: a volume); values are then N or
+    one per axis (``deconv k1x2x2 s1x2x2`` for 3-D).
     """
+    if dims not in AXIS_NAMES:
+        raise LayerSpecError(f"layers have 1, 2 or 3 spatial axes, got {dims}")
     if not text.strip(" ,;"):
         raise LayerSpecError("no layers given")
-    layers = _parse_group(text, text)
+    layers = _parse_group(text, text, dims)
     if not layers:
         raise LayerSpecError("no layers given")
     return layers
@@ -709,7 +798,7 @@ def _group_problem(part: str) -> str:
     )
 
 
-def _parse_group(text: str, whole: str) -> list[Layer]:
+def _parse_group(text: str, whole: str, dims: int = 2) -> list[Layer]:
     layers: list[Layer] = []
     for part in _split_top(text, whole):
         name = part.strip().lower()
@@ -717,12 +806,12 @@ def _parse_group(text: str, whole: str) -> list[Layer]:
         if m is not None and _closing(m.group(0), m.start(2) - 1) != m.end(2):
             m = None  # "(a) 2x (b)": two groups, not one whose inside is "a) 2x (b"
         if name in PRESETS:
-            layers.extend(parse_layers(PRESETS[name][0]))
+            layers.extend(preset(name, dims))
         elif m is not None:
             repeat = _int(m.group(1)) if m.group(1) else 1
             if not 1 <= repeat <= MAX_LAYERS:
                 raise LayerSpecError(f"repeat count {repeat} out of range 1..{MAX_LAYERS}")
-            inner = _parse_group(m.group(2), whole)
+            inner = _parse_group(m.group(2), whole, dims)
             if not inner:
                 raise LayerSpecError(f"empty group '({m.group(2)})' in {whole!r}")
             if len(inner) * repeat > MAX_LAYERS:
@@ -733,18 +822,29 @@ def _parse_group(text: str, whole: str) -> list[Layer]:
         elif "(" in part or ")" in part:
             raise LayerSpecError(_group_problem(part.strip()))
         else:
-            layers.extend(_parse_one(part))
+            layers.extend(_parse_one(part, dims))
         if len(layers) > MAX_LAYERS:
             raise LayerSpecError(f"{len(layers)} layers is absurdly many (max {MAX_LAYERS})")
     return layers
 
 
-def preset(name: str) -> list[Layer]:
-    """The layers of a named preset (see :data:`PRESETS`)."""
+def preset_dims(name: str) -> int:
+    """The number of spatial axes of a named preset (2 for the image generators)."""
     key = name.strip().lower()
     if key not in PRESETS:
         raise LayerSpecError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
-    return parse_layers(PRESETS[key][0])
+    return PRESET_DIMS.get(key, 2)
+
+
+def preset(name: str, dims: int | None = None) -> list[Layer]:
+    """The layers of a named preset (see :data:`PRESETS`), with its own number of spatial
+    axes; ``dims`` other than that is refused (a vocoder's stack is not an image's)."""
+    own = preset_dims(name)
+    if dims is not None and dims != own:
+        raise LayerSpecError(
+            f"preset {name.strip().lower()!r} is a {own}-D stack, not {dims}-D (use --dims {own})"
+        )
+    return parse_layers(PRESETS[name.strip().lower()][0], own)
 
 
 def stack_label(layers: list[Layer] | tuple[Layer, ...]) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import LayerSpecError, SizeError
-from .layers import AxisOp, Layer
+from .layers import AXIS_NAMES, AxisOp, Layer, _fmt_axes
 from .layers import own_ratio as _own_ratio
 
 __all__ = ["AxisResult", "OverlapResult", "Stage", "default_input_size", "overlap_map"]
@@ -77,89 +77,142 @@ class Stage:
     """Statistics of the map after one layer (forward) or at one layer's input (gradient)."""
 
     layer: Layer
-    size: tuple[int, int]
-    y: AxisResult
-    x: AxisResult
+    size: tuple[int, ...]
+    axes: tuple[AxisResult, ...]
+
+    @property
+    def y(self) -> AxisResult:
+        return self.axes[-2]
+
+    @property
+    def x(self) -> AxisResult:
+        return self.axes[-1]
+
+    @property
+    def ratio(self) -> float:
+        """Interior max/min of the whole map: the product of the axes' ratios."""
+        return math.prod(a.ratio for a in self.axes)
 
     @property
     def ratio_2d(self) -> float:
-        return self.y.ratio * self.x.ratio
+        return self.ratio
 
 
 @dataclass
 class OverlapResult:
-    """The overlap map of a layer stack and its interior statistics (see :func:`overlap_map`)."""
+    """The overlap map of a layer stack and its interior statistics (see :func:`overlap_map`).
+
+    The map of ``ndim`` spatial axes (1: a signal, 2: an image, 3: a volume) is the outer
+    product of the per-axis ``values``; ``axes`` holds each axis' interior statistics, in the
+    layers' axis order. For an image ``values_y`` / ``values_x``, ``interior_y`` /
+    ``interior_x`` and ``y`` / ``x`` name the two axes."""
 
     layers: tuple[Layer, ...]
     gradient: bool
-    input_size: tuple[int, int]
-    values_y: FloatArray
-    values_x: FloatArray
-    interior_y: BoolArray
-    interior_x: BoolArray
-    y: AxisResult
-    x: AxisResult
+    input_size: tuple[int, ...]
+    values: tuple[FloatArray, ...]
+    interiors: tuple[BoolArray, ...]
+    axes: tuple[AxisResult, ...]
     stages: tuple[Stage, ...]
     notes: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
 
     @property
-    def shape(self) -> tuple[int, int]:
-        return (len(self.values_y), len(self.values_x))
+    def ndim(self) -> int:
+        return len(self.axes)
 
     @property
-    def period(self) -> tuple[int, int]:
-        return (self.y.period, self.x.period)
+    def values_y(self) -> FloatArray:
+        return self.values[-2]
+
+    @property
+    def values_x(self) -> FloatArray:
+        return self.values[-1]
+
+    @property
+    def interior_y(self) -> BoolArray:
+        return self.interiors[-2]
+
+    @property
+    def interior_x(self) -> BoolArray:
+        return self.interiors[-1]
+
+    @property
+    def y(self) -> AxisResult:
+        return self.axes[-2]
+
+    @property
+    def x(self) -> AxisResult:
+        return self.axes[-1]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(v) for v in self.values)
+
+    @property
+    def period(self) -> tuple[int, ...]:
+        return tuple(a.period for a in self.axes)
 
     @property
     def min(self) -> float:
-        return self.y.min * self.x.min
+        return math.prod(a.min for a in self.axes)
 
     @property
     def max(self) -> float:
-        return self.y.max * self.x.max
+        return math.prod(a.max for a in self.axes)
+
+    @property
+    def ratio(self) -> float:
+        """Interior max/min of the whole map (``inf`` with holes): the axes' ratios
+        multiplied, as the map is their outer product."""
+        return math.prod(a.ratio for a in self.axes)
 
     @property
     def ratio_2d(self) -> float:
-        return self.y.ratio * self.x.ratio
+        return self.ratio
 
     @property
     def even(self) -> bool:
-        return self.y.even and self.x.even
+        return all(a.even for a in self.axes)
 
     @property
     def holes(self) -> bool:
-        return self.y.holes or self.x.holes
+        return any(a.holes for a in self.axes)
 
     @property
-    def border(
-        self,
-    ) -> tuple[tuple[int | None, int | None], tuple[int | None, int | None]]:
-        """Width of the border region ``((top, bottom), (left, right))`` of the shown map:
-        the rows above and below the interior, the columns left and right of it; ``None`` on
-        an axis with no interior (the whole map is border there)."""
-        return (_border_widths(self.interior_y), _border_widths(self.interior_x))
+    def border(self) -> tuple[tuple[int | None, int | None], ...]:
+        """Width of the border region per axis, ``(before, after)`` (for an image
+        ``((top, bottom), (left, right))``): the positions before and after the interior;
+        ``None`` on an axis with no interior (the whole map is border there)."""
+        return tuple(_border_widths(i) for i in self.interiors)
 
     @property
-    def interior_extent(self) -> tuple[int, int]:
-        """Rows and columns of the map's interior (``0`` when the input is too small to have
-        one: every pixel is then within reach of an edge)."""
-        return (int(np.count_nonzero(self.interior_y)), int(np.count_nonzero(self.interior_x)))
+    def interior_extent(self) -> tuple[int, ...]:
+        """Interior length per axis (``0`` when the input is too small to have one: every
+        position is then within reach of an edge)."""
+        return tuple(int(np.count_nonzero(i)) for i in self.interiors)
 
     @property
     def interior_empty(self) -> bool:
         return 0 in self.interior_extent
 
     def to_array(self) -> FloatArray:
-        """The 2-D map, ``values_y[:, None] * values_x[None, :]``."""
-        h, w = self.shape
-        if h * w > MAX_CELLS:
-            raise SizeError(f"a {h}x{w} map is too large to materialise (max {MAX_CELLS} cells)")
-        return np.outer(self.values_y, self.values_x)
+        """The whole map: the outer product of the per-axis values."""
+        cells = math.prod(self.shape)
+        if cells > MAX_CELLS:
+            shown = "x".join(map(str, self.shape))
+            raise SizeError(f"a {shown} map is too large to materialise (max {MAX_CELLS} cells)")
+        out = self.values[0]
+        for v in self.values[1:]:
+            out = np.multiply.outer(out, v)
+        return np.asarray(out, dtype=np.float64)
 
     def interior_mask(self) -> BoolArray:
-        """2-D boolean mask of the interior (outer product of the per-axis masks)."""
-        return np.outer(self.interior_y, self.interior_x)
+        """Boolean mask of the interior (outer product of the per-axis masks)."""
+        out = self.interiors[0]
+        for i in self.interiors[1:]:
+            out = np.logical_and.outer(out, i)
+        return np.asarray(out, dtype=bool)
 
 
 def _border_widths(interior: BoolArray) -> tuple[int | None, int | None]:
@@ -437,9 +490,18 @@ def _axis_ops(layers: tuple[Layer, ...], a: int) -> list[AxisOp]:
     return [layer.axis(a) for layer in layers]
 
 
+def _axis_names(layers: tuple[Layer, ...]) -> tuple[str, ...]:
+    """The stack's axis names (``t``; ``y, x``; ``z, y, x``): every layer has as many axes."""
+    dims = {layer.ndim for layer in layers}
+    if len(dims) != 1:
+        shown = ", ".join(map(str, sorted(dims)))
+        raise LayerSpecError(f"the layers have different numbers of spatial axes ({shown})")
+    return AXIS_NAMES[dims.pop()]
+
+
 def default_input_size(
     layers: list[Layer] | tuple[Layer, ...], *, gradient: bool = False
-) -> tuple[int, int]:
+) -> tuple[int, ...]:
     """An input size whose map shows both borders and a few interior periods.
 
     Per axis: the smallest input whose interior spans at least three periods of the final
@@ -449,7 +511,7 @@ def default_input_size(
     if not layers:
         raise LayerSpecError("no layers given")
     out: list[int] = []
-    for a, name in ((0, "y"), (1, "x")):
+    for a, name in enumerate(_axis_names(layers)):
         ops = _axis_ops(layers, a)
         n0 = _first_valid(ops, 1, layers, name)
         stats = _analyse_axis(ops, n0, gradient, layers, name)
@@ -477,7 +539,7 @@ def default_input_size(
             else:
                 lo = mid + 1
         out.append(hi)
-    return (out[0], out[1])
+    return tuple(out)
 
 
 def _first_valid(ops: list[AxisOp], n: int, layers: tuple[Layer, ...], axis: str) -> int:
@@ -502,7 +564,7 @@ def _first_valid(ops: list[AxisOp], n: int, layers: tuple[Layer, ...], axis: str
 
 def overlap_map(
     layers: list[Layer] | tuple[Layer, ...],
-    input_size: int | tuple[int, int] | None = None,
+    input_size: int | tuple[int, ...] | None = None,
     *,
     gradient: bool = False,
 ) -> OverlapResult:
@@ -549,36 +611,45 @@ def overlap_map(
 
 
 def _overlap_map(
-    layers: tuple[Layer, ...], input_size: int | tuple[int, int] | None, gradient: bool
+    layers: tuple[Layer, ...], input_size: int | tuple[int, ...] | None, gradient: bool
 ) -> OverlapResult:
+    names = _axis_names(layers)
+    ndim = len(names)
+    size: tuple[int, ...]
     if input_size is None:
         size = default_input_size(layers, gradient=gradient)
     elif isinstance(input_size, int):
-        size = (input_size, input_size)
+        size = (input_size,) * ndim
     else:
-        size = (int(input_size[0]), int(input_size[1]))
+        size = tuple(int(v) for v in input_size)
+        if len(size) == 1:
+            size = size * ndim
+        if len(size) != ndim:
+            raise SizeError(
+                f"an input size of {len(size)} values for {ndim}-D layers (give N or "
+                f"{'x'.join(n.upper() for n in names)})"
+            )
     for s in size:
         if s < 1:
             raise SizeError(f"input size must be >= 1, got {s}")
         if s > MAX_INPUT:
             raise SizeError(f"input size {s} is absurdly large (max {MAX_INPUT})")
     per_axis: list[tuple[FloatArray, BoolArray, list[AxisResult], list[int]]] = []
-    for a, name in ((0, "y"), (1, "x")):
+    for a, name in enumerate(names):
         ops = _axis_ops(layers, a)
-        if a == 1 and size[1] == size[0] and all(layer.x == layer.y for layer in layers):
-            per_axis.append(per_axis[0])  # square input, same parameters: the same axis
+        same = [b for b in range(a) if size[b] == size[a] and _axis_ops(layers, b) == ops]
+        if same:
+            per_axis.append(per_axis[same[0]])  # same length, same parameters: the same axis
             continue
         vals, dirts, sizes = _run_axis(ops, size[a], gradient, layers, name)
         stats = _analyse_axis(ops, size[a], gradient, layers, name, first=(vals, dirts))
         final = 0 if gradient else -1
         per_axis.append((vals[final], _interior(dirts[final]), stats, sizes))
-    (vy, iy, sy, zy), (vx, ix, sx, zx) = per_axis
     stages = tuple(
         Stage(
             layer=layers[i],
-            size=(zy[i] if gradient else zy[i + 1], zx[i] if gradient else zx[i + 1]),
-            y=sy[i],
-            x=sx[i],
+            size=tuple(z[i] if gradient else z[i + 1] for _, _, _, z in per_axis),
+            axes=tuple(st[i] for _, _, st, _ in per_axis),
         )
         for i in range(len(layers))
     )
@@ -587,12 +658,9 @@ def _overlap_map(
         layers=layers,
         gradient=gradient,
         input_size=size,
-        values_y=vy,
-        values_x=vx,
-        interior_y=iy,
-        interior_x=ix,
-        y=sy[final],
-        x=sx[final],
+        values=tuple(v for v, _, _, _ in per_axis),
+        interiors=tuple(i for _, i, _, _ in per_axis),
+        axes=tuple(st[final] for _, _, st, _ in per_axis),
         stages=stages,
     )
     result.notes.extend(_notes(result))
@@ -607,29 +675,34 @@ def _overlap_map(
 
 def _strided(layer: Layer, gradient: bool) -> bool:
     want = "conv" if gradient else "deconv"
-    return layer.kind == want and (layer.y.stride > 1 or layer.x.stride > 1)
+    return layer.kind == want and any(op.stride > 1 for op in layer.axes)
+
+
+def _isotropic(layer: Layer) -> bool:
+    return len(set(layer.axes)) == 1
 
 
 def _notes(r: OverlapResult) -> list[str]:
     notes: list[str] = []
+    names = AXIS_NAMES[r.ndim]
     if r.interior_empty:
-        h, w = r.shape
         notes.append(
-            f"at input {r.input_size[0]}x{r.input_size[1]} the {h}x{w} map has no interior: "
-            "every pixel is within reach of the input's edges; the pattern, period and ratios "
+            f"at input {_fmt_size(r.input_size)} the {_fmt_size(r.shape)} map has no interior: "
+            f"every {_CELL[r.ndim]} is within reach of the input's edges; the pattern, period "
+            "and ratios "
             "given are the stack's own (measured on a longer input), which the interior of any "
             "larger input shows"
         )
     for i, layer in enumerate(r.layers):
         if not _strided(layer, r.gradient):
             continue
-        for op, axis in ((layer.y, "y"), (layer.x, "x")):
+        for op, axis in zip(layer.axes, names, strict=True):
             if op.stride == 1:
                 continue
             k, s, d = op.kernel, op.stride, op.dilation
             own = _own_ratio(op)
             where = f"layer {i + 1} ('{layer.spec}')" + (
-                "" if layer.y == layer.x else f", {axis} axis"
+                "" if _isotropic(layer) or r.ndim == 1 else f", {axis} axis"
             )
             if own is None:
                 if k < s:
@@ -637,25 +710,25 @@ def _notes(r: OverlapResult) -> list[str]:
                 else:
                     notes.append(
                         f"{where}: dilation {d} shares the factor {math.gcd(d, s)} with stride "
-                        f"{s}, so whole rows/columns get zero taps"
+                        f"{s}, so whole {_LINES[r.ndim]} get zero taps"
                     )
             elif own != 1:
                 notes.append(
                     f"{where}: kernel {k} is not divisible by stride {s} "
                     f"(own max/min {_fmt_frac(own)})"
                 )
-            if layer.y == layer.x:
+            if _isotropic(layer):
                 break
-    zeros_y = int(np.count_nonzero(r.values_y == 0))
-    zeros_x = int(np.count_nonzero(r.values_x == 0))
-    if not r.holes and (zeros_y or zeros_x):
+    zeros = [int(np.count_nonzero(v == 0)) for v in r.values]
+    if not r.holes and any(zeros):
+        counts = ", ".join(f"{n} {unit}" for n, unit in zip(zeros, _UNITS[r.ndim], strict=True))
         notes.append(
-            f"the border has zero-coverage rows/columns ({zeros_y} rows, {zeros_x} columns) "
+            f"the border has zero-coverage {_LINES[r.ndim]} ({counts}) "
             "that no tap reaches (e.g. output padding larger than padding, or a strided conv "
             "whose last window stops short of the input's end)"
         )
     if len(r.layers) > 1 and r.even:
-        uneven = [i + 1 for i, st in enumerate(r.stages) if not (st.y.even and st.x.even)]
+        uneven = [i + 1 for i, st in enumerate(r.stages) if not all(a.even for a in st.axes)]
         if uneven and not r.gradient:
             notes.append(
                 f"the map is even overall although it is uneven after layer(s) "
@@ -668,6 +741,16 @@ def _notes(r: OverlapResult) -> list[str]:
             "filter after the upsampler make a constant input give a constant output)"
         )
     return notes
+
+
+#: What one position of the map is, what its lines along an axis are, and their per-axis names.
+_CELL = {1: "sample", 2: "pixel", 3: "voxel"}
+_LINES = {1: "samples", 2: "rows/columns", 3: "planes/rows/columns"}
+_UNITS = {1: ("samples",), 2: ("rows", "columns"), 3: ("planes", "rows", "columns")}
+
+
+def _fmt_size(size: tuple[int, ...]) -> str:
+    return "x".join(map(str, size))
 
 
 def _fmt_frac(f: Fraction) -> str:
@@ -689,38 +772,32 @@ def _deconv_alternatives(op: AxisOp) -> list[tuple[int, int, int]]:
     return out
 
 
-def _pair_text(a: int, b: int) -> str:
-    return str(a) if a == b else f"{a}x{b}"
-
-
 def _anisotropic_fix(i: int, layer: Layer) -> str:
     """The fixes of a layer whose axes differ, per axis (an axis that is already even keeps
-    its own parameters), in the layer syntax's HxW form."""
+    its own parameters), in the layer syntax's per-axis form (HxW, DxHxW)."""
     per_axis: list[list[tuple[int, int, int]]] = []
-    for op in (layer.y, layer.x):
+    for op in layer.axes:
         if _own_ratio(op) == 1 or op.tf_padding:
             per_axis.append([(op.kernel, op.padding, op.output_padding)])
         else:
             per_axis.append(_deconv_alternatives(op))
-    y, x = layer.y, layer.x
+    first = layer.axes[0]
+    strides = _fmt_axes(tuple(op.stride for op in layer.axes))
     alts = []
-    for (ky, py, oy), (kx, px, ox) in zip(per_axis[0], per_axis[1], strict=False):
-        text = f"deconv k{_pair_text(ky, kx)} s{_pair_text(y.stride, x.stride)}"
-        if y.tf_padding:
-            text += f" {y.tf_padding}"
+    for choice in zip(*per_axis, strict=False):
+        ks, ps, ops = (tuple(c[j] for c in choice) for j in range(3))
+        text = f"deconv k{_fmt_axes(ks)} s{strides}"
+        if first.tf_padding:
+            text += f" {first.tf_padding}"
         else:
-            text += f" p{_pair_text(py, px)}" if (py, px) != (0, 0) else ""
-            text += f" op{_pair_text(oy, ox)}" if (oy, ox) != (0, 0) else ""
+            text += f" p{_fmt_axes(ps)}" if set(ps) != {0} else ""
+            text += f" op{_fmt_axes(ops)}" if set(ops) != {0} else ""
         alts.append(text)
-    ky = y.kernel if y.kernel % 2 else y.kernel + 1
-    kx = x.kernel if x.kernel % 2 else x.kernel + 1
-    resize = (
-        f"nearest x{_pair_text(y.stride, x.stride)}, conv k{_pair_text(ky, kx)} "
-        f"p{_pair_text(ky // 2, kx // 2)}"
-    )
+    odd = tuple(op.kernel if op.kernel % 2 else op.kernel + 1 for op in layer.axes)
+    resize = f"nearest x{strides}, conv k{_fmt_axes(odd)} p{_fmt_axes(tuple(k // 2 for k in odd))}"
     text = f"layer {i + 1} ('{layer.spec}'): "
-    if alts and len(per_axis[0]) and len(per_axis[1]):
-        same = "" if y.tf_padding == "valid" else "same output size "
+    if alts and all(per_axis):
+        same = "" if first.tf_padding == "valid" else "same output size "
         text += f"{same}with an even kernel: {' or '.join(repr(a) for a in alts)}; or "
     return text + f"resize-conv: '{resize}'"
 
@@ -732,13 +809,12 @@ def _suggestions(r: OverlapResult) -> list[str]:
     for i, layer in enumerate(r.layers):
         if not _strided(layer, r.gradient):
             continue
-        ops = [layer.y] if layer.y == layer.x else [layer.y, layer.x]
-        if all(_own_ratio(op) == 1 for op in ops):
+        if all(_own_ratio(op) == 1 for op in layer.axes):
             continue
-        if layer.y != layer.x and not r.gradient:
+        if not _isotropic(layer) and not r.gradient:
             out.append(_anisotropic_fix(i, layer))
             continue
-        y = layer.y
+        y = layer.axes[0]
         s = y.stride
         if r.gradient:
             k_lo = (y.kernel // s) * s

@@ -7,7 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cbdiag.errors import LayerSpecError
-from cbdiag.layers import PRESETS, deconv, parse_layers, parse_pair, preset, stack_label
+from cbdiag.layers import (
+    PRESETS,
+    deconv,
+    parse_layers,
+    parse_pair,
+    preset,
+    preset_dims,
+    stack_label,
+)
 
 
 def test_parse_single_and_repeat() -> None:
@@ -59,8 +67,12 @@ def test_semicolons_and_whitespace() -> None:
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_parses_and_can_be_mixed(name: str) -> None:
     layers = preset(name)
-    assert layers
-    assert parse_layers(f"{name}, blur 2")[:-1] == layers
+    dims = preset_dims(name)
+    assert layers and {la.ndim for la in layers} == {dims}
+    assert parse_layers(f"{name}, blur 2", dims)[:-1] == layers
+    if dims != 2:  # a vocoder's or a volume's stack is refused as an image's
+        with pytest.raises(LayerSpecError, match=f"is a {dims}-D stack"):
+            parse_layers(name)
 
 
 def test_preset_case_insensitive() -> None:

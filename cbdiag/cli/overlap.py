@@ -10,7 +10,16 @@ import typer
 
 from ..errors import UsageError
 from ..images import check_writable, save_png
-from ..layers import PRESETS, Layer, deconv, parse_layers, parse_pair, preset
+from ..layers import (
+    PRESETS,
+    Layer,
+    deconv,
+    parse_layers,
+    parse_pair,
+    parse_sizes,
+    preset,
+    preset_dims,
+)
 from ..overlap import OverlapResult, overlap_map
 from ..report import dumps, envelope
 from ..report.overlap import overlap_json
@@ -24,7 +33,10 @@ border, and how to fix it.
 
 One layer: --kernel 3 --stride 2 [--padding 1 --output-padding 1 --dilation 1]; per-axis
 values as HxW (--kernel 3x4). A stack: --layers "2x deconv k3 s2 p1 op1, conv k7 p3 reflect"
-or --preset NAME (dcgan, cyclegan, pix2pixhd, resize-conv, subpixel, stylegan2). A model:
+or --preset NAME (dcgan, cyclegan, pix2pixhd, resize-conv, subpixel, stylegan2; the vocoders
+hifigan-v1 and melgan are 1-D, the volume decoders monai-unet and nnunet 3-D). --dims 1 maps a
+1-D signal path (ConvTranspose1d: vocoders, values N), --dims 3 a volume (ConvTranspose3d,
+values N or DxHxW); a preset brings its own. A model:
 --model model.onnx (optional onnx package; parsed, never run) maps its image path from --input
 (default: the only 4-D input); merges (skips) sum their branches' path counts.
 
@@ -57,6 +69,7 @@ def _single_layer(
     framework: Framework | None,
     tf_padding: TfPadding | None,
     gradient: bool,
+    dims: int = 2,
 ) -> Layer:
     if framework == Framework.torch and tf_padding is not None:
         raise UsageError("--tf-padding needs --framework tf")
@@ -69,13 +82,14 @@ def _single_layer(
     if gradient and output_padding is not None:
         raise UsageError("--output-padding applies to transposed convolutions, not --gradient")
     return deconv(
-        parse_pair(kernel, "--kernel"),
-        parse_pair(stride or "1", "--stride"),
-        padding=parse_pair(padding or "0", "--padding"),
-        output_padding=parse_pair(output_padding or "0", "--output-padding"),
-        dilation=parse_pair(dilation or "1", "--dilation"),
+        parse_sizes(kernel, dims, "--kernel"),
+        parse_sizes(stride or "1", dims, "--stride"),
+        padding=parse_sizes(padding or "0", dims, "--padding"),
+        output_padding=parse_sizes(output_padding or "0", dims, "--output-padding"),
+        dilation=parse_sizes(dilation or "1", dims, "--dilation"),
         tf_padding=(tf_padding.value if tf_padding else "same") if tf else None,
         kind="conv" if gradient else "deconv",
+        dims=dims,
     )
 
 
@@ -91,6 +105,7 @@ def build_layers(
     layers: str | None = None,
     preset_name: str | None = None,
     gradient: bool = False,
+    dims: int = 2,
 ) -> list[Layer]:
     """Turn the command's options into a layer list (exactly one way of giving layers)."""
     single = [
@@ -111,16 +126,16 @@ def build_layers(
             f"(got {', '.join(given_single + named)})"
         )
     if layers is not None:
-        return parse_layers(layers)
+        return parse_layers(layers, dims)
     if preset_name is not None:
-        return preset(preset_name)
+        return preset(preset_name, dims)
     if kernel is None:
         if given_single:
             raise UsageError(f"{given_single[0]} needs --kernel")
         raise UsageError('give --kernel K --stride S, --layers "..." or --preset NAME')
     return [
         _single_layer(
-            kernel, stride, padding, output_padding, dilation, framework, tf_padding, gradient
+            kernel, stride, padding, output_padding, dilation, framework, tf_padding, gradient, dims
         )
     ]
 
@@ -212,6 +227,15 @@ def overlap(
             "4-D graph input).",
         ),
     ] = None,
+    dims: Annotated[
+        int | None,
+        typer.Option(
+            "--dims",
+            help="Spatial axes: 1 for a signal (ConvTranspose1d: vocoders), 2 for an image "
+            "(the default), 3 for a volume (ConvTranspose3d); a preset brings its own.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     with handle_errors():
         if list_presets:
@@ -222,7 +246,11 @@ def overlap(
                 [[name, spec, desc] for name, (spec, desc) in PRESETS.items()],
             )
             return
+        if dims is not None and dims not in (1, 2, 3):
+            raise UsageError(f"--dims must be 1, 2 or 3, got {dims}")
         if model is not None:
+            if dims not in (None, 2):
+                raise UsageError("--model maps an ONNX graph's 2-D image path: drop --dims")
             given = [
                 n
                 for n, v in (
@@ -242,6 +270,8 @@ def overlap(
         if graph_input is not None:
             raise UsageError("--input names a tensor of an ONNX graph: use it with --model")
         joined = ", ".join(layers) if layers else None  # -l A -l B stacks A then B
+        if dims is None:
+            dims = preset_dims(preset_name) if preset_name is not None else 2
         stack = build_layers(
             kernel=kernel,
             stride=stride,
@@ -253,16 +283,18 @@ def overlap(
             layers=joined,
             preset_name=preset_name,
             gradient=gradient,
+            dims=dims,
         )
         if png is not None:
             check_writable(png, force=force)
-        size = parse_pair(input_size, "--input-size") if input_size is not None else None
+        size = parse_sizes(input_size, dims, "--input-size") if input_size is not None else None
         result = overlap_map(stack, size, gradient=gradient)
         png_path = None
         if png is not None:
-            from ..render.overlap_png import render_png
+            from ..render import overlap_nd, overlap_png
 
-            png_path = str(save_png(render_png(result), png, force=force))
+            draw = overlap_png.render_png if dims == 2 else overlap_nd.render_png
+            png_path = str(save_png(draw(result), png, force=force))
         _emit(result, fmt, png_path)
         if check and (not result.even or result.holes):
             raise typer.Exit(1)
@@ -273,9 +305,17 @@ def _emit(result: OverlapResult, fmt: Format, png_path: str | None) -> None:
         write_stdout(dumps(overlap_json(result, png=png_path)))
         return
     from ..render.layout import width_of
-    from ..render.overlap_text import render
 
     console = out_console()
+    if result.ndim != 2:
+        from ..render import overlap_nd
+
+        console.print(overlap_nd.render(result, width=width_of(console)))
+        if png_path:
+            console.print(f"wrote {png_path}", style="dim")
+        return
+    from ..render.overlap_text import render
+
     # 256 colours or more: with 16, the interior's low values get the border's grey, so the
     # border is marked with · as in a pipe
     color = (
@@ -357,7 +397,7 @@ def _model(
         raise typer.Exit(1)
 
 
-def _check_size(gp: Any, size: tuple[int, int], shape: tuple[int, int], path: Path) -> None:
+def _check_size(gp: Any, size: tuple[int, int], shape: tuple[int, ...], path: Path) -> None:
     from ..graph import ModelError
 
     if gp.input_size == tuple(size) and gp.output_size is not None and gp.output_size != shape:

@@ -56,7 +56,7 @@ _CANDIDATE = re.compile(
 #: Keras models grown by ``model.add(layer)``: only where a Sequential is made.
 _ADD = re.compile(r"\.add\(")
 
-#: ``# noqa`` / ``# noqa: CBD101`` comments, and the file-level ``# cbdiag: noqa``.
+#: A per-line suppression comment (noqa, with or without codes), and the file-level one.
 _NOQA_TEXT = r"#\s*noqa(?![\w-])(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?"
 _FILE_NOQA_TEXT = r"^\s*#\s*cbdiag:\s*" + _NOQA_TEXT.removeprefix("#\\s*")
 

@@ -73,7 +73,11 @@ class Input:
 
 
 def expand(
-    paths: Iterable[str], glob: str | None = None, files_from: Sequence[str] = ()
+    paths: Iterable[str],
+    glob: str | None = None,
+    files_from: Sequence[str] = (),
+    *,
+    suffixes: tuple[str, ...] = IMAGE_EXTENSIONS,
 ) -> Iterator[Input]:
     """Every input, lazily: files as given, directories searched recursively (``glob`` filters
     their files), ``-`` a list of paths read from stdin (each expanded the same way), and each
@@ -83,7 +87,8 @@ def expand(
     An input that cannot be scored carries its error: a path that does not exist, is not a
     regular file, or a directory (or a folder under it) that cannot be read or has no image.
     Named pipes, devices and sockets found in a directory are passed over; named on the
-    command line they are refused."""
+    command line they are refused. Without ``glob``, directories are searched for files
+    ending in ``suffixes`` (the image formats; the audio ones for ``cbdiag score --audio``)."""
     if glob is not None and (os.path.isabs(glob) or not glob.strip()):
         raise UsageError(f"--glob must be a relative pattern such as '*.png', got {glob!r}")
     for raw in paths:
@@ -93,9 +98,9 @@ def expand(
             if first is None:
                 yield Input("-", "no paths on stdin")
                 continue
-            yield from expand(itertools.chain([first], lines), glob)
+            yield from expand(itertools.chain([first], lines), glob, suffixes=suffixes)
             continue
-        yield from _one(raw, glob)
+        yield from _one(raw, glob, suffixes)
     for listing in files_from:
         yield from _listed(listing)
 
@@ -148,7 +153,9 @@ def _listed(listing: str) -> Iterator[Input]:
             yield Input(listing, f"{display(listing)}: cannot read the list ({reason(exc)})")
 
 
-def _one(raw: str, glob: str | None) -> Iterator[Input]:
+def _one(
+    raw: str, glob: str | None, suffixes: tuple[str, ...] = IMAGE_EXTENSIONS
+) -> Iterator[Input]:
     try:
         st = os.stat(raw)
     except ValueError:
@@ -159,14 +166,16 @@ def _one(raw: str, glob: str | None) -> Iterator[Input]:
         yield Input(raw, f"{display(raw)}: {why}")
         return
     if stat.S_ISDIR(st.st_mode):
-        yield from _search(raw, glob)
+        yield from _search(raw, glob, suffixes)
     elif stat.S_ISREG(st.st_mode):
         yield Input(raw, None, (st.st_dev, st.st_ino))
     else:
         yield Input(raw, f"{display(raw)}: {kind(st.st_mode)}, not a regular file")
 
 
-def _search(top: str, glob: str | None) -> Iterator[Input]:
+def _search(
+    top: str, glob: str | None, suffixes: tuple[str, ...] = IMAGE_EXTENSIONS
+) -> Iterator[Input]:
     """The images under directory ``top``, folder by folder (each folder's files sorted, then
     its sub-folders in sorted order), and an error for each folder not read. Streamed: a
     folder of millions of files is never held whole."""
@@ -190,7 +199,7 @@ def _search(top: str, glob: str | None) -> Iterator[Input]:
                 rel = os.path.relpath(q, top)
                 if not (fnmatch.fnmatch(f, glob) or PurePath(rel).match(glob)):
                     continue
-            elif not f.lower().endswith(IMAGE_EXTENSIONS):
+            elif not f.lower().endswith(suffixes):
                 continue
             try:
                 st = os.stat(q)
@@ -206,8 +215,9 @@ def _search(top: str, glob: str | None) -> Iterator[Input]:
         unread.clear()
     yield from unread  # a folder found unreadable last
     if not found and not unreadable:
-        what = glob or ", ".join(IMAGE_EXTENSIONS)
-        yield Input(top, f"{display(top)}: no images found (looked for {what})")
+        what = glob or ", ".join(suffixes)
+        kind_of = "audio files" if suffixes != IMAGE_EXTENSIONS else "images"
+        yield Input(top, f"{display(top)}: no {kind_of} found (looked for {what})")
 
 
 def path_key(path: str) -> int:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..audio import DEFAULT_MIN_LEVEL_DBFS
 from ..batch import MAX_JOBS
 from ..errors import CbdiagError, OutputError, OutputExistsError, UsageError
 from ..files import display, reason
@@ -98,7 +99,13 @@ def score(
         ),
     ] = None,
     stride: Annotated[
-        int | None, typer.Option("--stride", "-s", help="Only look for this period (2 to 32).")
+        str | None,
+        typer.Option(
+            "--stride",
+            "-s",
+            help="Only look for this period (images: 2 to 32; audio: a period in samples, or "
+            "the upsampling rates from input to output, 8x8x2x2 for the periods 2, 4, 32, 256).",
+        ),
     ] = None,
     min_amplitude: Annotated[
         float,
@@ -193,6 +200,23 @@ def score(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr (a TTY).")
     ] = True,
+    audio: Annotated[
+        bool,
+        typer.Option(
+            "--audio",
+            help="Score audio (WAV; FLAC and Ogg with cbdiag[audio]): directories are searched "
+            "for audio files. Implied when the files named are audio.",
+        ),
+    ] = False,
+    min_level: Annotated[
+        float,
+        typer.Option(
+            "--min-level",
+            metavar="DBFS",
+            help="Audio: flag tonal patterns of at least this level (dBFS; a full-scale sine "
+            "is 0).",
+        ),
+    ] = DEFAULT_MIN_LEVEL_DBFS,
 ) -> None:
     with handle_errors():
         lists = list(files_from or [])
@@ -213,8 +237,23 @@ def score(
             raise UsageError(f"--jobs must be from 1 to {MAX_JOBS}, got {jobs}")
         if dask is not None and jobs > 1:
             raise UsageError("--dask and --jobs both say where to score; give one")
-        if stride is not None and not 2 <= stride <= 32:
-            raise UsageError(f"--stride must be from 2 to 32, got {stride}")
+        from .score_audio import is_audio
+
+        named = [p for p in paths or [] if p != "-" and not os.path.isdir(p)]
+        sounds = [p for p in named if is_audio(p)]
+        if sounds and len(sounds) != len(named):
+            other = next(p for p in named if not is_audio(p))
+            raise UsageError(
+                "score images and audio files in separate runs (the thresholds and the pooled "
+                f"pattern differ): got {display(sounds[0])} and {display(other)}"
+            )
+        if audio or sounds or (glob is not None and is_audio(glob)):
+            _audio(
+                paths or [], glob, lists, stride, min_significance, min_level, pooled, fmt,
+                output, resume, jobs, dask, spectrum, map_, html, force,
+            )  # fmt: skip
+            return
+        image_stride = _image_stride(stride)
         for name, v in (
             ("--min-amplitude", min_amplitude),
             ("--min-significance", min_significance),
@@ -246,7 +285,7 @@ def score(
             paths or [],
             glob,
             lists,
-            stride,
+            image_stride,
             thr,
             min_amplitude,
             min_significance,
@@ -265,6 +304,67 @@ def score(
 
             prepare(html, force)
         _many(run, order.value, resume, jobs, dask, progress)
+
+
+def _image_stride(stride: str | None) -> int | None:
+    if stride is None:
+        return None
+    try:
+        value = int(stride)
+    except ValueError:
+        raise UsageError(f"--stride for images is a period from 2 to 32, got {stride!r}") from None
+    if not 2 <= value <= 32:
+        raise UsageError(f"--stride must be from 2 to 32, got {value}")
+    return value
+
+
+def _audio(
+    paths: list[str],
+    glob: str | None,
+    lists: list[str],
+    stride: str | None,
+    min_sig: float,
+    min_level: float,
+    pooled: bool,
+    fmt: ScoreFormat,
+    output: Path | None,
+    resume: Path | None,
+    jobs: int,
+    dask: str | None,
+    spectrum: Path | None,
+    map_: Path | None,
+    html: Path | None,
+    force: bool,
+) -> None:
+    """The audio path of ``cbdiag score`` (see :mod:`cbdiag.cli.score_audio`)."""
+    from ..audio import AUDIO_SUFFIXES
+    from ..batch import Once, expand
+    from . import score_audio
+
+    for name, given in (
+        ("--jobs", jobs > 1),
+        ("--dask", dask is not None),
+        ("--resume", resume is not None),
+        ("--html", html is not None),
+    ):
+        if given:
+            raise UsageError(f"{name} is for images; audio files are scored in one process")
+    if not (min_level == min_level and abs(min_level) != float("inf")):
+        raise UsageError(f"--min-level must be a finite number of dBFS, got {min_level}")
+    once = Once()
+    inputs = [it for it in expand(paths, glob, lists, suffixes=AUDIO_SUFFIXES) if once.admit(it)]
+    score_audio.run(
+        inputs,
+        stride=stride,
+        min_sig=min_sig,
+        min_level=min_level,
+        pooled=pooled,
+        fmt=fmt.value,
+        output=output,
+        spectrum=spectrum,
+        map_=map_,
+        force=force,
+    )
 
 
 @dataclass(frozen=True)

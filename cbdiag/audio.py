@@ -462,9 +462,19 @@ class AudioResult:
 
 
 def _decide(per: dict[int, PeriodLines], min_sig: float) -> int | None:
-    """The longest period whose primitive lines are significant (None: none is)."""
-    sig = [p for p, e in per.items() if e.significance >= min_sig and e.amplitude > 0]
-    return max(sig) if sig else None
+    """The longest period whose primitive lines are significant and that is a multiple of
+    every shorter one chosen (None: none is significant).
+
+    An upsampler stack's periods nest (8x8x2x2: 2 | 4 | 32 | 256), so a significant period
+    that is not a multiple of the one found so far is not the stack's: it is a strong line of
+    that one leaking onto a line of an unrelated period that happens to lie within a bin or
+    two of it (a 1/64 line and 116/675 are 2.5e-5 cycles per sample apart)."""
+    chosen: int | None = None
+    for p in sorted(per):
+        e = per[p]
+        if e.significance >= min_sig and e.amplitude > 0 and (chosen is None or p % chosen == 0):
+            chosen = p
+    return chosen
 
 
 def verdict(

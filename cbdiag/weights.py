@@ -450,22 +450,24 @@ def dilate_kernel(weight: NDArray[Any], dilation: tuple[int, int]) -> F64:
 
 
 def phase_gains(
-    weight: NDArray[Any], stride: tuple[int, int], bias: NDArray[Any] | None = None
+    weight: NDArray[Any], stride: tuple[int, ...], bias: NDArray[Any] | None = None
 ) -> F64:
     """Constant-input response per output channel and phase of a transposed convolution.
 
     Parameters
     ----------
-    weight : (C_in, C_out, kH, kW)
-        PyTorch ``ConvTranspose2d`` layout (one group).
-    stride : (sy, sx)
+    weight : (C_in, C_out, k...)
+        PyTorch ``ConvTranspose1d/2d/3d`` layout (one group): ``(C_in, C_out, kH, kW)`` for an
+        image, ``(C_in, C_out, k)`` for a signal, ``(C_in, C_out, kD, kH, kW)`` for a volume.
+    stride : one int per spatial axis
     bias : (C_out,), optional
 
     Returns
     -------
-    (C_out, sy, sx) array: ``R[c, ry, rx] = sum_{c_in, m, n} w[c_in, c, m*sy + ry, n*sx + rx]
-    + b[c]``, the value every interior output pixel of phase ``(ry, rx)`` takes when every input
-    channel is 1. Phases are counted from the full (uncropped) output; padding only rotates them.
+    (C_out, s...) array: ``R[c, r] = sum_{c_in, m} w[c_in, c, m*s + r] + b[c]`` per phase ``r``
+    (one index per axis), the value every interior output position of that phase takes when
+    every input channel is 1. Phases are counted from the full (uncropped) output; padding only
+    rotates them.
 
     Examples
     --------
@@ -473,16 +475,23 @@ def phase_gains(
     >>> phase_gains(w, (2, 2))[0]
     array([[4., 2.],
            [2., 1.]])
+    >>> phase_gains(np.arange(6.0).reshape(1, 1, 6), (4,))[0]  # taps 0+4, 1+5, 2, 3
+    array([4., 6., 2., 3.])
     """
     w = np.asarray(weight, dtype=np.float64)
-    sy, sx = stride
-    summed = w.sum(axis=0)  # (C_out, kH, kW)
-    out = np.zeros((w.shape[1], sy, sx))
-    for ry in range(sy):
-        for rx in range(sx):
-            out[:, ry, rx] = summed[:, ry::sy, rx::sx].sum(axis=(1, 2))
+    n = w.ndim - 2
+    if len(stride) != n:
+        raise CheckpointError(f"a {n}-D kernel needs {n} stride values, got {len(stride)}")
+    summed = w.sum(axis=0)  # (C_out, k...)
+    out = np.zeros((w.shape[1], *stride))
+    axes = tuple(range(1, n + 1))
+    for r in itertools.product(*(range(si) for si in stride)):
+        taps = tuple(slice(ri, None, si) for ri, si in zip(r, stride, strict=True))
+        index: tuple[Any, ...] = (slice(None), *taps)
+        at: tuple[Any, ...] = (slice(None), *r)
+        out[at] = summed[index].sum(axis=axes)
     if bias is not None:
-        out += np.asarray(bias, dtype=np.float64)[:, None, None]
+        out += np.asarray(bias, dtype=np.float64).reshape(-1, *([1] * n))
     return out
 
 
@@ -503,16 +512,19 @@ def _imbalance(resp: F64) -> tuple[F64, F64, F64]:
 class LayerReport:
     """Per-phase analysis of one upsampling layer (see :func:`inspect_weights`).
 
-    ``response`` is ``(C_out, sy, sx)``: the constant-input response per channel and phase (bias
-    included). ``imbalance`` = total checkerboard energy / total mean energy of those responses
-    (0 when every channel answers a constant with a constant; about ``sy*sx - 1`` for random
-    zero-mean weights); ``imbalance_y``, ``imbalance_x`` the same along one axis (about ``s - 1``).
+    ``response`` is ``(C_out, s...)``: the constant-input response per channel and phase (bias
+    included), one phase index per spatial axis (``(C_out, sy, sx)`` for an image, ``(C_out,
+    s)`` for a 1-D kernel, ``(C_out, sz, sy, sx)`` for a volume). ``imbalance`` = total
+    checkerboard energy / total mean energy of those responses (0 when every channel answers a
+    constant with a constant; about ``prod(s) - 1`` for random zero-mean weights);
+    ``imbalance_axes`` the same along each axis alone (about ``s - 1``); ``imbalance_y`` and
+    ``imbalance_x`` name an image's two (the last two; a 1-D kernel's one axis is both).
     """
 
     name: str
     layout: str
     shape: tuple[int, ...]
-    stride: tuple[int, int]
+    stride: tuple[int, ...]
     stride_assumed: bool
     response: F64
     imbalance: float
@@ -524,12 +536,22 @@ class LayerReport:
     holes: bool
     kernel: F64 | None = field(default=None, repr=False)
     bias_values: F64 | None = field(default=None, repr=False)
+    imbalance_axes: tuple[float, ...] = ()
     verdict: str = field(init=False)
 
     def __post_init__(self) -> None:
         from .response import verdict
 
         self.verdict = "holes" if self.holes else verdict(self.imbalance)
+
+    def _per_axis(self) -> dict[str, float | None]:
+        from .layers import AXIS_NAMES
+        from .report import rounded
+
+        if len(self.stride) == 2 or not self.imbalance_axes:
+            return {"y": rounded(self.imbalance_y), "x": rounded(self.imbalance_x)}
+        names = AXIS_NAMES[len(self.stride)]
+        return {n: rounded(v) for n, v in zip(names, self.imbalance_axes, strict=True)}
 
     def as_dict(self) -> dict[str, Any]:
         from .report import rounded
@@ -541,7 +563,8 @@ class LayerReport:
             "stride": list(self.stride),
             "stride_assumed": self.stride_assumed,
             "imbalance": rounded(self.imbalance),
-            "imbalance_1d": {"y": rounded(self.imbalance_y), "x": rounded(self.imbalance_x)},
+            "dims": len(self.stride),
+            "imbalance_1d": self._per_axis(),
             "max_min_ratio": rounded(self.max_min_ratio),
             "verdict": self.verdict,
             "holes": self.holes,
@@ -552,7 +575,9 @@ class LayerReport:
 
 
 def _axis_ratio(resp: F64, axis: int) -> float:
-    marg = resp.sum(axis=2 if axis == 0 else 1)  # (C, s)
+    """The imbalance along spatial axis ``axis`` alone: the response summed over the others."""
+    others = tuple(a + 1 for a in range(resp.ndim - 1) if a != axis)
+    marg = resp.sum(axis=others) if others else resp  # (C, s)
     mean = marg.mean(axis=1, keepdims=True)
     dc = float((marg.shape[1] * mean[:, 0] ** 2).sum())
     cb = float(((marg - mean) ** 2).sum())
@@ -562,7 +587,7 @@ def _axis_ratio(resp: F64, axis: int) -> float:
 def _report(
     name: str,
     resp: F64,
-    stride: tuple[int, int],
+    stride: tuple[int, ...],
     *,
     layout: str,
     shape: tuple[int, ...],
@@ -577,6 +602,7 @@ def _report(
     total_dc, total_cb = float(dc.sum()), float(cb.sum())
     imb = total_cb / total_dc if total_dc > 0 else (0.0 if total_cb == 0 else math.inf)
     order = np.argsort(-cb)[:top]
+    per_axis = tuple(_axis_ratio(resp, a) for a in range(len(stride)))
     return LayerReport(
         name=name,
         layout=layout,
@@ -585,21 +611,22 @@ def _report(
         stride_assumed=stride_assumed,
         response=resp,
         imbalance=imb,
-        imbalance_y=_axis_ratio(resp, 0),
-        imbalance_x=_axis_ratio(resp, 1),
+        imbalance_y=per_axis[-2] if len(per_axis) > 1 else per_axis[0],
+        imbalance_x=per_axis[-1],
         max_min_ratio=float(np.max(mm)) if len(mm) else 1.0,
         top_channels=[(int(c), float(cb[c] / total_cb) if total_cb > 0 else 0.0) for c in order],
         bias=bias,
         holes=holes,
         kernel=kernel,
         bias_values=bias_values,
+        imbalance_axes=per_axis,
     )
 
 
 def analyse_layer(
     name: str,
     weight: NDArray[Any],
-    stride: tuple[int, int],
+    stride: tuple[int, ...],
     *,
     bias: NDArray[Any] | None = None,
     layout: str = "torch",
@@ -607,7 +634,8 @@ def analyse_layer(
     stride_assumed: bool = False,
     top: int = 3,
 ) -> LayerReport:
-    """Analyse a transposed-convolution kernel in ``(C_in, C_out, kH, kW)`` layout."""
+    """Analyse a transposed-convolution kernel in ``(C_in, C_out, k...)`` layout (1, 2 or 3
+    spatial axes, one stride per axis)."""
     w = np.asarray(weight, dtype=np.float64)
     b = None if bias is None else np.asarray(bias, dtype=np.float64)
     return _report(
@@ -617,7 +645,7 @@ def analyse_layer(
         layout=layout,
         shape=tuple(shape or w.shape),
         stride_assumed=stride_assumed,
-        holes=w.shape[2] < stride[0] or w.shape[3] < stride[1],
+        holes=any(k < st for k, st in zip(w.shape[2:], stride, strict=True)),
         bias=b is not None,
         top=top,
         kernel=w,
@@ -681,12 +709,13 @@ def subpixel_as_transposed(weight: NDArray[Any], r: int) -> NDArray[Any]:
 
 
 def _to_torch_layout(arr: NDArray[Any], layout: str) -> NDArray[Any]:
+    n = arr.ndim - 2  # spatial axes
     if layout == "torch":
         return arr
-    if layout == "keras":  # (kH, kW, C_out, C_in)
-        return arr.transpose(3, 2, 0, 1)
-    if layout == "flax":  # (kH, kW, C_in, C_out)
-        return arr.transpose(2, 3, 0, 1)
+    if layout == "keras":  # (k..., C_out, C_in)
+        return arr.transpose(n + 1, n, *range(n))
+    if layout == "flax":  # (k..., C_in, C_out)
+        return arr.transpose(n, n + 1, *range(n))
     raise CheckpointError(f"unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
 
 
@@ -699,18 +728,23 @@ _TRANSPOSED_HINTS = (
     "convt",
     "upconv",
     "transpose",
+    "transpconv",  # nnU-Net's decoder.transpconvs.N
 )
+#: HiFi-GAN, BigVGAN and their kin keep their ConvTranspose1d upsamplers in ``ups``.
+_UPS = ("ups.", "ups_", "upsamples.", "upsample_layers.")
 _SUBPIXEL_HINTS = ("subpixel", "sub_pixel", "pixelshuffle", "pixel_shuffle", "icnr", "espcn")
 
 
 def guess_layout(name: str, shape: tuple[int, ...]) -> str | None:
-    """The layout of a 4-D weight from its name (and shape), or ``None`` if not an upsampler."""
+    """The layout of a kernel from its name (and shape), or ``None`` if not an upsampler:
+    4-D for an image, 3-D for a signal (``ConvTranspose1d``), 5-D for a volume."""
     low = name.lower().replace("-", "_")
-    if len(shape) != 4:
+    if len(shape) not in (3, 4, 5):
         return None
-    if any(h in low for h in _SUBPIXEL_HINTS):
+    if len(shape) == 4 and any(h in low for h in _SUBPIXEL_HINTS):
         return "subpixel"
-    if not any(h in low for h in _TRANSPOSED_HINTS):
+    vocoder = any(low.startswith(u) or f".{u}" in low or f"/{u}" in low for u in _UPS)
+    if not any(h in low for h in _TRANSPOSED_HINTS) and not vocoder:
         return None
     if "kernel" in low.rsplit(".", 1)[-1] or "kernel" in low.rsplit("/", 1)[-1]:
         # Keras kernels keep (C_out, C_in) last, Flax (C_in, C_out). Keras names the layer
@@ -786,7 +820,7 @@ def name_matches(layer: str | Sequence[str] | None, name: str) -> bool:
 def inspect_weights(
     source: str | os.PathLike[str] | dict[str, NDArray[Any]] | NDArray[Any],
     *,
-    stride: int | tuple[int, int] | None = None,
+    stride: int | tuple[int, ...] | None = None,
     layout: str = "auto",
     layer: str | Sequence[str] | None = None,
     allow_pickle: bool = False,
@@ -800,9 +834,15 @@ def inspect_weights(
 
     Parameters
     ----------
-    source : path, ``{name: array}`` or a single 4-D array
-    stride : int or (sy, sx), optional
-        The layers' stride (weights do not store it; default 2, reported as assumed).
+    source : path, ``{name: array}`` or a single kernel
+        Kernels of 2-D layers are 4-D arrays, of 1-D layers (``ConvTranspose1d``: vocoders)
+        3-D, of 3-D layers (volumes) 5-D. A kernel stored with weight normalisation
+        (``weight_g`` and ``weight_v``, or ``parametrizations.weight.original0/1``) is
+        analysed as the weight it stands for, ``g v / |v|``.
+    stride : int or one int per spatial axis, optional
+        The layers' stride (weights do not store it). Default, reported as assumed: 2, and for
+        a 1-D kernel of even size ``k >= 4``, ``k / 2`` (the kernel twice the rate of HiFi-GAN
+        and MelGAN).
     layout : {"auto", "torch", "keras", "flax", "subpixel"}
         ``auto`` recognises transposed convolutions and sub-pixel convolutions by name.
     layer : str or sequence of str, optional
@@ -842,16 +882,18 @@ def inspect_weights(
         arrays = dict(source)
     else:
         arrays = {"weight": np.asarray(source)}
+    given: tuple[int, ...] | None
     if stride is None:
-        s, assumed = (2, 2), True
+        given = None
     elif isinstance(stride, int):
-        s, assumed = (stride, stride), False
+        given = (int(stride),)
     else:
-        s, assumed = (int(stride[0]), int(stride[1])), False
-    if min(s) < 1:
-        raise CheckpointError(f"stride must be >= 1, got {s}")
-    if max(s) > 64:
-        raise CheckpointError(f"stride {max(s)} is absurdly large (max 64)")
+        given = tuple(int(v) for v in stride)
+    if given is not None and (not given or min(given) < 1):
+        raise CheckpointError(f"stride must be >= 1, got {given}")
+    if given is not None and max(given) > 64:
+        raise CheckpointError(f"stride {max(given)} is absurdly large (max 64)")
+    arrays = _weight_norm(arrays)
     reports: list[LayerReport] = []
     skipped: list[str] = []
     why: dict[str, str] = {}
@@ -866,7 +908,7 @@ def inspect_weights(
         arr = np.asarray(arrays[name])
         if not name_matches(layer, name):
             continue
-        if arr.ndim != 4:
+        if arr.ndim not in (3, 4, 5):
             continue
         problem = _unusable(arr)
         if problem:
@@ -902,7 +944,14 @@ def inspect_weights(
                     "--layer to pick it)"
                 )
                 continue
+        dims = arr.ndim - 2
+        try:
+            s, assumed = _stride_of(given, arr, lay, dims)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{name}: {exc}") from None
         if lay == "subpixel":
+            if dims != 2:
+                raise CheckpointError(f"{name}: a sub-pixel convolution here is 2-D (4-D weight)")
             if s[0] != s[1]:
                 raise CheckpointError("a sub-pixel convolution has one upscale factor")
             b = _bias_for(name, arrays, arr.shape[0])
@@ -955,8 +1004,58 @@ def inspect_weights(
     )
 
 
+def _stride_of(
+    given: tuple[int, ...] | None, arr: NDArray[Any], layout: str, dims: int
+) -> tuple[tuple[int, ...], bool]:
+    """The stride of one kernel (its value per axis) and whether it is assumed."""
+    if given is not None:
+        if len(given) == 1:
+            return given * dims, False
+        if len(given) != dims:
+            shown = "x".join(map(str, given))
+            takes = "one stride value" if dims == 1 else f"1 or {dims} stride values"
+            raise CheckpointError(f"a {dims}-D kernel takes {takes}, got {shown}")
+        return given, False
+    if dims == 1:
+        k = arr.shape[-1] if layout in ("torch", "subpixel") else arr.shape[0]
+        if k >= 4 and k % 2 == 0:
+            return (k // 2,), True
+    return (2,) * dims, True
+
+
+def _weight_norm(arrays: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+    """``arrays`` with each weight-normalised kernel as the weight it stands for: ``X.weight =
+    g v / |v|`` from ``X.weight_g`` and ``X.weight_v`` (``torch.nn.utils.weight_norm``) or
+    ``X.parametrizations.weight.original0`` / ``original1`` (its newer form), the norm taken
+    over every axis but the one ``g`` keeps (``g`` has size 1 on the others)."""
+    pairs = []
+    for name in arrays:
+        if name.endswith(".weight_v"):
+            base = name[: -len("_v")]
+            pairs.append((base, base + "_g", name))
+        elif name.endswith(".parametrizations.weight.original1"):
+            base = name[: -len(".parametrizations.weight.original1")] + ".weight"
+            pairs.append((base, name[:-1] + "0", name))
+    if not pairs:
+        return arrays
+    out = dict(arrays)
+    for base, g_name, v_name in pairs:
+        if g_name not in arrays or base in arrays:
+            continue
+        v = np.asarray(arrays[v_name], dtype=np.float64)
+        g = np.asarray(arrays[g_name], dtype=np.float64)
+        if g.ndim != v.ndim or any(a not in (1, b) for a, b in zip(g.shape, v.shape, strict=True)):
+            continue  # not a weight norm this reader understands: both are left as they are
+        axes = tuple(i for i, a in enumerate(g.shape) if a == 1 and v.shape[i] != 1)
+        norm = np.sqrt((v**2).sum(axis=axes, keepdims=True))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[base] = np.where(norm > 0, g * v / norm, 0.0)
+        del out[g_name], out[v_name]
+    return out
+
+
 def _unusable(arr: NDArray[Any]) -> str | None:
-    """Why a 4-D array cannot be analysed as a kernel (``None`` when it can)."""
+    """Why an array cannot be analysed as a kernel (``None`` when it can)."""
     if arr.size == 0:
         return "empty"
     if np.issubdtype(arr.dtype, np.complexfloating):
@@ -966,7 +1065,8 @@ def _unusable(arr: NDArray[Any]) -> str | None:
     if arr.size > MAX_KERNEL_ELEMENTS:
         return f"{arr.size:,} elements, over the limit of {MAX_KERNEL_ELEMENTS:,} for a kernel"
     if math.prod(arr.shape[2:]) > MAX_KERNEL_TAPS:
-        return f"{arr.shape[2]}x{arr.shape[3]} taps, over the limit of {MAX_KERNEL_TAPS:,}"
+        taps = "x".join(map(str, arr.shape[2:]))
+        return f"{taps} taps, over the limit of {MAX_KERNEL_TAPS:,}"
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         return "holds NaN or infinite values"
     return None
@@ -1127,15 +1227,21 @@ def _chain(reports: list[LayerReport]) -> dict[str, Any] | None:
     if len(reports) < 2 or reports[0].kernel is None:
         return None
     names = [reports[0].name]
-    pattern = reports[0].response  # (C, Py, Px): one period of every channel
+    pattern = reports[0].response  # (C, P...): one period of every channel
+    dims = pattern.ndim - 1
     for rep in reports[1:]:
-        if rep.kernel is None or rep.kernel.shape[0] != pattern.shape[0]:
+        if (
+            rep.kernel is None
+            or rep.kernel.shape[0] != pattern.shape[0]
+            or rep.kernel.ndim - 2 != dims
+        ):
             break
-        py, px = pattern.shape[1] * rep.stride[0], pattern.shape[2] * rep.stride[1]
-        if py * px * rep.kernel.shape[1] > 1 << 22:  # the next period would be too large
+        period = [p * s for p, s in zip(pattern.shape[1:], rep.stride, strict=True)]
+        if math.prod(period) * rep.kernel.shape[1] > 1 << 22:  # the next period: too large
             break
-        cin, cout, kh, kw = rep.kernel.shape
-        if kh * kw * cin * cout * (py + kh) * (px + kw) > MAX_CHAIN_WORK:  # minutes of work
+        cin, cout, *ks = rep.kernel.shape
+        reach = math.prod(p + k for p, k in zip(period, ks, strict=True))
+        if math.prod(ks) * cin * cout * reach > MAX_CHAIN_WORK:  # minutes of work
             break
         pattern = _through(pattern, rep.kernel, rep.stride, rep.bias_values)
         names.append(rep.name)
@@ -1147,32 +1253,44 @@ def _chain(reports: list[LayerReport]) -> dict[str, Any] | None:
     imb = float(cb.sum() / dc.sum()) if dc.sum() > 0 else math.inf
     return {
         "layers": names,
-        "period": [int(pattern.shape[1]), int(pattern.shape[2])],
+        "period": [int(p) for p in pattern.shape[1:]],
         "imbalance": rounded(imb),
     }
 
 
-def _through(pattern: F64, kernel: F64, stride: tuple[int, int], bias: F64 | None) -> F64:
-    """One period ``(C_out, Py*sy, Px*sx)`` of the output of a transposed convolution whose
-    input repeats ``pattern`` ``(C_in, Py, Px)`` forever (phases of the full output index)."""
-    _, py, px = pattern.shape
-    _, cout, kh, kw = kernel.shape
-    sy, sx = stride
-    qy, qx = py * sy, px * sx
+def _through(pattern: F64, kernel: F64, stride: tuple[int, ...], bias: F64 | None) -> F64:
+    """One period ``(C_out, P*s...)`` of the output of a transposed convolution whose input
+    repeats ``pattern`` ``(C_in, P...)`` forever (phases of the full output index), for 1, 2 or
+    3 spatial axes."""
+    periods = pattern.shape[1:]
+    ks = kernel.shape[2:]
+    cout = kernel.shape[1]
+    qs = [p * s for p, s in zip(periods, stride, strict=True)]
     # enough input periods that one output period lies wholly in the interior
-    ny = (-(-(kh - 1) // qy) * qy + qy) // sy + 2 * py + 1
-    nx = (-(-(kw - 1) // qx) * qx + qx) // sx + 2 * px + 1
-    x = np.tile(pattern, (1, -(-ny // py), -(-nx // px)))[:, :ny, :nx]
-    full = np.zeros((cout, (ny - 1) * sy + kh, (nx - 1) * sx + kw))
-    for a in range(kh):
-        for b in range(kw):
-            contrib = np.tensordot(kernel[:, :, a, b], x, axes=([0], [0]))  # (C_out, ny, nx)
-            full[:, a : a + (ny - 1) * sy + 1 : sy, b : b + (nx - 1) * sx + 1 : sx] += contrib
-    ty = -(-(kh - 1) // qy) * qy  # first interior index that is a multiple of the period
-    tx = -(-(kw - 1) // qx) * qx
-    out = full[:, ty : ty + qy, tx : tx + qx]
+    ns = [
+        (-(-(k - 1) // q) * q + q) // s + 2 * p + 1
+        for p, k, s, q in zip(periods, ks, stride, qs, strict=True)
+    ]
+    reps = [-(-n // p) for n, p in zip(ns, periods, strict=True)]
+    first: tuple[Any, ...] = (slice(None), *(slice(0, n) for n in ns))
+    x = np.tile(pattern, (1, *reps))[first]
+    full = np.zeros((cout, *((n - 1) * s + k for n, s, k in zip(ns, stride, ks, strict=True))))
+    for tap in itertools.product(*(range(k) for k in ks)):
+        one: tuple[Any, ...] = (slice(None), slice(None), *tap)
+        contrib = np.tensordot(kernel[one], x, axes=([0], [0]))
+        strided = (
+            slice(t, t + (n - 1) * s + 1, s) for t, n, s in zip(tap, ns, stride, strict=True)
+        )
+        where: tuple[Any, ...] = (slice(None), *strided)
+        full[where] += contrib
+    starts = [-(-(k - 1) // q) * q for k, q in zip(ks, qs, strict=True)]  # a period's multiple
+    period: tuple[Any, ...] = (
+        slice(None),
+        *(slice(t, t + q) for t, q in zip(starts, qs, strict=True)),
+    )
+    out = full[period]
     if bias is not None:
-        out = out + bias[:, None, None]
+        out = out + bias.reshape(-1, *([1] * len(periods)))
     return np.asarray(out)
 
 

@@ -11,7 +11,7 @@ import typer
 from ..errors import UsageError
 from ..files import display
 from ..images import check_writable, save_png
-from ..layers import parse_pair
+from ..layers import parse_sizes
 from ..report import dumps, envelope
 from ..weights import LAYOUTS, MAX_LOAD_BYTES, InspectResult, inspect_weights
 from ._common import Format, handle_errors, show, show_table, write_stdout
@@ -48,7 +48,13 @@ def inspect(
         typer.Argument(metavar="CHECKPOINT", help="A .npz, .npy, .safetensors, .pt or .onnx file."),
     ],
     stride: Annotated[
-        str | None, typer.Option("--stride", "-s", help="Stride N or HxW (default 2, assumed).")
+        str | None,
+        typer.Option(
+            "--stride",
+            "-s",
+            help="Stride N, or one per axis (HxW; DxHxW for a volume). Default 2, assumed; for "
+            "a 1-D kernel of even size k >= 4, k/2.",
+        ),
     ] = None,
     layout: Annotated[
         str, typer.Option("--layout", help=f"Weight layout: {', '.join(LAYOUTS)}.")
@@ -108,7 +114,7 @@ def inspect(
             raise UsageError(f"--max-imbalance must be a finite number >= 0, got {max_imbalance}")
         if not (max_size > 0 and math.isfinite(max_size)):
             raise UsageError(f"--max-size must be a positive number of GiB, got {max_size}")
-        s = parse_pair(stride, "--stride") if stride is not None else None
+        s = _stride(stride) if stride is not None else None
         if png is not None:
             check_writable(png, force=force)
         model_source, model_class = _split_source(source)
@@ -131,6 +137,15 @@ def inspect(
         _emit(result, fmt, max_imbalance, None if png is None else str(png))
         if check and any(not math.isfinite(v) or v > max_imbalance for v in result.gated()):
             raise typer.Exit(1)
+
+
+def _stride(text: str) -> int | tuple[int, ...]:
+    """``--stride``: N (every axis), or one value per axis (HxW, DxHxW)."""
+    n = text.lower().count("x") + 1
+    if n > 3:
+        raise UsageError(f"--stride is N, HxW or DxHxW, got {text!r}")
+    values = parse_sizes(text, n, "--stride")
+    return values[0] if n == 1 else values
 
 
 def _split_source(source: str | None) -> tuple[str | None, str | None]:
@@ -177,21 +192,22 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
         Column("layer"),
         Column("shape (layout)"),
         Column("stride"),
-        Column("imbalance (y / x)"),
+        Column("imbalance (per axis)"),
         Column("verdict", bare=True),
         Column("top channels", notes=True),
     ]
     rows: list[list[Any]] = []
     for r in result.layers:
         style = {"balanced": "green", "nearly balanced": "yellow"}.get(r.verdict, "bold red")
-        stride = f"{r.stride[0]}x{r.stride[1]}" + ("?" if r.stride_assumed else "")
+        stride = "x".join(map(str, r.stride)) + ("?" if r.stride_assumed else "")
+        per_axis = " / ".join(_fmt(v) for v in (r.imbalance_axes or (r.imbalance_y, r.imbalance_x)))
         tops = ", ".join(f"{c} ({share:.0%})" for c, share in r.top_channels)
         rows.append(
             [
                 display(r.name),
                 f"{'x'.join(map(str, r.shape))} ({r.layout})",
                 stride,
-                f"{_fmt(r.imbalance)} ({_fmt(r.imbalance_y)} / {_fmt(r.imbalance_x)})",
+                f"{_fmt(r.imbalance)} ({per_axis})",
                 (r.verdict, style),
                 tops,
             ]
@@ -210,7 +226,7 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
         imb = _fmt(c["imbalance"] if c["imbalance"] is not None else math.inf)
         where = "output" if c["reaches_output"] else f"path up to {c['layers'][-1]}"
         show(
-            f"{where}: period {c['period'][0]}x{c['period'][1]}, imbalance {imb}, {c['verdict']} "
+            f"{where}: period {'x'.join(map(str, c['period']))}, imbalance {imb}, {c['verdict']} "
             f"(through {' -> '.join(map(display, c['layers']))}; linear: activations and norms "
             "left out)"
         )
@@ -220,7 +236,7 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
         c = result.chain
         show(
             f"chain {' -> '.join(map(display, c['layers']))}: "
-            f"period {c['period'][0]}x{c['period'][1]}, "
+            f"period {'x'.join(map(str, c['period']))}, "
             f"imbalance {_fmt(c['imbalance'] if c['imbalance'] is not None else math.inf)} "
             "(linear: activations and norms between layers left out)"
         )
@@ -261,7 +277,11 @@ def _emit(result: InspectResult, fmt: Format, max_imbalance: float, png: str | N
     show(
         "imbalance = checkerboard energy / mean energy of the constant-input response "
         "(0 balanced; about s*s-1 for random weights)"
-        + ("; ? = stride assumed 2, pass --stride" if assumed else ""),
+        + (
+            "; ? = stride assumed (2; k/2 for a 1-D kernel of even k), pass --stride"
+            if assumed
+            else ""
+        ),
         style="dim",
     )
     if png:

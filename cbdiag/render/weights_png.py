@@ -29,8 +29,13 @@ def weights_png(result: InspectResult, *, cell: int = 28, channels: int = 4) -> 
     f_title, f_text = font(16), font(12)
     rows = []
     for rep in result.layers:
-        sy, sx = rep.stride
-        dev = rep.response - rep.response.mean(axis=(1, 2), keepdims=True)
+        resp = rep.response
+        if resp.ndim == 2:  # a 1-D kernel: its phases in one row
+            resp = resp[:, None, :]
+        elif resp.ndim == 4:  # a volume: its depth phases side by side
+            resp = np.concatenate(list(resp.transpose(1, 0, 2, 3)), axis=2)
+        sy, sx = resp.shape[1:]
+        dev = resp - resp.mean(axis=(1, 2), keepdims=True)
         tiles = []
         for c, _share in rep.top_channels[:channels]:
             d = dev[c]
@@ -58,9 +63,10 @@ def weights_png(result: InspectResult, *, cell: int = 28, channels: int = 4) -> 
         y = 40 + i * row_h
         name = rep.name if len(rep.name) <= 44 else "…" + rep.name[-43:]
         draw.text((8, y + 2), name, fill=(0, 0, 0), font=f_text)
+        stride = "x".join(map(str, rep.stride))
         draw.text(
             (8, y + 18),
-            f"{rep.verdict}, imbalance {rep.imbalance:.3g}, stride {rep.stride[0]}x{rep.stride[1]}",
+            f"{rep.verdict}, imbalance {rep.imbalance:.3g}, stride {stride}",
             fill=(90, 90, 90),
             font=f_text,
         )

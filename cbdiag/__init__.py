@@ -16,6 +16,9 @@ score_many
     cluster; each result handed out as it completes.
 score_pooled, pool_results
     The fixed pattern a set of images (one generator's samples) shares.
+score_audio
+    The tonal lines an audio upsampler paints into a clip (file or array): period, level in
+    dBFS, significance, the lines in Hz.
 inspect_weights
     Per-phase DC gains of upsampling kernels in a checkpoint or arrays.
 lint_paths
@@ -31,6 +34,7 @@ from ._version import __version__
 _EXPORTS = {
     "CbdiagError": "errors",
     "score_many": "batch",
+    "score_audio": "audio",
     "GenerateResult": "generator",
     "GeneratorConfig": "generator",
     "generate": "generator",
@@ -55,6 +59,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .audio import score_audio
     from .batch import score_many
     from .errors import CbdiagError
     from .generator import GenerateResult, GeneratorConfig, generate
@@ -99,6 +104,7 @@ __all__ = [
     "parse_layers",
     "pool_results",
     "preset",
+    "score_audio",
     "score_image",
     "score_many",
     "score_pooled",

@@ -743,7 +743,11 @@ def guess_layout(name: str, shape: tuple[int, ...]) -> str | None:
         return None
     if len(shape) == 4 and any(h in low for h in _SUBPIXEL_HINTS):
         return "subpixel"
-    vocoder = any(low.startswith(u) or f".{u}" in low or f"/{u}" in low for u in _UPS)
+    # a 1-D kernel in ``ups`` is a vocoder's ConvTranspose1d; an image model's ``ups`` may
+    # hold the plain convolutions of resize-conv blocks, so the name alone does not say
+    vocoder = len(shape) == 3 and any(
+        low.startswith(u) or f".{u}" in low or f"/{u}" in low for u in _UPS
+    )
     if not any(h in low for h in _TRANSPOSED_HINTS) and not vocoder:
         return None
     if "kernel" in low.rsplit(".", 1)[-1] or "kernel" in low.rsplit("/", 1)[-1]:

@@ -149,3 +149,14 @@ def test_the_parametrized_weight_norm(torch: ModuleType) -> None:
     b = conv.bias.detach().numpy().astype(np.float64)
     assert r.name == "ups.0.weight" and r.stride == (4,)
     np.testing.assert_allclose(r.response, phase_gains(w, (4,), b), atol=1e-9)
+
+
+def test_ups_names_a_vocoders_upsamplers_only_in_1d() -> None:
+    rng = np.random.default_rng(2)
+    arrays = {
+        "ups.0.conv.weight": rng.standard_normal((8, 8, 3, 3)),  # a resize-conv block's Conv2d
+        "ups.0.weight": rng.standard_normal((8, 4, 16)),  # a vocoder's ConvTranspose1d
+    }
+    res = inspect_weights(arrays)
+    assert [r.name for r in res.layers] == ["ups.0.weight"]
+    assert "ups.0.conv.weight" in res.skipped

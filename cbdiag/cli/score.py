@@ -57,6 +57,15 @@ writes them to FILE, and after an interruption (exit 130) --resume FILE goes on 
 stopped. --files-from LIST reads paths from a listing; --dask scores on a Dask cluster
 (pip install 'cbdiag[dask]').
 
+Audio (WAV; FLAC and Ogg with pip install 'cbdiag[audio]'): audio files named, or --audio for
+directories. Each clip gets the tonal lines an upsampler paints at k/P cycles per sample (a
+buzz every R/P Hz at sample rate R): the period P, the level of the lines in dBFS (a full-scale
+sine is 0), their significance and their frequencies in Hz; flagged from --min-level (default
+{DEFAULT_MIN_LEVEL_DBFS:g} dBFS) at --min-significance. --stride is a period or the rates of
+the upsampling stack from input to output (8x8x2x2: the periods 2, 4, 32, 256); by default
+every period made of factors 2, 3 and 5 up to 1024. --pooled pools the clips of each sample
+rate; --spectrum draws a spectrogram with the lines marked, --map their level second by second.
+
 Exit codes: 0 nothing flagged, 1 an image (or the pool) flagged, 2 bad input or an unreadable
 file (every readable file is still scored and reported), 130 interrupted."""
 # paragraphs refilled, so the interpolated defaults do not leave ragged lines

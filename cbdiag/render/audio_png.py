@@ -50,11 +50,13 @@ def spectrogram(audio: Audio, res: AudioResult) -> Image.Image:
     if body.width < 480:
         body = body.resize((480, ROWS), Image.Resampling.NEAREST)
     margin, left, head, foot = 16, 70, 44, 58
-    width = left + body.width + 2 * margin + 60
+    f_title, f_text = font(16), font(12)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    title_w = int(measure.textlength(_title(audio, res), font=f_title)) + 2 * margin
+    width = max(left + body.width + 2 * margin + 60, title_w)  # the whole title fits
     img = Image.new("RGB", (width, head + ROWS + foot), (255, 255, 255))
     img.paste(body, (left, head))
     draw = ImageDraw.Draw(img)
-    f_title, f_text = font(16), font(12)
     nyq = audio.rate / 2
     for frac in (0, 0.25, 0.5, 0.75, 1.0):
         y = head + ROWS - 1 - int(frac * (ROWS - 1))

@@ -185,13 +185,12 @@ def check_target(t: Target, args: CallArgs) -> list[Finding] | Unknown:
             f"interior max/min {' x '.join(_num(r) for r in ratios)} = "
             f"{_num(math.prod(ratios))} in {t.ndim}-D"
         )
-    smax = max(ss)
     return [
         (
             "CBD101",
             f"{t.name} kernel {_show(ks)} not divisible by stride {_show(ss)}: uneven overlap, "
-            f"{ratio_text}; {_fix(t, args, ks, ss, ds)} or resize-conv (nearest x{smax} then a "
-            f"stride-1 conv)",
+            f"{ratio_text}; {_fix(t, args, ks, ss, ds)} or resize-conv (nearest x{_show(ss)} "
+            "then a stride-1 conv)",
         )
     ]
 

@@ -761,3 +761,19 @@ def test_decode_reads_sources_as_python_does(raw: bytes) -> None:
     text, why = decode(raw)
     assert text == _decode_by_tokenizer(raw)
     assert (why is None) == (text is not None)
+
+
+def test_volume_decoders_are_reported_with_3d_ratios() -> None:
+    from cbdiag.lint import lint_text
+
+    src = (
+        "import torch.nn as nn\n"
+        "a = nn.ConvTranspose3d(8, 8, kernel_size=3, stride=2, padding=1, output_padding=1)\n"
+        "b = nn.ConvTranspose3d(8, 8, kernel_size=(1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))\n"
+    )
+    msgs = {v.line: v.message for v in lint_text(src, "vol.py").violations}
+    assert "interior max/min 2 x 2 x 2 = 8 in 3-D" in msgs[2]
+    # the thick-slice axis keeps its own (even) parameters in the fix
+    assert "interior max/min 1 x 2 x 2 = 4 in 3-D" in msgs[3]
+    assert "use kernel 1x4x4 with padding 0x2x2, output_padding 0x1x1" in msgs[3]
+    assert "resize-conv (nearest x1x2x2 then a stride-1 conv)" in msgs[3]

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .._malloc import keep_freed_memory
 from ..compare import compare_upsamplers
-from ..errors import OutputError, OutputExistsError, UsageError
+from ..errors import CbdiagError, OutputError, OutputExistsError, UsageError
 from ..files import display, reason, usual_permissions
 from ..generator import (
     MAX_COUNT,
@@ -207,8 +207,34 @@ def generate(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr (a TTY).")
     ] = True,
+    dims: Annotated[
+        int,
+        typer.Option(
+            "--dims",
+            help="2: images; 1: audio, an untrained 1-D upsampler stack (vocoder-shaped) "
+            "written as WAV files with a panel of their spectrograms.",
+        ),
+    ] = 2,
+    rates: Annotated[
+        str,
+        typer.Option("--rates", help="--dims 1: the stack's upsampling rates, input to output."),
+    ] = "8x8x2x2",
+    sample_rate: Annotated[
+        int, typer.Option("--sample-rate", help="--dims 1: the WAV files' sample rate (Hz).")
+    ] = 22050,
+    seconds: Annotated[
+        float, typer.Option("--seconds", help="--dims 1: the length of each clip.")
+    ] = 1.2,
 ) -> None:
     with handle_errors():
+        if dims not in (1, 2):
+            raise UsageError(f"--dims for generate is 1 (audio) or 2 (images), got {dims}")
+        if dims == 1:
+            _audio(
+                upsample.value, compare, kernel, width if width != 64 else None, source.value,
+                seed, rates, sample_rate, seconds, out, out_dir, fmt, force,
+            )  # fmt: skip
+            return
         if upsample != Upsample.deconv and (kernel is not None or padding is not None):
             raise UsageError("--kernel/--padding apply to --upsample deconv only")
         n = count if count is not None else (4 if compare else 16)
@@ -267,6 +293,118 @@ def generate(
             force,
             progress,
         )
+
+
+def _audio(
+    upsample: str,
+    compare: bool,
+    kernel: int | None,
+    width: int | None,
+    source: str,
+    seed: int,
+    rates: str,
+    sample_rate: int,
+    seconds: float,
+    out: Path | None,
+    out_dir: Path | None,
+    fmt: Format,
+    force: bool,
+) -> None:
+    """``generate --dims 1``: the clips of untrained 1-D stacks, scored, and their spectrograms."""
+    from scipy.io import wavfile
+
+    from ..audio import Audio, score_audio, stride_periods
+    from ..generator1d import VocoderConfig, generate_1d
+    from ..render.audio_png import spectrogram
+
+    names = {"deconv": "deconv", "resize-nearest": "resize-nearest"}
+    names |= {"resize-bilinear": "resize-linear", "subpixel": "subpixel"}
+    if upsample not in names:
+        raise UsageError(f"--upsample {upsample} has no 1-D form (1-D: {', '.join(names)})")
+    if source not in ("latent", "smooth"):
+        raise UsageError("--source for --dims 1 is latent (noise frames) or smooth")
+    if not 8000 <= sample_rate <= 384_000:
+        raise UsageError(f"--sample-rate must be from 8000 to 384000, got {sample_rate}")
+    if not (0.2 <= seconds <= 600):
+        raise UsageError(f"--seconds must be from 0.2 to 600, got {seconds}")
+    try:
+        periods = stride_periods(rates)
+    except CbdiagError as exc:
+        raise UsageError(str(exc).replace("--stride", "--rates")) from None
+    factors = tuple(int(r) for r in rates.lower().split("x"))
+    kinds = list(dict.fromkeys(names.values())) if compare else [names[upsample]]
+    folder = out_dir or Path("generated_audio")
+    panel = out or Path("generated_audio.png")
+    wavs = [folder / f"{k}.wav" for k in kinds]
+    check_writable(panel, force=force)
+    if folder.exists():
+        for path in wavs:
+            check_writable(path, force=force)
+    else:
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise OutputError(f"cannot make {display(str(folder))}: {reason(exc)}") from exc
+    hop = int(np.prod(factors))
+    frames = max(8, math.ceil(seconds * sample_rate / hop))
+    rows, pictures = [], []
+    for kind, wav in zip(kinds, wavs, strict=True):
+        cfg = VocoderConfig(
+            upsample=kind,
+            rates=factors,
+            kernel=kernel if kind == "deconv" else None,
+            width=width if width is not None else 64,
+            frames=frames,
+            source="noise" if source == "latent" else "smooth",
+        )
+        y = generate_1d(cfg, seed)
+        pcm = np.round(np.clip(y, -1, 1) * 32767).astype(np.int16)
+        from ..files import write_atomic
+
+        def write(fh: Any, pcm: Any = pcm) -> None:
+            wavfile.write(fh, sample_rate, pcm)
+
+        write_atomic(wav, write, force=force)
+        audio = Audio(pcm[:, None].astype(np.float64) / 32768, sample_rate, str(wav))
+        res = score_audio(audio, stride=periods)
+        pictures.append(spectrogram(audio, res))
+        rows.append({"upsampler": kind, "stack": cfg.describe(), "wav": str(wav), **res.as_dict()})
+    from PIL import Image
+
+    width_px = max(p.width for p in pictures)
+    sheet = Image.new("RGB", (width_px, sum(p.height for p in pictures)), (255, 255, 255))
+    y0 = 0
+    for pic in pictures:
+        sheet.paste(pic, (0, y0))
+        y0 += pic.height
+    save_png(sheet, panel, force=force)
+    if fmt == Format.json:
+        write_stdout(dumps(envelope("generate", dims=1, rates=list(factors), clips=rows)) + "\n")
+        return
+    from ..render.layout import Column
+
+    show_table(
+        [
+            Column("upsampler"),
+            Column("wav"),
+            Column("period", right=True),
+            Column("level dBFS", right=True),
+            Column("sigma", right=True),
+            Column("flag", bare=True),
+        ],
+        [
+            [
+                r["upsampler"],
+                display(r["wav"]),
+                str(r["period"] or "-"),
+                "-" if r["level_dbfs"] is None else f"{r['level_dbfs']:.1f}",
+                f"{r['significance']:.1f}",
+                ("FLAGGED", "bold red") if r["flagged"] else ("ok", "green"),
+            ]
+            for r in rows
+        ],
+    )
+    show(f"wrote {display(str(panel))} (spectrograms) and {len(wavs)} WAV files", style="dim")
 
 
 def _single(

@@ -82,8 +82,12 @@ def spectrogram(audio: Audio, res: AudioResult) -> Image.Image:
     draw.text((margin, 12), _title(audio, res), fill=(0, 0, 0), font=f_title)
     draw.text(
         (left, head + ROWS + 8),
-        f"0-{seconds:.2f} s, {nfft}-sample frames; red: the lines k x {audio.rate}/"
-        f"{res.period or '-'} Hz that stand out",
+        f"0-{seconds:.2f} s, {nfft}-sample frames"
+        + (
+            f"; red: the lines k x {audio.rate}/{res.period} Hz that stand out"
+            if res.period
+            else ""
+        ),
         fill=(90, 90, 90),
         font=f_text,
     )

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import math
 import os
-import struct
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -79,10 +78,11 @@ RING_GAP = 3
 RING_BINS = 32
 #: Periods a clip must hold for a period to be searched (the ring stays between lines).
 MIN_CYCLES = 2 * (RING_GAP + RING_BINS)
-#: Largest audio file read, and most channels and samples decoded.
-MAX_AUDIO_BYTES = 2 << 30
+#: Largest audio file read, and most channels and samples decoded (the samples are held as
+#: float64: 1 GiB at the limit).
+MAX_AUDIO_BYTES = 1 << 30
 MAX_CHANNELS = 64
-MAX_SAMPLES = 1 << 29
+MAX_SAMPLES = 1 << 27
 #: Default minimum significance (sigma) and level (dBFS of the pattern) of a flagged clip.
 DEFAULT_MIN_SIGNIFICANCE = 5.0
 DEFAULT_MIN_LEVEL_DBFS = -90.0
@@ -178,10 +178,11 @@ def _wav(fh: Any, shown: str) -> tuple[NDArray[Any], int]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unknown chunks: read past, as players do
             rate, data = wavfile.read(fh, mmap=False)
-    except (ValueError, EOFError, OverflowError, IndexError, struct.error) as exc:
-        raise AudioError(
-            f"{shown}: cannot read the WAV data ({exc or type(exc).__name__})"
-        ) from None
+    except MemoryError:
+        raise AudioError(f"{shown}: out of memory reading the WAV data") from None
+    except Exception as exc:  # scipy's reader fails in many ways on a malformed header
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        raise AudioError(f"{shown}: cannot read the WAV data ({display(why, 200)})") from None
     if data.size > MAX_SAMPLES:
         raise AudioError(f"{shown}: {data.size:,} samples, over the limit of {MAX_SAMPLES:,}")
     return data, int(rate)

@@ -222,3 +222,22 @@ def test_flac_and_ogg_with_soundfile(tmp_path: Path) -> None:
     bad.write_bytes(b"fLaC" + b"\xff" * 64)
     with pytest.raises(AudioError, match="cannot decode"):
         load_audio(bad)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # a fmt chunk with zero channels (scipy divides by the block size), a fmt chunk cut
+        # short, and a float format of a nonsense bit depth: each scipy's own exception
+        b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x00\x00\x40\x1f\x00\x00"
+        b"\x00\x00\x00\x00\x00\x00\x10\x00data\x00\x00\x00\x00",
+        b"RIFF\x10\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00",
+        b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x03\x00\x01\x00\x40\x1f\x00\x00"
+        b"\x00\x7d\x00\x00\x04\x00\x2a\x00data\x08\x00\x00\x00" + b"\x00" * 8,
+    ],
+)
+def test_malformed_wav_headers_are_one_line_errors(tmp_path: Path, header: bytes) -> None:
+    path = tmp_path / "bad.wav"
+    path.write_bytes(header)
+    with pytest.raises(AudioError, match=r"bad\.wav: "):
+        load_audio(path)

@@ -12,6 +12,7 @@ from types import ModuleType
 
 import pytest
 
+import cbdiag.audio
 import cbdiag.graph
 import cbdiag.images
 import cbdiag.layers
@@ -34,6 +35,7 @@ READERS: dict[str, tuple[ModuleType, str]] = {
     "layers": (cbdiag.layers, "parse_layers"),
     "lint": (cbdiag.lint.engine, "check_source"),
     "config": (cbdiag.lint, "load_config"),
+    "wav": (cbdiag.audio, "load_audio"),
 }
 
 

@@ -279,9 +279,38 @@ def _texts() -> dict[str, dict[str, bytes]]:
     }
 
 
+def _wavs() -> dict[str, bytes]:
+    """WAV files of the formats cbdiag reads: 16-bit mono, 8-bit, 24-bit-in-32 stereo, float."""
+    import io
+
+    from scipy.io import wavfile
+
+    t = np.arange(4096)
+    tone = 0.25 * np.cos(2 * np.pi * t / 4) + 0.1 * np.sin(2 * np.pi * 7 * t / 64)
+    out = {}
+    for name, rate, data in (
+        ("pcm16_mono.wav", 16000, np.round(tone * 32767).astype("<i2")),
+        ("pcm8_mono.wav", 8000, np.round(tone * 127 + 128).astype("u1")),
+        (
+            "pcm32_stereo.wav",
+            22050,
+            np.round(np.stack([tone, -tone], 1) * 2**31 * 0.9).astype("<i4"),
+        ),
+        ("float32_mono.wav", 48000, tone.astype("<f4")),
+    ):
+        buf = io.BytesIO()
+        wavfile.write(buf, rate, data)
+        out[name] = buf.getvalue()
+    return out
+
+
 def seeds() -> dict[str, dict[str, bytes]]:
     """``{target: {file name: bytes}}`` of every seed."""
-    out: dict[str, dict[str, bytes]] = {"image": _images(), "onnx": _onnx_models()}
+    out: dict[str, dict[str, bytes]] = {
+        "image": _images(),
+        "onnx": _onnx_models(),
+        "wav": _wavs(),
+    }
     out.update(_checkpoints())
     out.update(_texts())
     return out

@@ -272,3 +272,14 @@ def test_overlap_1d_png(tmp_path: Any) -> None:
     assert img.shape[1] >= 640
     # bars drawn: the picture is not blank between the title and the verdict
     assert (img[80:300] < 200).any()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stack=st.lists(layer_nd(3), min_size=1, max_size=2),
+    size=st.tuples(st.integers(2, 6), st.integers(2, 6), st.integers(2, 6)),
+)
+def test_3d_gradient_maps_match_autograd(
+    torch: ModuleType, stack: list[Layer], size: tuple[int, int, int]
+) -> None:
+    _compare(torch, stack, size, gradient=True)

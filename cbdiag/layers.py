@@ -134,16 +134,7 @@ class AxisOp(Record):
         "tf_padding",
         "padding_mode",
     )
-    _key = attrgetter(
-        "kind",
-        "kernel",
-        "stride",
-        "padding",
-        "output_padding",
-        "dilation",
-        "tf_padding",
-        "padding_mode",
-    )
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,

@@ -71,7 +71,7 @@ class LintResult(MutableRecord):
     clean: int = 0
 
     _fields = ("violations", "files", "unresolved", "clean")
-    _key = attrgetter("violations", "files", "unresolved", "clean")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,

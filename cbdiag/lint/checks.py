@@ -33,7 +33,7 @@ class CallArgs(MutableRecord):
     kwstar: Unknown | None = None  # a **kwargs whose keys are not known
 
     _fields = ("pos", "kw", "star", "kwstar")
-    _key = attrgetter("pos", "kw", "star", "kwstar")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,

@@ -85,7 +85,7 @@ class Violation(Record):
     cell: int | None = None
 
     _fields = ("path", "line", "col", "end_line", "end_col", "code", "message", "cell")
-    _key = attrgetter("path", "line", "col", "end_line", "end_col", "code", "message", "cell")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,
@@ -124,7 +124,7 @@ class Unresolved(Record):
     cell: int | None = None
 
     _fields = ("path", "line", "col", "name", "reason", "codes", "cell")
-    _key = attrgetter("path", "line", "col", "name", "reason", "codes", "cell")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,
@@ -154,7 +154,7 @@ class FileReport(MutableRecord):
     clean: list[tuple[int, tuple[str, ...]]]  # (line, codes)
 
     _fields = ("path", "violations", "unresolved", "clean")
-    _key = attrgetter("path", "violations", "unresolved", "clean")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,
@@ -301,7 +301,7 @@ class _Parsed(MutableRecord):
     cells: list[tuple[int, int]] | None = None  # per source line: (cell, line in cell)
 
     _fields = ("path", "source", "tree", "error", "cells")
-    _key = attrgetter("path", "source", "tree", "error", "cells")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,

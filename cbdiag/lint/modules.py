@@ -43,7 +43,7 @@ class SourceLayer(Record):
     groups: int | None = 1  # a convolution's groups (None: not a literal)
 
     _fields = ("key", "name", "kind", "stride", "spec", "reason", "factor", "groups")
-    _key = attrgetter("key", "name", "kind", "stride", "spec", "reason", "factor", "groups")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,

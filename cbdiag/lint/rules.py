@@ -19,9 +19,7 @@ class Rule(Record):
     level: str = "warning"
 
     _fields = ("code", "name", "summary", "what", "why", "example", "instead", "default", "level")
-    _key = attrgetter(
-        "code", "name", "summary", "what", "why", "example", "instead", "default", "level"
-    )
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,

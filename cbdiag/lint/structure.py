@@ -89,7 +89,7 @@ class Outcome(MutableRecord):
     reasons: list[str]
 
     _fields = ("node", "name", "findings", "clean", "reasons")
-    _key = attrgetter("node", "name", "findings", "clean", "reasons")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,
@@ -315,7 +315,7 @@ class ModuleResult(MutableRecord):
     outcomes: list[Outcome]
 
     _fields = ("path", "outcomes")
-    _key = attrgetter("path", "outcomes")
+    _key = attrgetter(*_fields)
 
     def __init__(self, path: str, outcomes: list[Outcome]) -> None:
         self.path = path
@@ -1925,7 +1925,7 @@ class _Output(Record):
     layer: Layer
 
     _fields = ("layer",)
-    _key = attrgetter("layer")
+    _key = attrgetter(*_fields)
 
     def __init__(self, layer: Layer) -> None:
         self.layer = layer
@@ -1936,7 +1936,7 @@ class _Bound(Record):
     inst: Inst
 
     _fields = ("key", "inst")
-    _key = attrgetter("key", "inst")
+    _key = attrgetter(*_fields)
 
     def __init__(self, key: str, inst: Inst) -> None:
         self.key = key
@@ -1947,7 +1947,7 @@ class _Weight(MutableRecord):
     layer: Layer
 
     _fields = ("layer",)
-    _key = attrgetter("layer")
+    _key = attrgetter(*_fields)
 
     def __init__(self, layer: Layer) -> None:
         self.layer = layer
@@ -2205,7 +2205,7 @@ class _Imports(MutableRecord):
     aliases: dict[str, str]
 
     _fields = ("names", "modules", "stars", "aliases")
-    _key = attrgetter("names", "modules", "stars", "aliases")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,

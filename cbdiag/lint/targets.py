@@ -15,7 +15,7 @@ class Arg(Record):
     names: tuple[str, ...]
 
     _fields = ("pos", "names")
-    _key = attrgetter("pos", "names")
+    _key = attrgetter(*_fields)
 
     def __init__(self, pos: int | None, names: tuple[str, ...]) -> None:
         self.pos = pos
@@ -56,19 +56,7 @@ class Target(Record):
         "padding",
         "default_padding",
     )
-    _key = attrgetter(
-        "name",
-        "framework",
-        "kind",
-        "ndim",
-        "kernel",
-        "stride",
-        "dilation",
-        "weight",
-        "default_stride",
-        "padding",
-        "default_padding",
-    )
+    _key = attrgetter(*_fields)
 
     def __init__(
         self,

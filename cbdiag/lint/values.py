@@ -37,7 +37,7 @@ class Unknown(Record):
     reason: str
 
     _fields = ("reason",)
-    _key = attrgetter("reason")
+    _key = attrgetter(*_fields)
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -49,7 +49,7 @@ class Qual(Record):
     name: str
 
     _fields = ("name",)
-    _key = attrgetter("name")
+    _key = attrgetter(*_fields)
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -61,7 +61,7 @@ class Func(Record):
     key: str
 
     _fields = ("key",)
-    _key = attrgetter("key")
+    _key = attrgetter(*_fields)
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -75,7 +75,7 @@ class Partial(Record):
     kwargs: tuple[tuple[str, Any], ...]
 
     _fields = ("func", "args", "kwargs")
-    _key = attrgetter("func", "args", "kwargs")
+    _key = attrgetter(*_fields)
 
     def __init__(
         self, func: Any, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
@@ -94,7 +94,7 @@ class Sym(Record):
     reason: str = ""
 
     _fields = ("name", "coef", "reason")
-    _key = attrgetter("name", "coef", "reason")
+    _key = attrgetter(*_fields)
 
     def __init__(self, name: str, coef: int = 1, reason: str = "") -> None:
         self.name = name
@@ -307,7 +307,7 @@ class Tensor(Record):
     shape: tuple[int, ...]
 
     _fields = ("shape",)
-    _key = attrgetter("shape")
+    _key = attrgetter(*_fields)
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
@@ -319,7 +319,7 @@ class ModRef(Record):
     name: str
 
     _fields = ("name",)
-    _key = attrgetter("name")
+    _key = attrgetter(*_fields)
 
     def __init__(self, name: str) -> None:
         self.name = name

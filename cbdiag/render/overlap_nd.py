@@ -12,8 +12,16 @@ from ..layers import AXIS_NAMES, stack_label
 from ..overlap import OverlapResult
 from .colormap import greys, normalise, viridis
 from .fonts import font
-from .layout import Cell, Column, Line, layer_units, paragraph, table, to_text, units, wrap
-from .overlap_text import SHADES, _pattern, _spectrum_units, fmt, window
+from .layout import Cell, Column, paragraph, table, to_text, units, wrap
+from .overlap_text import (
+    SHADES,
+    _pattern,
+    _spectrum_units,
+    fmt,
+    heading,
+    notes_and_fixes,
+    window,
+)
 
 #: What a position along each axis is called, per number of axes.
 _AXIS_LABEL = {1: ("t (samples)",), 3: ("z (planes)", "y (rows)", "x (cols)")}
@@ -51,19 +59,7 @@ def render(result: OverlapResult, *, width: int) -> Text:
     """Everything ``cbdiag overlap --dims 1|3`` prints in text mode, laid out for ``width``."""
     nd = result.ndim
     what = "gradient map" if result.gradient else "overlap map"
-    lines: list[Line | str] = []
-    head = wrap(
-        [
-            f"{_WHOLE[nd]} {what}:",
-            *layer_units(stack_label(result.layers)),
-            f"  input {_size(result.input_size)} -> map {_size(result.shape)}",
-        ],
-        width,
-        rest="    ",
-    )
-    lines.append([(head[0], "bold")])
-    lines += [[(ln, None)] for ln in head[1:]]
-    lines.append("")
+    lines = heading(f"{_WHOLE[nd]} {what}", result, width)
     if nd == 1:
         lines += _strip(result, min(width, 80))
         lines.append("")
@@ -147,12 +143,7 @@ def render(result: OverlapResult, *, width: int) -> Text:
             srows.append(row)
         lines.append([(title, None)])
         lines += table(scols, srows, width)
-    for title, entries in (("notes:", result.notes), ("fix:", result.suggestions)):
-        if entries:
-            lines.append("")
-            lines.append([(title, "bold")])
-            for item in entries:
-                lines += paragraph(item, width, "  - ", "    ")
+    lines += notes_and_fixes(result, width)
     out = to_text(lines)
     out.rstrip()
     return out

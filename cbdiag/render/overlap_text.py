@@ -180,24 +180,36 @@ def _spectrum_units(name: str, a: AxisResult) -> list[str]:
     return top + ([f"(+{more} weaker)"] if more else [])
 
 
-def render(result: OverlapResult, *, width: int, color: bool) -> Text:
-    """Everything ``cbdiag overlap`` prints in text mode, laid out for ``width`` columns."""
-    h, w = result.shape
-    ih, iw = result.input_size
-    what = "gradient map (paths back to each input pixel)" if result.gradient else "overlap map"
-    lines: list[Line | str] = []
+def heading(what: str, result: OverlapResult, width: int) -> list[Line | str]:
+    """``WHAT: the stack  input HxW -> map HxW``, wrapped between layers, and a blank line."""
+    size = "x".join(map(str, result.input_size))
+    shape = "x".join(map(str, result.shape))
     head = wrap(
-        [
-            f"{what}:",
-            *layer_units(stack_label(result.layers)),
-            f"  input {ih}x{iw} -> map {h}x{w}",
-        ],
+        [f"{what}:", *layer_units(stack_label(result.layers)), f"  input {size} -> map {shape}"],
         width,
         rest="    ",
     )
-    lines.append([(head[0], "bold")])
+    lines: list[Line | str] = [[(head[0], "bold")]]
     lines += [[(ln, None)] for ln in head[1:]]
-    lines.append("")
+    return [*lines, ""]
+
+
+def notes_and_fixes(result: OverlapResult, width: int) -> list[Line | str]:
+    """The ``notes:`` and ``fix:`` sections, one wrapped item per sentence."""
+    lines: list[Line | str] = []
+    for title, items in (("notes:", result.notes), ("fix:", result.suggestions)):
+        if items:
+            lines.append("")
+            lines.append([(title, "bold")])
+            for item in items:
+                lines += paragraph(item, width, "  - ", "    ")
+    return lines
+
+
+def render(result: OverlapResult, *, width: int, color: bool) -> Text:
+    """Everything ``cbdiag overlap`` prints in text mode, laid out for ``width`` columns."""
+    what = "gradient map (paths back to each input pixel)" if result.gradient else "overlap map"
+    lines = heading(what, result, width)
     out = Text()
     out.append_text(to_text(lines))
     out.append_text(heatmap(result, min(width, GRID_WIDTH), color))
@@ -246,12 +258,7 @@ def render(result: OverlapResult, *, width: int, color: bool) -> Text:
     if len(result.layers) > 1:
         lines.append("")
         lines += stages_table(result, width)
-    for title, items in (("notes:", result.notes), ("fix:", result.suggestions)):
-        if items:
-            lines.append("")
-            lines.append([(title, "bold")])
-            for item in items:
-                lines += paragraph(item, width, "  - ", "    ")
+    lines += notes_and_fixes(result, width)
     out.append_text(to_text(lines))
     out.rstrip()
     return out

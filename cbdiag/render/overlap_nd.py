@@ -20,11 +20,10 @@ from .overlap_text import (
     fmt,
     heading,
     notes_and_fixes,
+    summary_table,
     window,
 )
 
-#: What a position along each axis is called, per number of axes.
-_AXIS_LABEL = {1: ("t (samples)",), 3: ("z (planes)", "y (rows)", "x (cols)")}
 _WHOLE = {1: "1-D", 3: "3-D"}
 
 
@@ -69,30 +68,7 @@ def render(result: OverlapResult, *, width: int) -> Text:
     )
     lines += paragraph(f"border (before/after the interior): {borders}", width)
     lines.append("")
-    cols = [
-        Column(""),
-        Column("period"),
-        Column("pattern (one period)"),
-        Column("min", right=True),
-        Column("max", right=True),
-        Column("max/min", right=True),
-    ]
-    rows: list[list[Cell]] = [
-        [label, str(a.period), _pattern(a), fmt(a.min), fmt(a.max), fmt(a.ratio)]
-        for label, a in zip(_AXIS_LABEL[nd], result.axes, strict=True)
-    ]
-    if nd > 1:
-        rows.append(
-            [
-                _WHOLE[nd],
-                _size(result.period),
-                "outer product",
-                fmt(result.min),
-                fmt(result.max),
-                fmt(result.ratio),
-            ]
-        )
-    lines += table(cols, rows, width, row_styles=[None] * (len(rows) - 1) + ["bold"])
+    lines += summary_table(result, width)
     lines.append("")
     if result.holes:
         tag, style, rest = "HOLES", "bold red", f"some interior {_cell(nd)}s receive no input"

@@ -118,8 +118,16 @@ def strongest(a: AxisResult, n: int = 6) -> list[tuple[int, float]]:
     return sorted(a.spectrum, key=lambda qa: -qa[1])[:n]
 
 
+#: The summary table's row label of each axis, by number of axes.
+AXIS_LABELS = {
+    1: ("t (samples)",),
+    2: ("y (rows)", "x (cols)"),
+    3: ("z (planes)", "y (rows)", "x (cols)"),
+}
+
+
 def summary_table(result: OverlapResult, width: int) -> list[Line]:
-    """Period, pattern, extremes and ratios per axis and in 2-D."""
+    """Period, pattern, extremes and ratios per axis, and of the whole map (2-D, 3-D)."""
     cols = [
         Column(""),
         Column("period"),
@@ -130,19 +138,20 @@ def summary_table(result: OverlapResult, width: int) -> list[Line]:
     ]
     rows: list[list[Cell]] = [
         [name, str(a.period), _pattern(a), fmt(a.min), fmt(a.max), fmt(a.ratio)]
-        for name, a in (("y (rows)", result.y), ("x (cols)", result.x))
+        for name, a in zip(AXIS_LABELS[result.ndim], result.axes, strict=True)
     ]
-    rows.append(
-        [
-            "2-D",
-            f"{result.y.period}x{result.x.period}",
-            "outer product",
-            fmt(result.min),
-            fmt(result.max),
-            fmt(result.ratio_2d),
-        ]
-    )
-    return table(cols, rows, width, row_styles=[None, None, "bold"])
+    if result.ndim > 1:
+        rows.append(
+            [
+                f"{result.ndim}-D",
+                "x".join(str(a.period) for a in result.axes),
+                "outer product",
+                fmt(result.min),
+                fmt(result.max),
+                fmt(result.ratio),
+            ]
+        )
+    return table(cols, rows, width, row_styles=[None] * (len(rows) - 1) + ["bold"])
 
 
 def stages_table(result: OverlapResult, width: int) -> list[Line]:

@@ -574,6 +574,12 @@ def score_audio(
     )
 
 
+def window_samples(rate: int, period: int, seconds: float = 1.0) -> int:
+    """The samples of one :func:`timeline` window: ``seconds`` long, or longer when the
+    period needs it (a window holds ``MIN_CYCLES`` periods)."""
+    return max(round(seconds * rate), MIN_CYCLES * period)
+
+
 def timeline(
     audio: Audio, period: int, seconds: float = 1.0
 ) -> list[tuple[float, float | None, float]]:
@@ -581,7 +587,7 @@ def timeline(
     significance)`` for each window of ``seconds`` (longer when the period needs it: a window
     holds ``MIN_CYCLES`` periods)."""
     x = audio.mono()
-    size = max(round(seconds * audio.rate), MIN_CYCLES * period)
+    size = window_samples(audio.rate, period, seconds)
     out: list[tuple[float, float | None, float]] = []
     for start in range(0, audio.frames - size + 1, size):
         st = line_stats(x[start : start + size], (period,))[period]

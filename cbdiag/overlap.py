@@ -687,8 +687,8 @@ def _notes(r: OverlapResult) -> list[str]:
     names = AXIS_NAMES[r.ndim]
     if r.interior_empty:
         notes.append(
-            f"at input {_fmt_size(r.input_size)} the {_fmt_size(r.shape)} map has no interior: "
-            f"every {_CELL[r.ndim]} is within reach of the input's edges; the pattern, period "
+            f"at input {fmt_size(r.input_size)} the {fmt_size(r.shape)} map has no interior: "
+            f"every {CELL_NAMES[r.ndim]} is within reach of the input's edges; the pattern, period "
             "and ratios "
             "given are the stack's own (measured on a longer input), which the interior of any "
             "larger input shows"
@@ -744,12 +744,13 @@ def _notes(r: OverlapResult) -> list[str]:
 
 
 #: What one position of the map is, what its lines along an axis are, and their per-axis names.
-_CELL = {1: "sample", 2: "pixel", 3: "voxel"}
+CELL_NAMES = {1: "sample", 2: "pixel", 3: "voxel"}
 _LINES = {1: "samples", 2: "rows/columns", 3: "planes/rows/columns"}
 _UNITS = {1: ("samples",), 2: ("rows", "columns"), 3: ("planes", "rows", "columns")}
 
 
-def _fmt_size(size: tuple[int, ...]) -> str:
+def fmt_size(size: tuple[int, ...]) -> str:
+    """``4x5x5``: a size with one value per axis."""
     return "x".join(map(str, size))
 
 

@@ -314,6 +314,7 @@ def _audio(
     from scipy.io import wavfile
 
     from ..audio import Audio, score_audio, stride_periods
+    from ..files import write_atomic
     from ..generator1d import VocoderConfig, generate_1d
     from ..render.audio_png import spectrogram
 
@@ -359,7 +360,6 @@ def _audio(
         )
         y = generate_1d(cfg, seed)
         pcm = np.round(np.clip(y, -1, 1) * 32767).astype(np.int16)
-        from ..files import write_atomic
 
         def write(fh: Any, pcm: Any = pcm) -> None:
             wavfile.write(fh, sample_rate, pcm)

@@ -258,9 +258,23 @@ def score(
             )
         if audio or sounds or (glob is not None and is_audio(glob)):
             _audio(
-                paths or [], glob, lists, stride, min_significance, min_level, pooled, fmt,
-                output, resume, jobs, dask, spectrum, map_, html, force,
-            )  # fmt: skip
+                paths or [],
+                glob,
+                lists,
+                stride=stride,
+                min_sig=min_significance,
+                min_level=min_level,
+                pooled=pooled,
+                fmt=fmt,
+                output=output,
+                resume=resume,
+                jobs=jobs,
+                dask=dask,
+                spectrum=spectrum,
+                map_=map_,
+                html=html,
+                force=force,
+            )
             return
         image_stride = _image_stride(stride)
         for name, v in (
@@ -331,6 +345,7 @@ def _audio(
     paths: list[str],
     glob: str | None,
     lists: list[str],
+    *,
     stride: str | None,
     min_sig: float,
     min_level: float,

@@ -9,7 +9,7 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..audio import LINE_RATIO, MIN_CYCLES, Audio, AudioResult
+from ..audio import LINE_RATIO, Audio, AudioResult, window_samples
 from .colormap import viridis
 from .fonts import font
 
@@ -120,7 +120,7 @@ def timeline_png(
         x0 = left + i * bar
         draw.rectangle((x0, head + plot_h - h, x0 + bar - 2, head + plot_h), fill=colour)
     name = os.path.basename(audio.path) if audio.path else "audio"
-    size = max(1.0, MIN_CYCLES * period / audio.rate)  # as cbdiag.audio.timeline cuts them
+    size = window_samples(audio.rate, period) / audio.rate
     draw.text(
         (margin, 12),
         f"{name}: level of the period-{period} lines, window by window",

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 from rich.text import Text
 
 from ..layers import AXIS_NAMES, stack_label
-from ..overlap import OverlapResult
+from ..overlap import CELL_NAMES, OverlapResult, fmt_size
 from .colormap import greys, normalise, viridis
 from .fonts import font
 from .layout import Cell, Column, paragraph, table, to_text, units, wrap
@@ -25,10 +25,6 @@ from .overlap_text import (
 )
 
 _WHOLE = {1: "1-D", 3: "3-D"}
-
-
-def _size(values: tuple[int, ...]) -> str:
-    return "x".join(map(str, values))
 
 
 def _strip(result: OverlapResult, width: int) -> list[str]:
@@ -71,10 +67,10 @@ def render(result: OverlapResult, *, width: int) -> Text:
     lines += summary_table(result, width)
     lines.append("")
     if result.holes:
-        tag, style, rest = "HOLES", "bold red", f"some interior {_cell(nd)}s receive no input"
+        tag, style, rest = "HOLES", "bold red", f"some interior {CELL_NAMES[nd]}s receive no input"
     elif result.even:
         tag, style = "EVEN", "bold green"
-        rest = f"every interior {_cell(nd)} receives the same number of paths"
+        rest = f"every interior {CELL_NAMES[nd]} receives the same number of paths"
     else:
         tag, style = "UNEVEN", "bold yellow"
         per = " x ".join(
@@ -111,8 +107,8 @@ def render(result: OverlapResult, *, width: int) -> Text:
             scols.append(Column(f"ratio {_WHOLE[nd]}", right=True))
         srows: list[list[Cell]] = []
         for i, st in enumerate(result.stages):
-            row: list[Cell] = [str(i + 1), st.layer.spec, _size(st.size)]
-            row.append(_size(tuple(a.period for a in st.axes)))
+            row: list[Cell] = [str(i + 1), st.layer.spec, fmt_size(st.size)]
+            row.append(fmt_size(tuple(a.period for a in st.axes)))
             row += [fmt(a.ratio) for a in st.axes]
             if nd > 1:
                 row.append(fmt(st.ratio))
@@ -125,10 +121,6 @@ def render(result: OverlapResult, *, width: int) -> Text:
     return out
 
 
-def _cell(nd: int) -> str:
-    return {1: "sample", 2: "pixel", 3: "voxel"}[nd]
-
-
 # ---------------------------------------------------------------------------------------------
 # PNG
 # ---------------------------------------------------------------------------------------------
@@ -139,7 +131,7 @@ MAX_CELLS_SHOWN = 48
 
 def _verdict(result: OverlapResult) -> str:
     if result.holes:
-        return f"HOLES: interior {_cell(result.ndim)}s with no input"
+        return f"HOLES: interior {CELL_NAMES[result.ndim]}s with no input"
     if result.even:
         return "EVEN: flat interior"
     return f"UNEVEN: interior max/min {fmt(result.ratio)} in {_WHOLE[result.ndim]}"
@@ -233,7 +225,7 @@ def _slices_3d(result: OverlapResult) -> tuple[Image.Image, str]:
         img.paste(tile, (x, label_h))
         x += tile.width + gap
     caption = (
-        f"input {_size(result.input_size)} -> map {_size(result.shape)}; y-x slices at "
+        f"input {fmt_size(result.input_size)} -> map {fmt_size(result.shape)}; y-x slices at "
         f"{len(planes)} depth phase(s) of the interior; grey = border"
     )
     return img, caption

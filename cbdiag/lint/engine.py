@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 
 from ..records import MutableRecord, Record
+from . import skeleton
 from .notebook import NotebookError, notebook_source
 from .rules import RULES
 from .structure import (
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     _T = TypeVar("_T")
 
 #: `` as ALIAS``, and the dotted name just before it.
-_AS = re.compile(r"[ \t]as[ \t]+(\w+)")
+_AS = re.compile(r"as[ \t]+(\w+)")  # (after a space or tab: see _target_aliases)
 _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 
 #: The leaf names of every target and container: lines without one hold nothing to check.
@@ -174,6 +175,8 @@ def _target_aliases(source: str) -> set[str]:
     an alias hides the name the line filter looks for. Module aliases need nothing."""
     out = set()
     for m in _AS.finditer(source):
+        if not m.start() or source[m.start() - 1] not in " \t":
+            continue  # (the tail of a word: "has", "bias")
         before = _BEFORE.search(source, max(0, m.start() - 120), m.start())
         if before and _CANDIDATE.search(before.group(1).rsplit(".", 1)[-1]):
             out.add(m.group(1))
@@ -299,6 +302,7 @@ class _Parsed(MutableRecord):
     tree: ast.Module | None
     error: Violation | None = None
     cells: list[tuple[int, int]] | None = None  # per source line: (cell, line in cell)
+    late: list[BaseException]  # parse errors of function bodies read after the skeleton
 
     _fields = ("path", "source", "tree", "error", "cells")
     _key = attrgetter(*_fields)
@@ -316,6 +320,9 @@ class _Parsed(MutableRecord):
         self.tree = tree
         self.error = error
         self.cells = cells
+        # (a list the lazy bodies append to: no reference from the tree back to this item,
+        # so that the trees are freed without the cyclic garbage collector)
+        self.late = []
 
 
 def _prepare(path: str, text: str) -> _Parsed:
@@ -342,10 +349,16 @@ def _density(text: str) -> int:
     return sum(text.count(c) for c in ",([{=.:+-*")
 
 
-def _parse_tree(item: _Parsed) -> ast.Module | None:
-    """Parse ``item`` (its tree, or None with ``item.error`` set)."""
-    path, text, cells = item.path, item.source, item.cells
-    dense = _density(text)
+#: Parse linted files as skeletons (see :mod:`.skeleton`): the bodies of functions that name
+#: no layer are parsed only when the analysis reads them.
+SKIP_BODIES = True
+
+
+def _parse_tree(item: _Parsed, keep: list[int] | None = None) -> ast.Module | None:
+    """Parse ``item`` (its tree, or None with ``item.error`` set). ``keep``: the lines that
+    may name a layer (the function bodies holding none of them are parsed when read)."""
+    path, text = item.path, item.source
+    dense = _density(text) if len(text) > MAX_DELIMITERS else 0  # (one per character at most)
     if dense > MAX_DELIMITERS:
         item.error = Violation(
             path,
@@ -358,18 +371,28 @@ def _parse_tree(item: _Parsed) -> ast.Module | None:
             f"{MAX_DELIMITERS:,} (its syntax tree would not fit the memory budget)",
         )
         return None
+
     try:
-        item.tree = ast.parse(text, filename=path)
-    except (RecursionError, MemoryError):  # CPython's parser: nesting beyond its own limit
-        v = Violation(path, 1, 1, 1, 2, "CBD901", "cannot parse: too deeply nested")
-        item.error = _in_cell(v, cells)
-    except (SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", 1) or 1
-        col = getattr(exc, "offset", 1) or 1
-        msg = getattr(exc, "msg", str(exc))
-        v = Violation(path, line, col, line, col + 1, "CBD901", f"cannot parse: {msg}")
-        item.error = _in_cell(v, cells)
+        if SKIP_BODIES:  # (a body that does not parse when read: see _late_errors)
+            item.tree = skeleton.parse(text, path, keep or [], item.late.append)
+        else:
+            item.tree = ast.parse(text, filename=path)
+    except (RecursionError, MemoryError, SyntaxError, ValueError) as exc:
+        item.error = _syntax_error(item, exc)
     return item.tree
+
+
+def _syntax_error(item: _Parsed, exc: BaseException) -> Violation:
+    """CBD901 for a parse that failed (CPython's parser: nesting beyond its own limit is a
+    RecursionError or MemoryError)."""
+    if isinstance(exc, RecursionError | MemoryError):
+        v = Violation(item.path, 1, 1, 1, 2, "CBD901", "cannot parse: too deeply nested")
+        return _in_cell(v, item.cells)
+    line = getattr(exc, "lineno", 1) or 1
+    col = getattr(exc, "offset", 1) or 1
+    msg = getattr(exc, "msg", str(exc))
+    v = Violation(item.path, line, col, line, col + 1, "CBD901", f"cannot parse: {msg}")
+    return _in_cell(v, item.cells)
 
 
 def _loader(item: _Parsed) -> Callable[[], ast.Module]:
@@ -469,7 +492,7 @@ def _check_files(
         if not lines and item.path in found:
             info = project.add(item.path, item.source, None, [], root, load=_loader(item))
         else:
-            if _parse_tree(item) is None:
+            if _parse_tree(item, lines) is None:
                 continue
             assert item.tree is not None
             if lines:
@@ -483,6 +506,8 @@ def _check_files(
     for item in parsed:
         rep = FileReport(item.path)
         out.append(rep)
+        if item.error is None and item.late:  # a function body read late does not parse
+            item.error = _syntax_error(item, item.late[0])
         if item.error is not None:  # (a lazy module: when the analysis needed it)
             rep.violations.append(item.error)
             continue
@@ -510,14 +535,20 @@ def _check_files(
     return out
 
 
+_KINDS: dict[str, str] = {}
+
+
 def _kind(oc: Outcome) -> str:
     if getattr(oc, "container", False):
         return "container"
-    from .targets import TARGETS
+    if not _KINDS:
+        from .targets import TARGETS
 
-    for t in TARGETS.values():
-        if t.name == oc.name:
-            return t.kind
+        for t in reversed(TARGETS.values()):  # (the first target of a name wins)
+            _KINDS[t.name] = t.kind
+    got = _KINDS.get(oc.name)
+    if got is not None:
+        return got
     return "shuffle" if "shuffle" in oc.name.lower() else "deconv"
 
 

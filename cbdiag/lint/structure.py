@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 import bisect
 import contextlib
+import itertools
+import operator
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -28,6 +30,7 @@ from operator import attrgetter
 from ..records import MutableRecord, Plain, Record
 from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
 from .scopes import bindings, canonical, import_bindings, names_bound
+from .skeleton import first_body_line
 from .targets import MODULE_LISTS, SEQUENTIALS, SHAPED, TARGETS, Arg, Target
 from .values import (
     MAX_ITEMS,
@@ -305,7 +308,10 @@ class ModuleInfo(Plain):
 
 
 def newline_offsets(source: str) -> list[int]:
-    return [x.start() for x in re.finditer("\n", source)]
+    """The offsets of ``source``'s newlines (line lengths summed in C, not a loop here)."""
+    parts = source.split("\n")
+    parts.pop()
+    return list(map(operator.add, itertools.accumulate(map(len, parts)), itertools.count()))
 
 
 class ModuleResult(MutableRecord):
@@ -389,7 +395,7 @@ class Project:
                     f.targets = m.spans(st)
                     m._funcs[qual] = f
                     self.funcs[key] = f
-                    a, b = m.text_of_lines(st.body[0].lineno, st.end_lineno or st.lineno)
+                    a, b = m.text_of_lines(first_body_line(st), st.end_lineno or st.lineno)
                     if m.source.find("def ", a, b) < 0 and m.source.find("class ", a, b) < 0:
                         continue  # nothing is defined inside (a walk of the body for nothing)
                     if isinstance(st, ast.ClassDef):
@@ -729,7 +735,7 @@ def _class_level_lines(m: ModuleInfo, st: ast.ClassDef) -> bool:
     if lo == hi:
         return False
     bodies = [
-        (d.body[0].lineno, d.end_lineno or d.lineno)
+        (first_body_line(d), d.end_lineno or d.lineno)
         for d in st.body
         if isinstance(d, ast.FunctionDef | ast.AsyncFunctionDef) and not d.decorator_list
     ]
@@ -2311,18 +2317,22 @@ def _base(fn: ast.expr) -> str:
 
 #: While :func:`statements_cached` is active: ``statement_at``'s answers by (body, line).
 _STATEMENTS: dict[tuple[int, int], ast.stmt | None] | None = None
+#: And the first lines of the statements of each body asked about, by the body's identity.
+_STARTS: dict[int, list[int]] | None = None
 
 
 @contextlib.contextmanager
 def statements_cached() -> Iterator[None]:
     """Remember :func:`statement_at`'s answers while the trees asked about stay alive (the
     cache is keyed by the identity of a body: it must not outlive them)."""
-    global _STATEMENTS
+    global _STATEMENTS, _STARTS
     saved, _STATEMENTS = _STATEMENTS, {}
+    saved_starts, _STARTS = _STARTS, {}
     try:
         yield
     finally:
         _STATEMENTS = saved
+        _STARTS = saved_starts
 
 
 def statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
@@ -2337,8 +2347,17 @@ def statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
     return cache[key]
 
 
-def _statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
-    starts = [st.lineno for st in body]
+def _statement_at(body: list[ast.stmt], line: int, own: bool = True) -> ast.stmt | None:
+    """(``own``: ``body`` is a tree's own list, which lives as long as the tree; a list made
+    here is not remembered by its identity.)"""
+    cache = _STARTS
+    if cache is None or not own:
+        starts = [st.lineno for st in body]
+    else:
+        got = cache.get(id(body))
+        if got is None:
+            got = cache[id(body)] = [st.lineno for st in body]
+        starts = got
     k = bisect.bisect_right(starts, line) - 1
     while k >= 0:
         st = body[k]
@@ -2354,7 +2373,7 @@ def _statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
             if stmts and stmts[0].lineno <= line:
                 if inner is not stmts:
                     stmts = sorted(stmts, key=lambda x: x.lineno)
-                found = _statement_at(stmts, line)
+                found = _statement_at(stmts, line, inner is stmts)
                 if found is not None:
                     return found
     return st

@@ -1,0 +1,339 @@
+"""Parsing a module without the function bodies the analysis may never read.
+
+A linted file is parsed as a *skeleton*: the body of a function whose lines hold no candidate
+layer name (and that defines no function or class inside) is left out of the parse, and is
+parsed on its own the first time anything reads it (``node.body``). Every node outside those
+bodies, with its lines and columns, is the one ``ast.parse`` gives for the whole file (the
+functions' own end positions included); a body, once read, is the one it gives too.
+
+The bodies left out are found in the text (a one-line ``def`` header, then every line until
+the first line of code indented no deeper than the ``def``), and the skeleton is checked
+against what was assumed: each function left out must be, in the skeleton's tree, a function
+at that line and column whose body is the placeholder put on its last line. Where the text
+could mislead (a tab or form feed in the file, a line ending in a backslash, a triple-quoted
+string or f-string the region does not close) the body is kept. When the skeleton does not
+parse or does not match, the whole file is parsed as it is.
+
+A body that does not parse when it is read is reported through ``on_error``: that file's
+syntax error, found where the analysis looked. A syntax error in a body nothing reads is not
+seen (the file's own compiler reports it).
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: A one-line ``def`` header (its body starts on the next line).
+_HEADER = re.compile(
+    r"( *)(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(.*\)[ \t]*(?:->[^\n]*)?:[ \t]*(?:#[^\n]*)?$",
+    re.MULTILINE,
+)
+#: String literals and comments, in the order the tokenizer meets them.
+_STRINGS = re.compile(
+    r"#[^\n]*"
+    r'|"""(?:[^"\\]|\\.|\\\n|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|\\\n|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.|\\\n)*"'
+    r"|'(?:[^'\\\n]|\\.|\\\n)*'",
+    re.DOTALL,
+)
+_STOPS: dict[int, re.Pattern[str]] = {}
+
+
+def _stop(indent: int) -> re.Pattern[str]:
+    """The next line of code indented ``indent`` spaces or less (a comment is not code)."""
+    p = _STOPS.get(indent)
+    if p is None:
+        p = _STOPS[indent] = re.compile(rf"\n {{0,{indent}}}[^ \n#]")
+    return p
+
+
+class Region:
+    """A function body left out: the header's line, its indent, the body's first and last
+    lines, the last line's code end (in bytes), and its text's offsets."""
+
+    __slots__ = ("end_col", "first", "indent", "last", "line", "start", "stop")
+
+    def __init__(
+        self, line: int, indent: int, first: int, last: int, end_col: int, start: int, stop: int
+    ) -> None:
+        self.line = line
+        self.indent = indent
+        self.first = first
+        self.last = last
+        self.end_col = end_col
+        self.start = start
+        self.stop = stop
+
+
+def regions(source: str, keep: list[int]) -> list[Region]:
+    """The function bodies of ``source`` that may be left out: those holding none of the
+    lines ``keep`` (sorted) and no nested function or class. Outermost first; a body inside
+    one left out is not listed."""
+    if "\t" in source or "\f" in source or "\r" in source:
+        return []
+    out: list[Region] = []
+    pos = 0
+    n = len(source)
+    # line numbers by offset, counted as the scan goes (no table of the whole file)
+    line_no, line_pos = 1, 0
+    while True:
+        m = _next_header(source, pos)
+        if m is None:
+            break
+        line_no += source.count("\n", line_pos, m.start())
+        line_pos = m.start()
+        head_end = m.end()  # the header's newline (or the end of the file)
+        pos = head_end
+        indent = len(m.group(1))
+        if head_end >= n or (line_no == 1 and indent):
+            continue
+        body = head_end + 1
+        s = _stop(indent).search(source, head_end)
+        stop = s.start() + 1 if s is not None else n
+        # the body's last line of code: back over blank and comment-only lines
+        last_end = stop - 1 if stop > 0 and source[stop - 1] == "\n" else stop
+        while last_end > body:
+            ls = source.rfind("\n", body, last_end) + 1 or body
+            text = source[ls:last_end].strip(" ")
+            if text and not text.startswith("#"):
+                break
+            last_end = ls - 1
+        if last_end <= body:
+            continue  # no body line below the header (the one-line def is not here)
+        first_code = _first_code(source, body, last_end)
+        if first_code is None:
+            continue
+        region = source[body:last_end]
+        first_line = line_no + 1 + source.count("\n", body, first_code)
+        last_start = source.rfind("\n", body, last_end) + 1 or body
+        last_line = line_no + 1 + source.count("\n", body, last_start)
+        if _kept(keep, line_no + 1, last_line) or not _safe(region, source[last_start:last_end]):
+            continue
+        last_text = source[last_start:last_end].rstrip(" ")
+        if "#" in last_text or last_text.endswith(";"):
+            continue  # (where the last statement ends is not the line's end)
+        end_col = len(last_text) if last_text.isascii() else len(last_text.encode())
+        if end_col < indent + 2:
+            continue
+        out.append(Region(line_no, indent, first_line, last_line, end_col, line_pos, last_end))
+        pos = last_end
+    return out
+
+
+def _next_header(source: str, pos: int) -> re.Match[str] | None:
+    """The next one-line ``def`` header at or after ``pos`` (found by its word, then
+    matched from its line's start)."""
+    i = source.find("def ", pos)
+    while i >= 0:
+        ls = source.rfind("\n", 0, i) + 1
+        if ls >= pos:
+            lead = source[ls:i]
+            if not lead.strip(" ") or lead.strip(" ") == "async":
+                m = _HEADER.match(source, ls)
+                if m is not None:
+                    return m
+        i = source.find("def ", i + 4)
+    return None
+
+
+def _first_code(source: str, start: int, stop: int) -> int | None:
+    """The offset of the first line of code in ``source[start:stop]``."""
+    while start < stop:
+        e = source.find("\n", start, stop)
+        e = stop if e < 0 else e
+        text = source[start:e].lstrip(" ")
+        if text and not text.startswith("#"):
+            return start
+        start = e + 1
+    return None
+
+
+def _kept(keep: list[int], first: int, last: int) -> bool:
+    i = bisect.bisect_left(keep, first)
+    return i < len(keep) and keep[i] <= last
+
+
+def _safe(region: str, last_line: str) -> bool:
+    """Can the region's text be trusted to end where its indentation says: no nested
+    definition, no backslash at its end, every triple-quoted string closed inside it."""
+    if _has_word(region, "def ") or _has_word(region, "class "):
+        return False
+    if last_line.rstrip(" ").endswith("\\"):
+        return False
+    if '"""' in region or "'''" in region:
+        if _f_triple(region, '"""') or _f_triple(region, "'''"):
+            return False
+        rest = _STRINGS.sub("", region)
+        if '"' in rest or "'" in rest:
+            return False
+    return True
+
+
+def _has_word(text: str, word: str) -> bool:
+    """``word`` in ``text`` not right after a name character or a dot."""
+    i = text.find(word)
+    while i >= 0:
+        if i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_."):
+            return True
+        i = text.find(word, i + 1)
+    return False
+
+
+def _f_triple(text: str, quote: str) -> bool:
+    """A triple-quoted f-string in ``text`` (its nested quotes could fool the string scan)."""
+    i = text.find(quote)
+    while i >= 0:
+        if i and text[max(0, i - 2) : i].lower().count("f"):
+            return True
+        i = text.find(quote, i + 3)
+    return False
+
+
+def skeleton_text(source: str, found: list[Region]) -> str:
+    """``source`` with each region's lines blank but for a placeholder ``0`` on its last line
+    that ends where the region's code ends (the function keeps its end line and column)."""
+    parts = []
+    pos = 0
+    for r in found:
+        body = source.find("\n", r.start) + 1
+        parts.append(source[pos:body])
+        parts.append("\n" * (r.last - r.line - 1))
+        parts.append(" " * (r.end_col - 1) + "0")
+        pos = r.stop
+    parts.append(source[pos:])
+    return "".join(parts)
+
+
+def _lazy_getattr(self: ast.AST, name: str) -> object:
+    """A function left out of the skeleton: its body is parsed when first read."""
+    if name != "body":
+        raise AttributeError(name)
+    lazy = self.__dict__.pop("_cbdiag_lazy", None)
+    if lazy is None:
+        raise AttributeError(name)
+    source, r, on_error, path = lazy
+    body = load_body(source, r, on_error, path, self._cbdiag_placeholder)  # type: ignore[attr-defined]
+    self.body = body  # type: ignore[attr-defined]
+    return body
+
+
+class _LazyFunctionDef(ast.FunctionDef):
+    __slots__ = ()
+    __getattr__ = _lazy_getattr
+
+
+class _LazyAsyncFunctionDef(ast.AsyncFunctionDef):
+    __slots__ = ()
+    __getattr__ = _lazy_getattr
+
+
+def is_lazy(node: ast.AST) -> bool:
+    """A function whose body has not been parsed yet."""
+    return "_cbdiag_lazy" in node.__dict__
+
+
+def first_body_line(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> int:
+    """The line of a definition's first statement (without parsing a body left out)."""
+    r = node.__dict__.get("_cbdiag_lazy")
+    return r[1].first if r is not None else node.body[0].lineno
+
+
+def load_body(
+    source: str,
+    r: Region,
+    on_error: Callable[[BaseException], None],
+    path: str,
+    placeholder: list[ast.stmt],
+) -> list[ast.stmt]:
+    """The body of region ``r``: its function parsed alone, on its own lines and columns."""
+    segment = source[r.start : r.stop]
+    # (on its own lines; indented, inside an ``if`` on the line above)
+    head = "\n" * (r.line - 2) + "if 1:\n" if r.indent else "\n" * (r.line - 1)
+    text = head + segment
+    try:
+        tree = ast.parse(text, filename=path)
+        fn = tree.body[0].body[0] if r.indent else tree.body[0]  # type: ignore[attr-defined]
+        assert isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and fn.lineno == r.line
+        return fn.body
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        on_error(exc)
+        return placeholder
+
+
+def parse(
+    source: str,
+    path: str,
+    keep: list[int],
+    on_error: Callable[[BaseException], None],
+) -> ast.Module:
+    """``source`` parsed without the bodies :func:`regions` finds (``keep``: lines that must
+    be parsed); each such function's body is parsed when read. Raises what ``ast.parse``
+    raises for the whole file when the skeleton does not parse."""
+    found = regions(source, keep)
+    if not found:
+        return ast.parse(source, filename=path)
+    try:
+        tree = ast.parse(skeleton_text(source, found), filename=path)
+    except (SyntaxError, ValueError):
+        return ast.parse(source, filename=path)
+    nodes = []
+    for r in found:
+        fn = _def_at(tree.body, r.line)
+        if fn is None or not _placeholder(fn, r):
+            return ast.parse(source, filename=path)
+        nodes.append(fn)
+    for fn, r in zip(nodes, found, strict=True):
+        d = fn.__dict__
+        d["_cbdiag_placeholder"] = d.pop("body")
+        d["_cbdiag_lazy"] = (source, r, on_error, path)
+        fn.__class__ = _LazyFunctionDef if type(fn) is ast.FunctionDef else _LazyAsyncFunctionDef
+    return tree
+
+
+def _placeholder(fn: ast.FunctionDef | ast.AsyncFunctionDef, r: Region) -> bool:
+    if fn.col_offset != r.indent or len(fn.body) != 1:
+        return False
+    st = fn.body[0]
+    return (
+        isinstance(st, ast.Expr)
+        and isinstance(st.value, ast.Constant)
+        and type(st.value.value) is int
+        and st.lineno == r.last
+        and st.col_offset == r.end_col - 1
+        and fn.end_lineno == r.last
+        and fn.end_col_offset == r.end_col
+    )
+
+
+def _def_at(body: list[ast.stmt], line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The function defined at ``line`` (its ``def``), searched by lines."""
+    while body:
+        k = bisect.bisect_right([st.lineno for st in body], line) - 1
+        if k < 0:
+            return None
+        st = body[k]
+        if st.lineno == line and isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef):
+            return st
+        if not st.lineno <= line <= (st.end_lineno or st.lineno):
+            return None
+        parts = [getattr(st, part, None) for part in ("body", "orelse", "finalbody")]
+        parts += [h.body for h in getattr(st, "handlers", None) or []]
+        inner: list[ast.stmt] = []
+        for sub in parts:
+            if (
+                isinstance(sub, list)
+                and sub
+                and isinstance(sub[0], ast.stmt)
+                and sub[0].lineno <= line
+                and (not inner or sub[0].lineno > inner[0].lineno)
+            ):
+                inner = sub
+        body = inner
+    return None

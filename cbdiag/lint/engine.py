@@ -12,7 +12,6 @@ text names no layer is parsed only when the analysis needs it.
 from __future__ import annotations
 
 import ast
-import bisect
 import contextlib
 import gc
 import io
@@ -32,7 +31,6 @@ from .structure import (
     analyse,
     header_roots,
     iter_outcomes,
-    newline_offsets,
     nodes_at,
     statement_at,
     statements_cached,
@@ -237,7 +235,6 @@ def _names_in_code(
 
 
 def _text_lines(source: str) -> tuple[list[int], re.Pattern[str]]:
-    newlines = newline_offsets(source)
     base = _CANDIDATE.pattern
     if "Sequential" in source:
         base = f"{base}|{_ADD.pattern}"
@@ -246,7 +243,14 @@ def _text_lines(source: str) -> tuple[list[int], re.Pattern[str]]:
         names = "|".join(sorted(map(re.escape, aliases)))
         base = rf"{base}|\b(?:{names})\b"
     pattern = _CANDIDATE if base == _CANDIDATE.pattern else re.compile(base)
-    lines = sorted({bisect.bisect_left(newlines, m.start()) + 1 for m in pattern.finditer(source)})
+    lines: list[int] = []
+    line, pos = 1, 0
+    for m in pattern.finditer(source):  # (the newlines counted between hits, in C)
+        start = m.start()
+        line += source.count("\n", pos, start)
+        pos = start
+        if not lines or lines[-1] != line:
+            lines.append(line)
     return lines, pattern
 
 

@@ -234,6 +234,10 @@ class _LazyAsyncFunctionDef(ast.AsyncFunctionDef):
     __getattr__ = _lazy_getattr
 
 
+#: The classes of the functions left out (their ``body`` is parsed when read).
+LAZY_TYPES = (_LazyFunctionDef, _LazyAsyncFunctionDef)
+
+
 def is_lazy(node: ast.AST) -> bool:
     """A function whose body has not been parsed yet."""
     return "_cbdiag_lazy" in node.__dict__
@@ -284,8 +288,9 @@ def parse(
     except (SyntaxError, ValueError):
         return ast.parse(source, filename=path)
     nodes = []
+    starts: dict[int, list[int]] = {}
     for r in found:
-        fn = _def_at(tree.body, r.line)
+        fn = _def_at(tree.body, r.line, starts)
         if fn is None or not _placeholder(fn, r):
             return ast.parse(source, filename=path)
         nodes.append(fn)
@@ -312,10 +317,16 @@ def _placeholder(fn: ast.FunctionDef | ast.AsyncFunctionDef, r: Region) -> bool:
     )
 
 
-def _def_at(body: list[ast.stmt], line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """The function defined at ``line`` (its ``def``), searched by lines."""
+def _def_at(
+    body: list[ast.stmt], line: int, starts: dict[int, list[int]]
+) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The function defined at ``line`` (its ``def``), searched by lines (``starts``: the
+    first lines of each body's statements, by the body's identity, while the tree lives)."""
     while body:
-        k = bisect.bisect_right([st.lineno for st in body], line) - 1
+        got = starts.get(id(body))
+        if got is None:
+            got = starts[id(body)] = [st.lineno for st in body]
+        k = bisect.bisect_right(got, line) - 1
         if k < 0:
             return None
         st = body[k]

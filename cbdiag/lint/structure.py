@@ -30,7 +30,7 @@ from operator import attrgetter
 from ..records import MutableRecord, Plain, Record
 from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
 from .scopes import bindings, canonical, import_bindings, names_bound
-from .skeleton import first_body_line
+from .skeleton import LAZY_TYPES, first_body_line
 from .targets import MODULE_LISTS, SEQUENTIALS, SHAPED, TARGETS, Arg, Target
 from .values import (
     MAX_ITEMS,
@@ -300,9 +300,8 @@ class ModuleInfo(Plain):
     def spans(self, node: ast.AST) -> bool:
         if self.lines is None:
             return True
-        start = min(
-            [node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]  # type: ignore[attr-defined]
-        )
+        decorators = getattr(node, "decorator_list", None)
+        start = min(node.lineno, decorators[0].lineno) if decorators else node.lineno  # type: ignore[attr-defined]
         i = bisect.bisect_left(self.lines, start)
         return i < len(self.lines) and self.lines[i] <= (node.end_lineno or node.lineno)  # type: ignore[attr-defined]
 
@@ -395,6 +394,8 @@ class Project:
                     f.targets = m.spans(st)
                     m._funcs[qual] = f
                     self.funcs[key] = f
+                    if "_cbdiag_lazy" in st.__dict__:
+                        continue  # a body left out of the skeleton defines nothing
                     a, b = m.text_of_lines(first_body_line(st), st.end_lineno or st.lineno)
                     if m.source.find("def ", a, b) < 0 and m.source.find("class ", a, b) < 0:
                         continue  # nothing is defined inside (a walk of the body for nothing)
@@ -771,15 +772,65 @@ def _simple(node: ast.AST) -> bool:
 def _calls_of(st: ast.stmt) -> tuple[list[ast.Call], bool]:
     """The calls in a statement (``x = f(...)`` and ``f(...)`` without a walk), and whether
     that is one call of plain arguments (see :func:`_simple`)."""
-    if (type(st) is ast.Assign and all(_simple(t) for t in st.targets)) or type(st) is ast.Expr:
-        value = st.value
-    else:
-        value = None
+    t = type(st)
+    value = None
+    if t is ast.Expr:
+        value = st.value  # type: ignore[attr-defined]
+    elif t is ast.Assign:
+        value = st.value  # type: ignore[attr-defined]
+        for target in st.targets:  # type: ignore[attr-defined]
+            if not _simple(target):
+                value = None
+                break
     if type(value) is ast.Call and _simple(value.func):
-        inner = [*value.args, *(k.value for k in value.keywords)]
-        if all(_simple(a) for a in inner):
-            return [value], True
+        for a in value.args:
+            if not _simple(a):
+                break
+        else:
+            for k in value.keywords:
+                if not _simple(k.value):
+                    break
+            else:
+                return [value], True
     return [n for n in ast.walk(st) if isinstance(n, ast.Call)], False
+
+
+#: Statements :func:`header_roots` gives a header of (a line of one is not the statement).
+_HEADED = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.If,
+    ast.While,
+    ast.For,
+    ast.AsyncFor,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.AnnAssign,
+    ast.Match,
+)
+
+
+def _local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names ``fn`` binds (:func:`names_bound`), without its walk for the usual body of
+    attribute assignments and calls."""
+    for st in fn.body:
+        t = type(st)
+        if t is ast.Expr:
+            continue
+        if t is ast.Assign:
+            targets = st.targets  # type: ignore[attr-defined]
+            if len(targets) == 1 and type(targets[0]) is ast.Attribute:
+                continue
+        return set(names_bound(fn.body, fn.args))
+    a = fn.args
+    out = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
+    if a.vararg is not None:
+        out.add(a.vararg.arg)
+    if a.kwarg is not None:
+        out.add(a.kwarg.arg)
+    return out
 
 
 def _param_names(f: FuncInfo) -> list[str]:
@@ -843,14 +894,12 @@ class Interpreter:
             return
         m.ran = True
         counts: dict[str, int] = {}
-        bound = names_bound(m.tree.body)
         for st in _globals(m):
             for n in st.names:
                 counts[n] = counts.get(n, 0) + 2
         _count_bindings(m.tree.body, counts)
         frame = Frame(m, m.env)
         multi = {n for n, c in counts.items() if c > 1}
-        del bound
         try:
             self.block(m.tree.body, frame, module_level=True)
         except _Return:
@@ -940,10 +989,10 @@ class Interpreter:
         stmts: dict[int, ast.stmt] = {}
         for line in m.lines[lo:hi]:
             st = statement_at(m.tree.body, line)
-            if st is None or st.lineno < first or header_roots(st) != [st]:
+            if st is None or st.lineno < first or isinstance(st, _HEADED):
                 return False  # a compound statement's header: run it
             stmts[id(st)] = st
-        frame = Frame(m, {}, local_names=set(names_bound(fn.body, fn.args)), func=f)
+        frame = Frame(m, {}, local_names=_local_names(fn), func=f)
         checked: list[tuple[ast.Call, Target, Any]] = []
         for st in stmts.values():
             calls, plain = _calls_of(st)
@@ -968,17 +1017,23 @@ class Interpreter:
             for a in [*node.args, *(k.value for k in node.keywords)]:
                 if not _simple(a):
                     return None
-        if any(k.arg is None for k in node.keywords):
-            return None
+        for k in node.keywords:
+            if k.arg is None:
+                return None
         t = self._callee_target(node.func, fr)
         if t is None:
             return None
-        pos = [self._plain(a, fr) for a in node.args]
-        kw = {k.arg: self._plain(k.value, fr) for k in node.keywords}
-        parts = [_key(v) for v in pos] + [_key(v) for v in kw.values()]
-        if any(k is None for k in parts):
-            return None
-        key = (id(t), len(pos), *kw, *parts)  # (targets live as long as the table)
+        plain_value = self._plain
+        pos = [plain_value(a, fr) for a in node.args]
+        kw = {k.arg: plain_value(k.value, fr) for k in node.keywords}
+        key_parts: list[Any] = [id(t), len(pos), *kw]  # (targets live as long as the table)
+        for v in (*pos, *kw.values()):
+            tv = type(v)
+            part = (tv.__name__, v) if tv is int or tv is str or tv is float else _key(v)
+            if part is None:
+                return None
+            key_parts.append(part)
+        key = tuple(key_parts)
         if key not in _SETTLED:
             args = _Reads()
             args.pos, args.kw = pos, kw  # type: ignore[assignment]
@@ -993,12 +1048,18 @@ class Interpreter:
     def _callee_target(self, func: ast.expr, fr: Frame) -> Target | None:
         """The convolution a simple callee names (not one of the function's own names)."""
         root = func
-        while isinstance(root, ast.Attribute):
+        while type(root) is ast.Attribute:
             root = root.value
-        if not isinstance(root, ast.Name) or root.id in fr.local_names:
+        if type(root) is not ast.Name or root.id in fr.local_names:
             return None
-        cache = fr.module.__dict__.setdefault("_callees", {})
-        key = _dotted(func)
+        cache = fr.module.__dict__.get("_callees")
+        if cache is None:
+            cache = fr.module._callees = {}  # type: ignore[attr-defined]
+        value = func.value if type(func) is ast.Attribute else None
+        if value is not None and type(value) is ast.Name:  # (``nn.X``: no string built)
+            key: Any = (value.id, func.attr)  # type: ignore[attr-defined]
+        else:
+            key = _dotted(func)
         if key not in cache:
             fv = self.expr(func, fr)
             t = TARGETS.get(fv.name) if isinstance(fv, Qual) else None
@@ -2115,13 +2176,10 @@ def _shuffle_class(f: FuncInfo) -> bool:
         return False
     cached = f.__dict__.get("_shuffle")
     if cached is None:
-        lines = f.module.__dict__.get("_lines")
-        if lines is None:
-            lines = f.module.source.split("\n")
-            f.module._lines = lines  # type: ignore[attr-defined]
-        text = "\n".join(lines[f.node.lineno - 1 : f.node.end_lineno or f.node.lineno])
+        m = f.module
+        a, b = m.text_of_lines(f.node.lineno, f.node.end_lineno or f.node.lineno)
         words = ("pixel_shuffle", "PixelShuffle", "depth_to_space")
-        cached = any(w in text for w in words) or "subpixel" in f.qual.lower()
+        cached = any(m.source.find(w, a, b) >= 0 for w in words) or "subpixel" in f.qual.lower()
         f._shuffle = cached  # type: ignore[attr-defined]
     return bool(cached)
 
@@ -2366,7 +2424,10 @@ def _statement_at(body: list[ast.stmt], line: int, own: bool = True) -> ast.stmt
         return None
     else:
         return None
-    for part in ("body", "orelse", "finalbody", "handlers"):
+    parts = _BODIES.get(type(st))
+    if parts is None:
+        return st  # a simple statement
+    for part in parts:
         inner = getattr(st, part, None)
         if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt | ast.excepthandler):
             stmts = inner if isinstance(inner[0], ast.stmt) else [s for h in inner for s in h.body]
@@ -2377,6 +2438,28 @@ def _statement_at(body: list[ast.stmt], line: int, own: bool = True) -> ast.stmt
                 if found is not None:
                     return found
     return st
+
+
+#: The bodies of each compound statement, in the order :func:`_statement_at` looks in them
+#: (``handlers`` last: their statements, in line order); a statement not listed has none.
+_BODIES: dict[type, tuple[str, ...]] = {
+    t: ("body", "orelse", "finalbody", "handlers")
+    for t in (
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.If,
+        ast.While,
+        ast.For,
+        ast.AsyncFor,
+        ast.With,
+        ast.AsyncWith,
+        ast.Try,
+        getattr(ast, "TryStar", ast.Try),
+        ast.Match,
+        *LAZY_TYPES,
+    )
+}
 
 
 def _memo_key(env: dict[str, Any]) -> Any:

@@ -107,21 +107,20 @@ def regions(source: str, keep: list[int]) -> list[Region]:
             last_end = ls - 1
         if last_end <= body:
             continue  # no body line below the header (the one-line def is not here)
-        first_code = _first_code(source, body, last_end)
-        if first_code is None:
-            continue
-        region = source[body:last_end]
-        first_line = line_no + 1 + source.count("\n", body, first_code)
         last_start = source.rfind("\n", body, last_end) + 1 or body
         last_line = line_no + 1 + source.count("\n", body, last_start)
-        if _kept(keep, line_no + 1, last_line) or not _safe(region, source[last_start:last_end]):
+        if _kept(keep, line_no + 1, last_line):
             continue
         last_text = source[last_start:last_end].rstrip(" ")
         if "#" in last_text or last_text.endswith(";"):
             continue  # (where the last statement ends is not the line's end)
         end_col = len(last_text) if last_text.isascii() else len(last_text.encode())
-        if end_col < indent + 2:
+        if end_col < indent + 2 or not _safe(source[body:last_end], last_text):
             continue
+        first_code = _first_code(source, body, last_end)
+        if first_code is None:
+            continue
+        first_line = line_no + 1 + source.count("\n", body, first_code)
         out.append(Region(line_no, indent, first_line, last_line, end_col, line_pos, last_end))
         pos = last_end
     return out
@@ -165,7 +164,7 @@ def _safe(region: str, last_line: str) -> bool:
     definition, no backslash at its end, every triple-quoted string closed inside it."""
     if _has_word(region, "def ") or _has_word(region, "class "):
         return False
-    if last_line.rstrip(" ").endswith("\\"):
+    if last_line.endswith("\\"):
         return False
     if '"""' in region or "'''" in region:
         if _f_triple(region, '"""') or _f_triple(region, "'''"):

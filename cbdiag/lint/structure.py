@@ -740,7 +740,13 @@ def _class_level_lines(m: ModuleInfo, st: ast.ClassDef) -> bool:
         for d in st.body
         if isinstance(d, ast.FunctionDef | ast.AsyncFunctionDef) and not d.decorator_list
     ]
-    return any(not any(a <= line <= b for a, b in bodies) for line in m.lines[lo:hi])
+    for line in m.lines[lo:hi]:
+        for a, b in bodies:
+            if a <= line <= b:
+                break
+        else:
+            return True
+    return False
 
 
 def _dotted(node: ast.expr) -> str:
@@ -2194,6 +2200,9 @@ _CALL_BYTES = bytes(
 )
 
 
+_DEF_WORDS = (b" def", b" class")
+
+
 def call_keys(names: Iterable[str]) -> set[bytes]:
     """The ``b"name("`` tokens that :class:`_CallText` holds for calls of ``names``."""
     return {(n + "(").encode("utf-8", "surrogatepass") for n in names}
@@ -2208,10 +2217,12 @@ class _CallText:
     def __init__(self, m: ModuleInfo) -> None:
         self.module = m
         source = self.source = m.source
-        raw = source.encode("utf-8", "surrogatepass").replace(b" (", b"(")
+        raw = b" " + source.encode("utf-8", "surrogatepass").replace(b" (", b"(")
         chunks = raw.translate(_CALL_BYTES).split(b"(")
         chunks.pop()  # (after the last "(")
-        self.tokens = {c.rpartition(b" ")[2] + b"(" for c in chunks}
+        parts = [c.rpartition(b" ") for c in chunks]
+        # (not a definition's own name: "def name(", "class Name(")
+        self.tokens = {p[2] + b"(" for p in parts if not p[0].endswith(_DEF_WORDS)}
         self._sites: dict[str, list[tuple[int, str]]] = {}
         self.partials: dict[str, list[tuple[int, str]]] = {}
         if "partial" in source:

@@ -13,7 +13,7 @@ import pytest
 from cbdiag.files import pure
 from cbdiag.layers import AxisOp, Layer, deconv
 from cbdiag.lint.engine import FileReport, Violation
-from cbdiag.lint.values import Growth, Sym, Unknown
+from cbdiag.lint.values import Growth, LateUnknown, Sym, Unknown
 
 
 def test_records_compare_by_class_and_key() -> None:
@@ -65,3 +65,18 @@ def test_pure_is_pathlib_normalisation() -> None:
         assert pure(s) == str(pathlib.PurePath(s)), s
         assert pure(s, slashes=True) == pathlib.PurePath(s).as_posix(), s
     assert pure(pathlib.Path("a//b")) == "a/b"
+
+
+def test_a_late_reason_is_written_once_when_read() -> None:
+    calls: list[int] = []
+
+    def make() -> str:
+        calls.append(1)
+        return "the result of `f`"
+
+    late = LateUnknown(make)
+    assert calls == [] and isinstance(late, Unknown)  # (an unknown like any other)
+    assert late.reason == "the result of `f`" and late.reason == "the result of `f`"
+    assert calls == [1]
+    assert repr(late) == "LateUnknown(reason='the result of `f`')"
+    assert LateUnknown(lambda: "x") == LateUnknown(lambda: "x") != LateUnknown(lambda: "y")

@@ -37,6 +37,7 @@ from .values import (
     Func,
     Growth,
     Inst,
+    LateUnknown,
     Layer,
     ModRef,
     Partial,
@@ -707,7 +708,7 @@ def _key(v: Any) -> Any:
 _LOCAL_KEY = ("?",)
 
 
-_AS_WORD = re.compile(r"[ \t]as[ \t]")
+_AS_WORD = re.compile(r"as[ \t]")  # (after a space or tab; a literal first: a fast search)
 _WORD_BEFORE = re.compile(r"(\w+)[ \t]*$")
 
 
@@ -719,7 +720,10 @@ def _as_originals(m: ModuleInfo) -> set[str]:
         got = set()
         src = m.source
         for hit in _AS_WORD.finditer(src):
-            before = _WORD_BEFORE.search(src, max(0, hit.start() - 80), hit.start())
+            start = hit.start() - 1  # (the space or tab before "as")
+            if start < 0 or src[start] not in " \t":
+                continue
+            before = _WORD_BEFORE.search(src, max(0, start - 80), start)
             if before:
                 got.add(before.group(1))
         m._as_originals = got  # type: ignore[attr-defined]
@@ -1717,7 +1721,8 @@ class Interpreter:
             if _is_shuffle(fv):
                 self._fed(fv, args.pos[0] if args.pos else None, fr)
             return _Output(fv)
-        return Unknown(f"the result of `{_text(fr.module, node.func)}`")
+        m = fr.module
+        return LateUnknown(lambda: f"the result of `{_text(m, node.func)}`")
 
     def _inits(self, node: ast.Call, args: CallArgs) -> None:
         """``icnr_(conv.weight)``, ``nn.init.zeros_(conv.weight)``: the layer is initialised."""

@@ -21,6 +21,7 @@ from ..records import Plain, Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 #: Largest integer magnitude the interpreter computes with.
@@ -41,6 +42,21 @@ class Unknown(Record):
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+class LateUnknown(Unknown):
+    """An :class:`Unknown` whose reason is written when first read (most reasons are never
+    shown, and some cost a look at the source)."""
+
+    def __init__(self, make: Callable[[], str]) -> None:  # (no call of Unknown's: its
+        self._make: Callable[[], str] | None = make  # reason is the property below)
+        self._reason = ""
+
+    @property
+    def reason(self) -> str:  # type: ignore[override]
+        if self._make is not None:
+            self._reason, self._make = self._make(), None
+        return self._reason
 
 
 class Qual(Record):

@@ -217,10 +217,56 @@ def _lazy_getattr(self: ast.AST, name: str) -> object:
     lazy = self.__dict__.pop("_cbdiag_lazy", None)
     if lazy is None:
         raise AttributeError(name)
-    source, r, on_error, path = lazy
-    body = load_body(source, r, on_error, path, self._cbdiag_placeholder)  # type: ignore[attr-defined]
+    file, r = lazy
+    body = file.body(r, self._cbdiag_placeholder)  # type: ignore[attr-defined]
     self.body = body  # type: ignore[attr-defined]
     return body
+
+
+class _File:
+    """One parsed file, for its bodies read late. A body is parsed alone on its own lines
+    (blank lines before it, which the tokenizer skips fast); once the blank lines so spent
+    pass :data:`BLANK_LINES_PER_LINE` times the file's length, the whole file is parsed once
+    and every body left is taken from that tree (so reading bodies never costs more than
+    about two parses of the file)."""
+
+    __slots__ = ("budget", "failed", "full", "on_error", "path", "source", "starts")
+
+    def __init__(self, source: str, path: str, on_error: Callable[[BaseException], None]) -> None:
+        self.source = source
+        self.path = path
+        self.on_error = on_error
+        self.budget = BLANK_LINES_PER_LINE * (source.count("\n") + 1)
+        self.full: ast.Module | None = None
+        self.starts: dict[int, list[int]] = {}
+        self.failed = False
+
+    def body(self, r: Region, placeholder: list[ast.stmt]) -> list[ast.stmt]:
+        if self.failed:
+            return placeholder
+        try:
+            if self.full is None and r.line > self.budget:
+                self.full = ast.parse(self.source, filename=self.path)
+            fn: ast.stmt | None
+            if self.full is not None:
+                fn = _def_at(self.full.body, r.line, self.starts)
+            else:
+                self.budget -= r.line
+                segment = self.source[r.start : r.stop]
+                # (on its own lines; indented, inside an ``if`` on the line above)
+                head = "\n" * (r.line - 2) + "if 1:\n" if r.indent else "\n" * (r.line - 1)
+                tree = ast.parse(head + segment, filename=self.path)
+                fn = tree.body[0].body[0] if r.indent else tree.body[0]  # type: ignore[attr-defined]
+            assert isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and fn.lineno == r.line
+            return fn.body
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            self.failed = True  # (one error per file: the first found)
+            self.on_error(exc)
+            return placeholder
+
+
+#: Blank lines the bodies read late may cost, per line of the file (see :class:`_File`).
+BLANK_LINES_PER_LINE = 4
 
 
 class _LazyFunctionDef(ast.FunctionDef):
@@ -248,28 +294,6 @@ def first_body_line(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     return r[1].first if r is not None else node.body[0].lineno
 
 
-def load_body(
-    source: str,
-    r: Region,
-    on_error: Callable[[BaseException], None],
-    path: str,
-    placeholder: list[ast.stmt],
-) -> list[ast.stmt]:
-    """The body of region ``r``: its function parsed alone, on its own lines and columns."""
-    segment = source[r.start : r.stop]
-    # (on its own lines; indented, inside an ``if`` on the line above)
-    head = "\n" * (r.line - 2) + "if 1:\n" if r.indent else "\n" * (r.line - 1)
-    text = head + segment
-    try:
-        tree = ast.parse(text, filename=path)
-        fn = tree.body[0].body[0] if r.indent else tree.body[0]  # type: ignore[attr-defined]
-        assert isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and fn.lineno == r.line
-        return fn.body
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        on_error(exc)
-        return placeholder
-
-
 def parse(
     source: str,
     path: str,
@@ -293,10 +317,11 @@ def parse(
         if fn is None or not _placeholder(fn, r):
             return ast.parse(source, filename=path)
         nodes.append(fn)
+    file = _File(source, path, on_error)
     for fn, r in zip(nodes, found, strict=True):
         d = fn.__dict__
         d["_cbdiag_placeholder"] = d.pop("body")
-        d["_cbdiag_lazy"] = (source, r, on_error, path)
+        d["_cbdiag_lazy"] = (file, r)
         fn.__class__ = _LazyFunctionDef if type(fn) is ast.FunctionDef else _LazyAsyncFunctionDef
     return tree
 

@@ -219,3 +219,26 @@ def test_lint_reports_are_the_same_with_and_without_the_skeleton(
     whole = _report(paths)
     assert with_skeleton == whole
     assert len(whole[0]) > 50 and whole[3] > 25  # (findings and clean calls to compare)
+
+
+def test_reading_every_body_of_a_long_file_costs_a_bounded_number_of_parses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # each body alone sits on its own lines after blank ones: without a bound, reading all
+    # of them would tokenize quadratically many blank lines
+    src = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(3000))
+    parsed: list[int] = []
+    real_parse = ast.parse
+
+    def counting(text: str, *a: object, **k: object) -> ast.AST:
+        parsed.append(len(text))
+        return real_parse(text, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(skeleton.ast, "parse", counting)
+    tree, errors = _skeleton(src)
+    assert len(_lazy(tree)) == 3000
+    dumped = _dump(tree)  # (reads every body)
+    monkeypatch.undo()
+    assert dumped == _dump(ast.parse(src)) and not errors
+    assert sum(parsed) < 8 * len(src)  # the skeleton, some bodies alone, then the file once
+    assert sum(parsed) > 2 * len(src)  # (it did switch to the whole file)

@@ -8,8 +8,9 @@ holding its files (for example ``git clone`` then ``git checkout COMMIT``).
 
 Prints, over the call sites: precision of the findings (at the default rules), recall of the
 provable violations, how many sites ended as expected (clean / unresolved), every finding or
-site cbdiag reported that the expectations do not list, and the time against the floor "read
-+ ``ast.parse``" of the same files (rounds interleaved).
+site cbdiag reported that the expectations do not list, whether every file's report is the
+same when files are parsed whole (not as skeletons, see ``cbdiag.lint.skeleton``), and the
+time against the floor "read + ``ast.parse``" of the same files (rounds interleaved).
 
 Usage: python benchmarks/lint_real.py REPOS_DIR [--rounds 5]
 """
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import contextlib
 
-from cbdiag.lint import DEFAULT_EXCLUDE, iter_files
+from cbdiag.lint import DEFAULT_EXCLUDE, engine, iter_files
 from cbdiag.lint.engine import check_files
 from cbdiag.lint.rules import DEFAULT_SELECT
 
@@ -119,6 +120,31 @@ def main() -> None:
         print(f"    not in the expectations: {u}")
     for u in unparsed:
         print(f"    not parsed (not counted): {u}")
+
+    # the skeleton parse changes no report: the same findings, unresolved and clean calls
+    def reports() -> list[tuple[str, list[str], list[str], list[str]]]:
+        out = []
+        for texts, root in all_texts:
+            for r in check_files(texts, dict.fromkeys((p for p, _ in texts), root)):
+                out.append(
+                    (
+                        r.path,
+                        sorted(map(repr, r.violations)),
+                        sorted(map(repr, r.unresolved)),
+                        sorted(map(repr, r.clean)),
+                    )
+                )
+        return out
+
+    skeleton = reports()
+    engine.SKIP_BODIES = False
+    whole = reports()
+    engine.SKIP_BODIES = True
+    same = sum(1 for a, b in zip(skeleton, whole, strict=True) if a == b)
+    print(f"  reports as with whole-file parsing: {same}/{len(whole)} files")
+    for a, b in zip(skeleton, whole, strict=True):
+        if a != b:  # (expected only for a syntax error in a body the analysis never reads)
+            print(f"    differs: {a[0]}: skeleton {a[1:]}, whole {b[1:]}")
     # speed: the floor reads and parses the same files
     floor_t, lint_t = [], []
     for _ in range(args.rounds):

@@ -18,6 +18,7 @@ import cbdiag.images
 import cbdiag.layers
 import cbdiag.lint
 import cbdiag.lint.engine
+import cbdiag.lint.skeleton
 import cbdiag.weights
 from cbdiag.errors import CbdiagError
 from tests.fuzz import __main__ as runner
@@ -34,6 +35,7 @@ READERS: dict[str, tuple[ModuleType, str]] = {
     "onnx": (cbdiag.graph, "read_model"),
     "layers": (cbdiag.layers, "parse_layers"),
     "lint": (cbdiag.lint.engine, "check_source"),
+    "skeleton": (cbdiag.lint.skeleton, "parse"),
     "config": (cbdiag.lint, "load_config"),
     "wav": (cbdiag.audio, "load_audio"),
 }

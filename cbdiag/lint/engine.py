@@ -436,7 +436,7 @@ def check_files(
     for its module name. ``found``: files found in a directory rather than named; one of
     those whose text names no layer is parsed only if the analysis needs it (a call in it of
     a function that holds a layer call, an import of it), so a syntax error in it is
-    reported only then. A named file is always parsed."""
+    reported only then. A named file is always parsed (as a skeleton: see :mod:`.skeleton`)."""
     # the trees of every file stay alive for the analysis: the cyclic garbage collector
     # would walk them again and again as they pile up (twice the parse time) for nothing
     gc_was = gc.isenabled()

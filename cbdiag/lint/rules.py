@@ -154,7 +154,10 @@ RULES: dict[str, Rule] = {
             "named on the command line, and a file found in a directory when its text names a "
             "layer or the analysis needs it (it calls a function that holds a layer call, or "
             "an import followed leads to it). A file found in a directory whose text names no "
-            "layer and that nothing reaches holds nothing to check and is not parsed.",
+            "layer and that nothing reaches holds nothing to check and is not parsed. Within "
+            "a file, the body of a function that names no layer (and defines no function or "
+            "class) is parsed only when the analysis reads it: a syntax error there is "
+            "reported when it is read, and left to the compiler when nothing reads it.",
             "cbdiag cannot check what it cannot read; the rest of the run goes on.",
             "def broken(:",
             "def fixed():\n    ...",

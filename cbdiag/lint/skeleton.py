@@ -10,13 +10,15 @@ The bodies left out are found in the text (a one-line ``def`` header, then every
 the first line of code indented no deeper than the ``def``), and the skeleton is checked
 against what was assumed: each function left out must be, in the skeleton's tree, a function
 at that line and column whose body is the placeholder put on its last line. Where the text
-could mislead (a tab or form feed in the file, a line ending in a backslash, a triple-quoted
-string or f-string the region does not close) the body is kept. When the skeleton does not
-parse or does not match, the whole file is parsed as it is.
+could mislead, the body is kept: a tab, form feed or carriage return in the file; a last line
+ending in a backslash, a comment or a semicolon; a triple-quoted string or f-string the
+region does not close; a ``def`` indented more than :data:`MAX_INDENT` columns. When the
+skeleton does not parse or does not match, the whole file is parsed as it is.
 
 A body that does not parse when it is read is reported through ``on_error``: that file's
 syntax error, found where the analysis looked. A syntax error in a body nothing reads is not
-seen (the file's own compiler reports it).
+seen (the file's own compiler reports it). Reading bodies late costs at most about one more
+parse of the file (see :class:`_File`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ _STRINGS = re.compile(
     r"|'(?:[^'\\\n]|\\.|\\\n)*'",
     re.DOTALL,
 )
+#: The deepest ``def`` whose body may be left out (one compiled pattern per indent).
+MAX_INDENT = 64
 _STOPS: dict[int, re.Pattern[str]] = {}
 
 
@@ -92,7 +96,7 @@ def regions(source: str, keep: list[int]) -> list[Region]:
         head_end = m.end()  # the header's newline (or the end of the file)
         pos = head_end
         indent = len(m.group(1))
-        if head_end >= n or (line_no == 1 and indent):
+        if head_end >= n or (line_no == 1 and indent) or indent > MAX_INDENT:
             continue
         body = head_end + 1
         s = _stop(indent).search(source, head_end)

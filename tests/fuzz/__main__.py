@@ -9,8 +9,9 @@ Targets (one module each, ``tests/fuzz/fuzz_<target>.py``, seeds in
 ``image`` (the loader of ``cbdiag score``), ``npz`` and ``npy`` (``load_checkpoint``),
 ``safetensors`` (``read_safetensors``), ``onnx`` (``read_model`` and what ``overlap --model``
 and ``inspect`` do with it), ``layers`` (the ``--layers`` parser), ``lint`` (the lint engine on
-one source), ``config`` (``[tool.cbdiag]`` in ``pyproject.toml``), ``wav`` (``load_audio``
-and a score of what it read).
+one source), ``skeleton`` (the lint engine's parse, against ``ast.parse``), ``config``
+(``[tool.cbdiag]`` in ``pyproject.toml``), ``wav`` (``load_audio`` and a score of what it
+read).
 
 Usage (from the repository's top level, atheris installed: ``pip install '.[fuzz]'``)::
 
@@ -72,7 +73,18 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CORPUS = HERE / "corpus"
 DICTS = HERE / "dicts"
-TARGETS = ("image", "npz", "npy", "safetensors", "onnx", "layers", "lint", "config", "wav")
+TARGETS = (
+    "image",
+    "npz",
+    "npy",
+    "safetensors",
+    "onnx",
+    "layers",
+    "lint",
+    "skeleton",
+    "config",
+    "wav",
+)
 #: libFuzzer's artifact names: ``<kind>-<sha1>``.
 ARTIFACT_KINDS = ("crash", "oom", "timeout", "leak")
 #: Time allowed for a target's start-up (imports, instrumentation, loading the corpus).

@@ -249,6 +249,24 @@ LINT_SOURCES = {
     "sample_dcgan_keras": "samples/models/dcgan_keras.py",
 }
 
+#: Text that could mislead the skeleton's reading of indentation (strings at column 0, a
+#: continued line, a template holding a def, decorators, async, nested functions).
+SKELETON_TEXT = (
+    "import functools\n"
+    'T = """\ndef fake():\n    return 1\n"""\n'
+    "class A:\n"
+    "    @functools.cache\n"
+    "    def f(self, x) -> int:\n"
+    '        s = """\nnot code\n"""\n'
+    "        return max(1,\n2)\n"
+    "    async def g(self):\n"
+    "        def h():\n"
+    "            return 2\n"
+    "        return h\n"
+    "def k():\n"
+    '    return "a\\\nb"\n'
+)
+
 NOTEBOOK = {
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": ["# a generator"]},
@@ -272,9 +290,12 @@ NOTEBOOK = {
 def _texts() -> dict[str, dict[str, bytes]]:
     lint = {name: (REPO / src).read_bytes() for name, src in LINT_SOURCES.items()}
     lint["notebook"] = json.dumps(NOTEBOOK, indent=1).encode() + b"\n"
+    bodies = {name: data for name, data in lint.items() if name != "notebook"}
+    bodies["misleading"] = SKELETON_TEXT.encode()
     return {
         "layers": {k: v.encode() for k, v in LAYER_STRINGS.items()},
         "lint": lint,
+        "skeleton": bodies,
         "config": {f"{k}.toml": v.encode() for k, v in CONFIGS.items()},
     }
 

@@ -843,6 +843,14 @@ def _local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return out
 
 
+def _run_names(f: FuncInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names ``fn`` binds, once per function (a frame reads them, never changes them)."""
+    got: set[str] | None = f.__dict__.get("_run_names")
+    if got is None:
+        got = f._run_names = set(names_bound(fn.body, fn.args))  # type: ignore[attr-defined]
+    return got
+
+
 def _param_names(f: FuncInfo) -> list[str]:
     fn = f.function
     if fn is None:
@@ -1125,7 +1133,7 @@ class Interpreter:
         frame = Frame(
             f.module,
             env,
-            local_names=set(names_bound(fn.body, fn.args)),
+            local_names=_run_names(f, fn),
             via=via,
             depth=depth,
             func=f,

@@ -80,3 +80,17 @@ def test_a_late_reason_is_written_once_when_read() -> None:
     assert calls == [1]
     assert repr(late) == "LateUnknown(reason='the result of `f`')"
     assert LateUnknown(lambda: "x") == LateUnknown(lambda: "x") != LateUnknown(lambda: "y")
+
+
+def test_a_call_site_on_a_chain_is_written_when_shown_even_after_the_analysis() -> None:
+    import ast
+
+    from cbdiag.lint.structure import ModuleInfo, _Site
+
+    src = "import torch.nn as nn\nup = make_up(k_size=3,\n             stride=2)\n"
+    tree = ast.parse(src)
+    call = tree.body[1].value  # type: ignore[attr-defined]
+    m = ModuleInfo("models", "pkg/models.py", src, tree, None)
+    site = _Site(m, call)
+    m.__dict__.clear()  # (what Project.release does once the analysis is over)
+    assert str(site) == "models.py:2 `make_up(k_size=3, stride=2)`"

@@ -884,7 +884,7 @@ class Frame:
         locals_: dict[str, Any],
         *,
         local_names: set[str] | None = None,
-        via: tuple[str, ...] = (),
+        via: tuple[str | _Site, ...] = (),
         depth: int = 0,
         func: FuncInfo | None = None,
         class_env: dict[str, Any] | None = None,
@@ -1120,7 +1120,7 @@ class Interpreter:
         f: FuncInfo,
         env: dict[str, Any],
         *,
-        via: tuple[str, ...],
+        via: tuple[str | _Site, ...],
         depth: int,
         inst: Inst | None = None,
     ) -> Any:
@@ -1487,7 +1487,10 @@ class Interpreter:
     def expr(self, node: ast.expr | None, fr: Frame) -> Any:
         if node is None:
             return None
-        self._tick()
+        p = self.p  # (the step budget, as in _tick)
+        p.steps += 1
+        if p.steps > MAX_STEPS:
+            raise _Budget
         t = type(node)
         if t is ast.Constant:
             v = node.value  # type: ignore[attr-defined]
@@ -1729,8 +1732,8 @@ class Interpreter:
             if _is_shuffle(fv):
                 self._fed(fv, args.pos[0] if args.pos else None, fr)
             return _Output(fv)
-        m = fr.module
-        return LateUnknown(lambda: f"the result of `{_text(m, node.func)}`")
+        m, source = fr.module, fr.module.source
+        return LateUnknown(lambda: f"the result of `{_text(m, node.func, 40, source)}`")
 
     def _inits(self, node: ast.Call, args: CallArgs) -> None:
         """``icnr_(conv.weight)``, ``nn.init.zeros_(conv.weight)``: the layer is initialised."""
@@ -1840,7 +1843,7 @@ class Interpreter:
         return oc
 
     def _record(self, oc: Outcome, res: Any, fr: Frame) -> None:
-        via = " → ".join(fr.via)
+        via = " → ".join(map(str, fr.via))
         if isinstance(res, Unknown):
             if fr.via:
                 oc.reasons.append(res.reason)
@@ -1928,7 +1931,7 @@ class Interpreter:
         if f.runs >= MAX_RUNS:
             return Unknown(f"`{f.qual}` is called with more than {MAX_RUNS} argument sets")
         f.runs += 1
-        site = f"{os.path.basename(fr.module.path)}:{node.lineno} `{_text(fr.module, node, 60)}`"
+        site = _Site(fr.module, node)
         value = self.run(f, env, via=(*fr.via, site), depth=fr.depth + 1, inst=inst)
         if isinstance(f.node, ast.ClassDef):
             value = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
@@ -1999,6 +2002,23 @@ def _cbd106(name: str) -> tuple[str, str]:
         "paints a checkerboard at initialisation (initialise the convolution with ICNR, bias "
         "included)",
     )
+
+
+class _Site:
+    """A call site on a chain of calls followed (``models.py:88 `UpBlock(k_size=3)```),
+    written when a message shows it."""
+
+    __slots__ = ("module", "node", "path", "source")
+
+    def __init__(self, module: ModuleInfo, node: ast.Call) -> None:
+        self.module = module
+        self.node = node
+        self.path = module.path
+        self.source = module.source
+
+    def __str__(self) -> str:
+        text = _text(self.module, self.node, 60, self.source)
+        return f"{os.path.basename(self.path)}:{self.node.lineno} `{text}`"
 
 
 def _is_shuffle(v: Layer) -> bool:
@@ -2517,11 +2537,16 @@ def _arg(pos: int | None, name: str) -> Any:
     return Arg(pos, (name,))
 
 
-def _text(m: ModuleInfo, node: ast.AST, limit: int = 40) -> str:
+def _text(m: ModuleInfo, node: ast.AST, limit: int = 40, source: str | None = None) -> str:
     """The source of ``node`` on one line, cut to ``limit`` characters (from a per-module line
-    cache: ``ast.get_source_segment`` splits the whole file at every call)."""
+    cache: ``ast.get_source_segment`` splits the whole file at every call). ``source``: the
+    module's text, for a message written late (after the analysis let the module go)."""
     lines = m.__dict__.get("_lines")
     if lines is None:
+        if "source" not in m.__dict__:
+            return (
+                "" if source is None else _text(ModuleInfo("", "", source, None, None), node, limit)
+            )
         lines = m.source.split("\n")
         m._lines = lines  # type: ignore[attr-defined]
     start = getattr(node, "lineno", 0)

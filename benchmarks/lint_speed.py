@@ -112,6 +112,28 @@ def main() -> None:
         )
         print(f"{args.files} files, {lines} lines, {len(one.violations)} findings")
         report(times)
+        skeleton_share(root, args.repeat)
+
+
+def skeleton_share(root: Path, rounds: int) -> None:
+    """The skeleton parse (its text scan included) against ``ast.parse`` of the same files."""
+    from cbdiag.lint import skeleton
+    from cbdiag.lint.engine import candidate_lines
+
+    items = [(p, Path(p).read_text()) for p, _ in iter_files([root], ())]
+    items = [(p, s, candidate_lines(s)) for p, s in items]
+    times = interleaved(
+        {
+            "whole": lambda: [ast.parse(s, filename=p) for p, s, _ in items],
+            "skeleton": lambda: [skeleton.parse(s, p, k, print) for p, s, k in items],
+        },
+        rounds,
+    )
+    ratios = sorted(a / b for a, b in zip(times["skeleton"], times["whole"], strict=True))
+    print(
+        f"  skeleton parse / ast.parse  {statistics.median(ratios):5.2f}   (bodies left out "
+        f"of the first parse; range {ratios[0]:.2f}-{ratios[-1]:.2f})"
+    )
 
 
 def report(times: dict[str, list[float]]) -> None:

@@ -805,8 +805,8 @@ def _calls_of(st: ast.stmt) -> tuple[list[ast.Call], bool]:
     return [n for n in ast.walk(st) if isinstance(n, ast.Call)], False
 
 
-#: Statements :func:`header_roots` gives a header of (a line of one is not the statement).
-_HEADED = (
+#: Compound statements (a body of statements under a header).
+_COMPOUND = (
     ast.FunctionDef,
     ast.AsyncFunctionDef,
     ast.ClassDef,
@@ -817,9 +817,9 @@ _HEADED = (
     ast.With,
     ast.AsyncWith,
     ast.Try,
-    ast.AnnAssign,
-    ast.Match,
 )
+#: Statements :func:`header_roots` gives a header of (a line of one is not the statement).
+_HEADED = (*_COMPOUND, ast.AnnAssign, ast.Match)
 
 
 def _local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
@@ -2488,21 +2488,7 @@ def _statement_at(body: list[ast.stmt], line: int, own: bool = True) -> ast.stmt
 #: (``handlers`` last: their statements, in line order); a statement not listed has none.
 _BODIES: dict[type, tuple[str, ...]] = {
     t: ("body", "orelse", "finalbody", "handlers")
-    for t in (
-        ast.FunctionDef,
-        ast.AsyncFunctionDef,
-        ast.ClassDef,
-        ast.If,
-        ast.While,
-        ast.For,
-        ast.AsyncFor,
-        ast.With,
-        ast.AsyncWith,
-        ast.Try,
-        getattr(ast, "TryStar", ast.Try),
-        ast.Match,
-        *LAZY_TYPES,
-    )
+    for t in (*_COMPOUND, getattr(ast, "TryStar", ast.Try), ast.Match, *LAZY_TYPES)
 }
 
 

@@ -377,7 +377,7 @@ def _parse_tree(item: _Parsed, keep: list[int] | None = None) -> ast.Module | No
         return None
 
     try:
-        if SKIP_BODIES:  # (a body that does not parse when read: see _late_errors)
+        if SKIP_BODIES:  # (a body that does not parse when read: _Parsed.late)
             item.tree = skeleton.parse(text, path, keep or [], item.late.append)
         else:
             item.tree = ast.parse(text, filename=path)

@@ -997,8 +997,11 @@ class Interpreter:
         a, b = m.text_of_lines(first, last)
         if m.source.find("def ", a, b) >= 0 or m.source.find("class ", a, b) >= 0:
             return False
-        reaching = getattr(m, "reaching", None) or {}
-        if any(first <= line <= last for line in reaching):
+        reaching = m.__dict__.get("_reaching_sorted")
+        if reaching is None:  # (sorted once per module: a bisect per function, not a scan)
+            reaching = m._reaching_sorted = sorted(getattr(m, "reaching", None) or ())  # type: ignore[attr-defined]
+        k = bisect.bisect_left(reaching, first)
+        if k < len(reaching) and reaching[k] <= last:
             return False
         lo = bisect.bisect_left(m.lines, first)
         hi = bisect.bisect_right(m.lines, last)

@@ -822,9 +822,13 @@ _COMPOUND = (
 _HEADED = (*_COMPOUND, ast.AnnAssign, ast.Match)
 
 
-def _local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The names ``fn`` binds (:func:`names_bound`), without its walk for the usual body of
-    attribute assignments and calls."""
+def _bound_names(f: FuncInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names ``fn`` binds (:func:`names_bound`), once per function (a frame reads them,
+    never changes them), and without a walk for the usual body of attribute assignments and
+    calls (only the parameters bind there)."""
+    got: set[str] | None = f.__dict__.get("_bound_names")
+    if got is not None:
+        return got
     for st in fn.body:
         t = type(st)
         if t is ast.Expr:
@@ -833,21 +837,16 @@ def _local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
             targets = st.targets  # type: ignore[attr-defined]
             if len(targets) == 1 and type(targets[0]) is ast.Attribute:
                 continue
-        return set(names_bound(fn.body, fn.args))
-    a = fn.args
-    out = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
-    if a.vararg is not None:
-        out.add(a.vararg.arg)
-    if a.kwarg is not None:
-        out.add(a.kwarg.arg)
-    return out
-
-
-def _run_names(f: FuncInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The names ``fn`` binds, once per function (a frame reads them, never changes them)."""
-    got: set[str] | None = f.__dict__.get("_run_names")
-    if got is None:
-        got = f._run_names = set(names_bound(fn.body, fn.args))  # type: ignore[attr-defined]
+        got = set(names_bound(fn.body, fn.args))
+        break
+    else:
+        a = fn.args
+        got = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
+        if a.vararg is not None:
+            got.add(a.vararg.arg)
+        if a.kwarg is not None:
+            got.add(a.kwarg.arg)
+    f._bound_names = got  # type: ignore[attr-defined]
     return got
 
 
@@ -1013,7 +1012,7 @@ class Interpreter:
             if st is None or st.lineno < first or isinstance(st, _HEADED):
                 return False  # a compound statement's header: run it
             stmts[id(st)] = st
-        frame = Frame(m, {}, local_names=_local_names(fn), func=f)
+        frame = Frame(m, {}, local_names=_bound_names(f, fn), func=f)
         checked: list[tuple[ast.Call, Target, Any]] = []
         for st in stmts.values():
             calls, plain = _calls_of(st)
@@ -1136,7 +1135,7 @@ class Interpreter:
         frame = Frame(
             f.module,
             env,
-            local_names=_run_names(f, fn),
+            local_names=_bound_names(f, fn),
             via=via,
             depth=depth,
             func=f,
@@ -2532,12 +2531,12 @@ def _text(m: ModuleInfo, node: ast.AST, limit: int = 40, source: str | None = No
     module's text, for a message written late (after the analysis let the module go)."""
     lines = m.__dict__.get("_lines")
     if lines is None:
-        if "source" not in m.__dict__:
-            return (
-                "" if source is None else _text(ModuleInfo("", "", source, None, None), node, limit)
-            )
-        lines = m.source.split("\n")
-        m._lines = lines  # type: ignore[attr-defined]
+        text = m.__dict__.get("source", source)
+        if text is None:
+            return ""
+        lines = text.split("\n")
+        if "source" in m.__dict__:  # (not a module the analysis let go)
+            m._lines = lines  # type: ignore[attr-defined]
     start = getattr(node, "lineno", 0)
     end = getattr(node, "end_lineno", None) or start
     if not 0 < start <= len(lines):

@@ -56,7 +56,7 @@ from .values import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Literal
 
 #: How many calls deep literal arguments are followed into the tree's functions.
 MAX_DEPTH = 4
@@ -933,6 +933,7 @@ class Interpreter:
             if f.relevant and not isinstance(f.node, ast.ClassDef):
                 if self.settle(f):
                     continue
+                m.__dict__.pop("_settle_memo", None)  # (a run may change the module's values)
                 with contextlib.suppress(_Budget):
                     self.run_alone(f)
 
@@ -1012,21 +1013,52 @@ class Interpreter:
             if st is None or st.lineno < first or isinstance(st, _HEADED):
                 return False  # a compound statement's header: run it
             stmts[id(st)] = st
-        frame = Frame(m, {}, local_names=_bound_names(f, fn), func=f)
+        names = _bound_names(f, fn)
+        frame = None
+        # a statement's checks follow from its text and which of its names are the
+        # function's own (the module's values stay as they are between runs: see
+        # run_module), so the same statement in another function of the module is not
+        # checked again
+        memo = m.__dict__.get("_settle_memo")
+        if memo is None:
+            memo = m._settle_memo = {}  # type: ignore[attr-defined]
         checked: list[tuple[ast.Call, Target, Any]] = []
         for st in stmts.values():
-            calls, plain = _calls_of(st)
             s0, s1 = m.text_of_lines(st.lineno, st.end_lineno or st.lineno)
-            if len(pattern.findall(m.source, s0, s1)) != len(calls):
-                return False  # the name also outside a call (a value, a string, a comment)
-            for call in calls:
-                got = self._settled(call, frame, plain)
-                if got is None:
-                    return False
-                checked.append((call, *got))
+            text = m.source[s0:s1]
+            own = sorted(n for n in names if n in text)
+            key = (text, st.col_offset, st.end_col_offset, *own)
+            got = memo.get(key)
+            if got is None:
+                if frame is None:
+                    frame = Frame(m, {}, local_names=names, func=f)
+                got = memo[key] = self._settle_statement(st, pattern, frame, s0, s1)
+            if got is False:
+                return False
+            plain, results = got
+            calls = [st.value] if plain else [n for n in ast.walk(st) if isinstance(n, ast.Call)]  # type: ignore[attr-defined]
+            checked.extend((call, t, res) for call, (t, res) in zip(calls, results, strict=True))
+        if frame is None:
+            frame = Frame(m, {}, local_names=names, func=f)
         for call, t, res in checked:
             self._record(self.outcome(call, t.name, frame), res, frame)
         return True
+
+    def _settle_statement(
+        self, st: ast.stmt, pattern: re.Pattern[str], frame: Frame, s0: int, s1: int
+    ) -> tuple[bool, list[tuple[Target, Any]]] | Literal[False]:
+        """The checks of one statement's calls for :meth:`settle` (with whether it is one
+        call of plain arguments, ``st.value``), or False when it cannot be settled."""
+        calls, plain = _calls_of(st)
+        if len(pattern.findall(frame.module.source, s0, s1)) != len(calls):
+            return False  # the name also outside a call (a value, a string, a comment)
+        out = []
+        for call in calls:
+            got = self._settled(call, frame, plain)
+            if got is None:
+                return False
+            out.append(got)
+        return plain, out
 
     def _settled(self, node: ast.Call, fr: Frame, plain: bool = False) -> tuple[Target, Any] | None:
         """A convolution call's check from literals alone (None: it needs a run); ``plain``:

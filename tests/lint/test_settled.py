@@ -58,6 +58,36 @@ def build():
     return Up(k=3)
 """
 
+#: The same statement text in functions where its names are the module's or the function's
+#: own, and twice on one line: each is checked for what it is, not as the text was before.
+REPEATED = """
+import torch.nn as nn
+
+K = 3
+
+
+def module_constant():
+    return nn.ConvTranspose2d(8, 8, K, 2)
+
+
+def parameter(K=4):
+    return nn.ConvTranspose2d(8, 8, K, 2)
+
+
+def module_constant_again():
+    return nn.ConvTranspose2d(8, 8, K, 2)
+
+
+def two_on_a_line():
+    a = nn.ConvTranspose2d(8, 8, 3, 2); b = nn.ConvTranspose2d(8, 8, 4, 2)
+    return a, b
+
+
+def two_on_a_line_again():
+    a = nn.ConvTranspose2d(8, 8, 3, 2); b = nn.ConvTranspose2d(8, 8, 4, 2)
+    return a, b
+"""
+
 
 def _outcomes(paths: list[Path], settle: bool, monkeypatch: pytest.MonkeyPatch) -> tuple:
     with monkeypatch.context() as mp:
@@ -74,6 +104,7 @@ def test_settled_calls_end_as_a_run_of_their_function_would(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "shadowed.py").write_text(SHADOWED)
+    (tmp_path / "repeated.py").write_text(REPEATED)
     paths = [
         tmp_path,
         HERE / "fixtures",
@@ -102,3 +133,12 @@ def test_names_a_function_binds_are_not_taken_from_the_module(tmp_path: Path) ->
     assert "use kernel 4 with padding 2, output_padding 1" in fix, fix
     (fix_literal,) = by_line["literal padding 1"]
     assert "use kernel 4 with padding 2, output_padding 1" in fix_literal
+
+
+def test_a_statement_repeated_in_a_module_is_checked_where_it_stands(tmp_path: Path) -> None:
+    (tmp_path / "repeated.py").write_text(REPEATED)
+    res = lint_paths([tmp_path], select=["ALL"])
+    got = sorted((v.line, v.col, v.code) for v in res.violations)
+    # K 3 from the module (lines 8 and 16); K 4 from the parameter is clean; on each line of
+    # two calls only the first (kernel 3) is flagged
+    assert got == [(8, 12, "CBD101"), (16, 12, "CBD101"), (20, 9, "CBD101"), (25, 9, "CBD101")]

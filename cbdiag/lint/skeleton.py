@@ -60,9 +60,24 @@ def _stop(indent: int) -> re.Pattern[str]:
 
 class Region:
     """A function body left out: the header's line, its indent, the body's first and last
-    lines, the last line's code end (in bytes), and its text's offsets."""
+    lines, the last line's code end (in bytes), and its text's offsets. A body left out in
+    part (see :func:`_split`) also has the text spans left out (``gaps``), the statements kept
+    (``kept``: first line and the last line each may reach), the body's indent, and whether
+    its last statement is left out (``tail``: a placeholder then ends the body)."""
 
-    __slots__ = ("end_col", "first", "indent", "last", "line", "start", "stop")
+    __slots__ = (
+        "body_indent",
+        "end_col",
+        "first",
+        "gaps",
+        "indent",
+        "kept",
+        "last",
+        "line",
+        "start",
+        "stop",
+        "tail",
+    )
 
     def __init__(
         self, line: int, indent: int, first: int, last: int, end_col: int, start: int, stop: int
@@ -74,12 +89,17 @@ class Region:
         self.end_col = end_col
         self.start = start
         self.stop = stop
+        self.gaps: list[tuple[int, int]] | None = None
+        self.kept: list[tuple[int, int]] = []
+        self.body_indent = 0
+        self.tail = False
 
 
-def regions(source: str, keep: list[int]) -> list[Region]:
+def regions(source: str, keep: list[int], partial: bool = True) -> list[Region]:
     """The function bodies of ``source`` that may be left out: those holding none of the
-    lines ``keep`` (sorted) and no nested function or class. Outermost first; a body inside
-    one left out is not listed."""
+    lines ``keep`` (sorted) and no nested function or class, and (``partial``) those that
+    hold some, in part: the statements holding none (see :func:`_split`). Outermost first; a
+    body inside one left out is not listed."""
     if "\t" in source or "\f" in source or "\r" in source:
         return []
     out: list[Region] = []
@@ -113,7 +133,8 @@ def regions(source: str, keep: list[int]) -> list[Region]:
             continue  # no body line below the header (the one-line def is not here)
         last_start = source.rfind("\n", body, last_end) + 1 or body
         last_line = line_no + 1 + source.count("\n", body, last_start)
-        if _kept(keep, line_no + 1, last_line):
+        kept = _kept(keep, line_no + 1, last_line)
+        if kept and not partial:
             continue
         last_text = source[last_start:last_end].rstrip(" ")
         if "#" in last_text or last_text.endswith(";"):
@@ -125,9 +146,91 @@ def regions(source: str, keep: list[int]) -> list[Region]:
         if first_code is None:
             continue
         first_line = line_no + 1 + source.count("\n", body, first_code)
-        out.append(Region(line_no, indent, first_line, last_line, end_col, line_pos, last_end))
+        r = Region(line_no, indent, first_line, last_line, end_col, line_pos, last_end)
+        if kept and not _split(source, r, keep, body, first_code):
+            continue
+        out.append(r)
         pos = last_end
     return out
+
+
+#: What a line left out of a body in part may hold: one whole simple statement that binds no
+#: name (an assignment to an attribute, or an expression that starts with a name's call or
+#: attribute), with no colon, semicolon or backslash, strings that end on the line (a body
+#: with a triple quote is not split) and brackets at most two deep that close on it.
+_IN = r"""(?:[^()\[\]{}'"#\\\n:;]++|"[^"\\\n]*+"|'[^'\\\n]*+')"""
+_G1 = rf"(?:\({_IN}*+\)|\[{_IN}*+\])"
+_G2 = rf"(?:\((?:{_IN}|{_G1})*+\)|\[(?:{_IN}|{_G1})*+\])"
+_OUT = rf"""(?:[\w .,+\-*/%<>!~&|^@]++|"[^"\\\n]*+"|'[^'\\\n]*+'|{_G2})"""
+_SIMPLE = (
+    rf"(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+ *= *{_OUT}++|(?!del\b)[A-Za-z_]\w*(?=[.(]){_OUT}*+)"
+    r"(?: *#[^\n]*)?"
+)
+#: The run of such lines (and blank or comment lines) at the start of a body, by indent.
+_RUNS: dict[int, re.Pattern[str]] = {}
+
+
+def _run(indent: int) -> re.Pattern[str]:
+    p = _RUNS.get(indent)
+    if p is None:
+        line = rf"(?: {{{indent}}}{_SIMPLE}| *(?:#[^\n]*)?)"
+        p = _RUNS[indent] = re.compile(rf"(?:{line}(?:\n|\Z))*")
+    return p
+
+
+def _split(source: str, r: Region, keep: list[int], body: int, first_code: int) -> bool:
+    """Leave out of a body that holds kept lines the statements that hold none, where the
+    text vouches for them: in the run of lines at the start of the body that are each one
+    whole simple statement binding no name (see :data:`_SIMPLE`), the lines not kept. The
+    rest of the body (from the first line that is not such a statement) is kept. ``r`` gets
+    the gaps to blank and the statements kept; False when nothing would be left out."""
+    j = first_code
+    while source[j] == " ":
+        j += 1
+    bi = j - first_code
+    if bi <= r.indent:
+        return False
+    if source.find('"""', body, r.stop) >= 0 or source.find("'''", body, r.stop) >= 0:
+        return False  # (a line of a string that spans lines could look like a statement)
+    m = _run(bi).match(source, body, min(r.stop + 1, len(source)))
+    end = m.end() if m is not None else body
+    if end <= first_code:
+        return False
+    lo = bisect.bisect_left(keep, r.line + 1)
+    hi = bisect.bisect_right(keep, r.last)
+    gaps: list[tuple[int, int]] = []
+    kept: list[tuple[int, int]] = []
+    line = r.line + 1  # (the line that starts at ``pos``)
+    pos = body
+    gap = body  # (where the gap being gathered starts; -1: none)
+    for k in keep[lo:hi]:
+        while line < k and pos < end:
+            pos = source.find("\n", pos, end) + 1 or end
+            line += 1
+        if pos >= end:
+            break
+        nxt = source.find("\n", pos, end) + 1 or end
+        text = source[pos:nxt].lstrip(" ")
+        if not text.rstrip() or text[0] == "#":
+            continue  # (a comment: nothing to keep)
+        if gap < pos:
+            gaps.append((gap, pos))
+        kept.append((k, k))
+        pos = gap = nxt
+        line += 1
+    if gap >= end:
+        gap = -1
+    r.tail = end >= r.stop and gap >= 0
+    if gap >= 0:
+        gaps.append((gap, min(end, r.stop)))
+    if end < r.stop:  # the rest of the body, kept
+        kept.append((r.line + 1 + source.count("\n", body, end), r.last))
+    if not gaps or not kept or (r.tail and r.end_col - bi < 1):
+        return False
+    r.gaps = gaps
+    r.kept = kept
+    r.body_indent = bi
+    return True
 
 
 def _next_header(source: str, pos: int) -> re.Match[str] | None:
@@ -201,10 +304,20 @@ def _f_triple(text: str, quote: str) -> bool:
 
 def skeleton_text(source: str, found: list[Region]) -> str:
     """``source`` with each region's lines blank but for a placeholder ``0`` on its last line
-    that ends where the region's code ends (the function keeps its end line and column)."""
+    that ends where the region's code ends (the function keeps its end line and column); a
+    region left out in part has only its gaps blank (and a placeholder of zeros at the
+    body's indent, ending there too, when the last statement is left out)."""
     parts = []
     pos = 0
     for r in found:
+        if r.gaps is not None:  # in part: the gaps blank, a placeholder if the last is one
+            for a, b in r.gaps:
+                parts.append(source[pos:a])
+                parts.append("\n" * source.count("\n", a, b))
+                pos = b
+            if r.tail:
+                parts.append(" " * r.body_indent + "0" * (r.end_col - r.body_indent))
+            continue
         body = source.find("\n", r.start) + 1
         parts.append(source[pos:body])
         parts.append("\n" * (r.last - r.line - 1))
@@ -222,9 +335,20 @@ def _lazy_getattr(self: ast.AST, name: str) -> object:
     if lazy is None:
         raise AttributeError(name)
     file, r = lazy
-    body = file.body(r, self._cbdiag_placeholder)  # type: ignore[attr-defined]
+    placeholder = self._cbdiag_placeholder  # type: ignore[attr-defined]
+    body = file.body(r, placeholder)
+    if r.gaps is not None and body is not placeholder:
+        # the statements kept are the ones the analysis may have seen: the same objects
+        mine = {(st.lineno, st.col_offset): st for st in placeholder}
+        body = [_same(st, mine.get((st.lineno, st.col_offset))) for st in body]
     self.body = body  # type: ignore[attr-defined]
     return body
+
+
+def _same(st: ast.stmt, kept: ast.stmt | None) -> ast.stmt:
+    if kept is not None and type(kept) is type(st) and kept.end_lineno == st.end_lineno:
+        return kept
+    return st
 
 
 class _File:
@@ -318,13 +442,18 @@ def parse(
     starts: dict[int, list[int]] = {}
     for r in found:
         fn = _def_at(tree.body, r.line, starts)
-        if fn is None or not _placeholder(fn, r):
+        if fn is None or not (_partial(fn, r) if r.gaps is not None else _placeholder(fn, r)):
             return ast.parse(source, filename=path)
         nodes.append(fn)
     file = _File(source, path, on_error)
     for fn, r in zip(nodes, found, strict=True):
         d = fn.__dict__
-        d["_cbdiag_placeholder"] = d.pop("body")
+        body = d.pop("body")
+        if r.gaps is not None:
+            if r.tail:
+                body.pop()
+            d["_cbdiag_partial"] = body
+        d["_cbdiag_placeholder"] = body
         d["_cbdiag_lazy"] = (file, r)
         fn.__class__ = _LazyFunctionDef if type(fn) is ast.FunctionDef else _LazyAsyncFunctionDef
     return tree
@@ -343,6 +472,41 @@ def _placeholder(fn: ast.FunctionDef | ast.AsyncFunctionDef, r: Region) -> bool:
         and fn.end_lineno == r.last
         and fn.end_col_offset == r.end_col
     )
+
+
+def _partial(fn: ast.FunctionDef | ast.AsyncFunctionDef, r: Region) -> bool:
+    """A function left out in part is, in the skeleton, the statements kept, each starting
+    where the text says at the body's indent and ending before the next statement of the
+    text (then the placeholder if the last statement is left out)."""
+    if fn.col_offset != r.indent or fn.end_lineno != r.last or fn.end_col_offset != r.end_col:
+        return False
+    body = fn.body
+    if r.tail:
+        st = body[-1]
+        if not (
+            isinstance(st, ast.Expr)
+            and isinstance(st.value, ast.Constant)
+            and type(st.value.value) is int
+            and st.lineno == r.last
+            and st.col_offset == r.body_indent
+        ):
+            return False
+        body = body[:-1]
+    i = 0
+    for first, bound in r.kept:
+        if i >= len(body) or body[i].lineno != first or body[i].col_offset != r.body_indent:
+            return False
+        while i < len(body) and body[i].lineno <= bound:
+            if (body[i].end_lineno or body[i].lineno) > bound:
+                return False
+            i += 1
+    return i == len(body)
+
+
+def partial_body(node: ast.AST) -> list[ast.stmt] | None:
+    """The statements kept of a function left out in part, while its body is not read."""
+    d = node.__dict__
+    return d.get("_cbdiag_partial") if "_cbdiag_lazy" in d else None
 
 
 def _def_at(

@@ -30,7 +30,7 @@ from operator import attrgetter
 from ..records import MutableRecord, Plain, Record
 from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
 from .scopes import bindings, canonical, import_bindings, names_bound
-from .skeleton import LAZY_TYPES, first_body_line
+from .skeleton import LAZY_TYPES, first_body_line, partial_body
 from .targets import MODULE_LISTS, SEQUENTIALS, SHAPED, TARGETS, Arg, Target
 from .values import (
     MAX_ITEMS,
@@ -829,7 +829,15 @@ def _bound_names(f: FuncInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set
     got: set[str] | None = f.__dict__.get("_bound_names")
     if got is not None:
         return got
-    for st in fn.body:
+    got = _names_of(fn.body, fn.args)
+    f._bound_names = got  # type: ignore[attr-defined]
+    return got
+
+
+def _names_of(body: list[ast.stmt], a: ast.arguments) -> set[str]:
+    """The names a function of ``body`` and parameters ``a`` binds (without a walk for the
+    usual body of attribute assignments and calls: only the parameters bind there)."""
+    for st in body:
         t = type(st)
         if t is ast.Expr:
             continue
@@ -837,16 +845,12 @@ def _bound_names(f: FuncInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set
             targets = st.targets  # type: ignore[attr-defined]
             if len(targets) == 1 and type(targets[0]) is ast.Attribute:
                 continue
-        got = set(names_bound(fn.body, fn.args))
-        break
-    else:
-        a = fn.args
-        got = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
-        if a.vararg is not None:
-            got.add(a.vararg.arg)
-        if a.kwarg is not None:
-            got.add(a.kwarg.arg)
-    f._bound_names = got  # type: ignore[attr-defined]
+        return set(names_bound(body, a))
+    got = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
+    if a.vararg is not None:
+        got.add(a.vararg.arg)
+    if a.kwarg is not None:
+        got.add(a.kwarg.arg)
     return got
 
 
@@ -993,7 +997,7 @@ class Interpreter:
         pattern = getattr(m, "pattern", None)
         if fn is None or m.lines is None or pattern is None or "<locals>" in f.qual:
             return False
-        first, last = fn.body[0].lineno, fn.end_lineno or fn.lineno
+        first, last = first_body_line(fn), fn.end_lineno or fn.lineno
         a, b = m.text_of_lines(first, last)
         if m.source.find("def ", a, b) >= 0 or m.source.find("class ", a, b) >= 0:
             return False
@@ -1013,7 +1017,8 @@ class Interpreter:
             if st is None or st.lineno < first or isinstance(st, _HEADED):
                 return False  # a compound statement's header: run it
             stmts[id(st)] = st
-        names = _bound_names(f, fn)
+        kept = partial_body(fn)  # (the statements left out bind no name: see .skeleton)
+        names = _bound_names(f, fn) if kept is None else _names_of(kept, fn.args)
         frame = None
         # a statement's checks follow from its text and which of its names are the
         # function's own (the module's values stay as they are between runs: see
@@ -2505,6 +2510,14 @@ def _statement_at(body: list[ast.stmt], line: int, own: bool = True) -> ast.stmt
     parts = _BODIES.get(type(st))
     if parts is None:
         return st  # a simple statement
+    if type(st) in LAZY_TYPES:
+        kept = partial_body(st)
+        if kept is not None:  # a body left out in part: its statements kept, if they do
+            found = _statement_at(kept, line)
+            if found is not None:
+                return found
+            if line < first_body_line(st):  # type: ignore[arg-type]
+                return st
     for part in parts:
         inner = getattr(st, part, None)
         if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt | ast.excepthandler):

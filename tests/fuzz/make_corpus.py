@@ -267,6 +267,28 @@ SKELETON_TEXT = (
     '    return "a\\\nb"\n'
 )
 
+#: Bodies with layer lines among lines a skeleton may leave out in part (calls, attributes
+#: set, strings with brackets) and lines that keep a body whole (a local, a bracket closed at
+#: the body's indent, a semicolon).
+SKELETON_PARTIAL = (
+    "import torch.nn as nn\n"
+    "class Up(nn.Module):\n"
+    "    def __init__(self, c=8):\n"
+    "        super().__init__()\n"
+    "        self.norm = nn.BatchNorm2d(c)  # a comment\n"
+    "        self.up = nn.ConvTranspose2d(c, c, 3, 2)\n"
+    "        self.name = 'a(b]'\n"
+    "        self.post = nn.ConvTranspose2d(\n"
+    "            c, c, 4, 2\n"
+    "        )\n"
+    "        k = 3; self.k = k\n"
+    "    def other(self):\n"
+    "        self.a = f(\n"
+    "        1)\n"
+    "        self.up = nn.ConvTranspose2d(8, 8, 3, 2)\n"
+    "        nn.init.zeros_(self.up.weight)\n"
+)
+
 NOTEBOOK = {
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": ["# a generator"]},
@@ -292,6 +314,7 @@ def _texts() -> dict[str, dict[str, bytes]]:
     lint["notebook"] = json.dumps(NOTEBOOK, indent=1).encode() + b"\n"
     bodies = {name: data for name, data in lint.items() if name != "notebook"}
     bodies["misleading"] = SKELETON_TEXT.encode()
+    bodies["partial"] = SKELETON_PARTIAL.encode()
     return {
         "layers": {k: v.encode() for k, v in LAYER_STRINGS.items()},
         "lint": lint,

@@ -105,14 +105,147 @@ def test_bodies_that_hold_a_kept_line_are_parsed() -> None:
     )
     tree, _ = _skeleton(src, keep=[5])
     lazy = _lazy(tree)
-    assert sorted(n.name for n in lazy) == ["forward", "helper"]  # type: ignore[attr-defined]
+    assert sorted(n.name for n in lazy) == ["__init__", "forward", "helper"]  # type: ignore[attr-defined]
     # a body not read keeps its function's extent and its first line
     forward = next(n for n in lazy if n.name == "forward")  # type: ignore[attr-defined]
     assert (forward.lineno, forward.end_lineno, forward.end_col_offset) == (6, 7, 25)
     assert skeleton.first_body_line(forward) == 7  # type: ignore[arg-type]
-    assert skeleton.is_lazy(forward)
+    assert skeleton.is_lazy(forward) and skeleton.partial_body(forward) is None
     assert isinstance(forward.body[0], ast.Return) and not skeleton.is_lazy(forward)  # type: ignore[attr-defined]
+    # the body with the kept line is parsed in part: the line kept, the call above left out
+    init = next(n for n in lazy if n.name == "__init__")  # type: ignore[attr-defined]
+    (up,) = skeleton.partial_body(init) or []
+    assert isinstance(up, ast.Assign)
+    assert (up.lineno, up.col_offset, up.end_col_offset) == (5, 8, 48)
+    assert skeleton.first_body_line(init) == 4  # type: ignore[arg-type]
+    body = init.body  # type: ignore[attr-defined]
+    assert [st.lineno for st in body] == [4, 5] and body[1] is up  # (the same statement)
     assert _dump(tree) == _dump(ast.parse(src))
+
+
+def _left_out_in_part(src: str, keep: list[int]) -> dict[str, list[int]]:
+    """The functions of ``src`` left out in part, with the lines of their statements kept,
+    checked against ``ast.parse``: each statement kept is the whole file's, position for
+    position, and, once the bodies are read, the very object in the tree."""
+    tree, errors = _skeleton(src, keep)
+    whole = ast.parse(src)
+    expected = {
+        (st.lineno, st.col_offset): ast.dump(st, include_attributes=True)
+        for st in ast.walk(whole)
+        if isinstance(st, ast.stmt)
+    }
+    out = {}
+    kept_all = []
+    for fn in _lazy(tree):
+        kept = skeleton.partial_body(fn)
+        if kept is None:
+            continue
+        out[fn.name] = [st.lineno for st in kept]  # type: ignore[attr-defined]
+        for st in kept:
+            assert ast.dump(st, include_attributes=True) == expected[(st.lineno, st.col_offset)]
+        kept_all.extend(kept)
+    assert _dump(tree) == _dump(whole) and not errors  # (reads every body)
+    seen = {id(n) for n in ast.walk(tree)}
+    assert all(id(st) in seen for st in kept_all)
+    return out
+
+
+#: Bodies with a layer line (kept), left out in part where the text vouches for it.
+PARTIAL = """\
+class A:
+    def simple(self, c):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(c)  # a comment
+        self.up = nn.ConvTranspose2d(c, c, 3, 2)
+        self.name = "a(b]"
+        print(self.name, 'x[')
+    def black(self, c):
+        self.norm = nn.BatchNorm2d(c)
+        self.up = nn.ConvTranspose2d(
+            c, c, 3, 2
+        )
+        self.after = 1
+    def continued(self):
+        self.a = f(
+        1)
+        self.up = nn.ConvTranspose2d(8, 8, 3, 2)
+        self.z = 0
+    def binds(self):
+        k = 3
+        self.up = nn.ConvTranspose2d(8, 8, k, 2)
+        self.z = 0
+    def binds_later(self):
+        self.norm = nn.BatchNorm2d(8)
+        self.up = nn.ConvTranspose2d(8, 8, k, 2)
+        k = 3
+    def deletes(self):
+        del(k)
+        self.up = nn.ConvTranspose2d(8, 8, k, 2)
+        self.z = 0
+    def docstring(self):
+        \"\"\"Doc.\"\"\"
+        self.norm = nn.BatchNorm2d(8)
+        self.up = nn.ConvTranspose2d(8, 8, 3, 2)
+        self.z = 0
+    def commented(self):
+        # self.up = nn.ConvTranspose2d(8, 8, 3, 2)
+        self.norm = nn.BatchNorm2d(8)
+        self.up = nn.ConvTranspose2d(8, 8, 4, 2)
+        self.z = 0
+    def semicolon(self):
+        self.a = 1; k = 2
+        self.up = nn.ConvTranspose2d(8, 8, k, 2)
+        self.z = 0
+    def compound(self):
+        if self.a:
+            self.b = 1
+        self.up = nn.ConvTranspose2d(8, 8, 3, 2)
+        self.z = 0
+    def deep(self):
+        self.a = f(g(h(1)))
+        self.up = nn.ConvTranspose2d(8, 8, 3, 2)
+        self.z = 0
+    def last_left_out(self):
+        self.up = nn.ConvTranspose2d(8, 8, 3, 2)
+        self.init = nn.init.zeros_(self.up.weight)
+    def unicode(self):
+        self.name = "żółw"
+        self.up = nn.ConvTranspose2d(8, 8, 3, 2)
+        self.other = "żółw"
+"""
+
+
+def test_a_body_is_left_out_in_part_only_where_the_text_vouches_for_it() -> None:
+    lines = PARTIAL.split("\n")
+    keep = [i for i, line in enumerate(lines, 1) if "ConvTranspose2d" in line]
+    got = _left_out_in_part(PARTIAL, keep)
+    assert got == {
+        "simple": [5],  # calls and attributes set to strings with brackets: left out
+        "black": [10, 13],  # from the call over three lines on, kept
+        "binds_later": [25, 26],  # a name bound after the call: kept from there
+        "commented": [39],  # a comment naming a layer is no statement to keep
+        "last_left_out": [55],  # a placeholder ends the body where the statement ended
+        "unicode": [59],  # (the placeholder's end column counts bytes)
+    }
+    # a name bound (a local, a del) or a bracket closed at the body's indent before the
+    # call, a docstring, a semicolon, a compound statement, brackets three deep: kept whole
+    whole = {"continued", "binds", "deletes", "docstring", "semicolon", "compound", "deep"}
+    tree, _ = _skeleton(PARTIAL, keep)
+    assert {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)} - set(got) == whole  # type: ignore[attr-defined]
+
+
+def test_left_out_in_part_gives_the_whole_files_tree_on_real_code() -> None:
+    files = _stdlib_sources() + sorted((ROOT / "cbdiag").rglob("*.py"))
+    parts = 0
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        lines = source.split("\n")
+        for keep in (
+            [i for i, line in enumerate(lines, 1) if "(" in line and i % 4 == 0],
+            [i for i, line in enumerate(lines, 1) if "self." in line and i % 3 == 0],
+        ):
+            parts += len(_left_out_in_part(source, keep))
+    assert parts > 50  # (bodies were left out in part)
 
 
 TRICKY = {

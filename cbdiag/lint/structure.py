@@ -854,6 +854,29 @@ def _names_of(body: list[ast.stmt], a: ast.arguments) -> set[str]:
     return got
 
 
+def _outcome_of(m: ModuleInfo, node: ast.AST, name: str) -> Outcome:
+    oc = m.outcomes.get(id(node))
+    if oc is None:
+        oc = m.outcomes[id(node)] = Outcome(node, name)
+    return oc
+
+
+def _note(oc: Outcome, res: Any, via: str) -> None:
+    """A check's result in the outcome of its call (``via``: the call chain it came by,
+    empty for a run with no caller's values, whose reason for not knowing comes first)."""
+    if isinstance(res, Unknown):
+        if via:
+            oc.reasons.append(res.reason)
+        else:
+            oc.reasons.insert(0, res.reason)
+    elif res:
+        for code, msg in res:
+            if not any(c == code for c, _, _ in oc.findings):
+                oc.findings.append((code, msg, via))
+    else:
+        oc.clean = True
+
+
 def _param_names(f: FuncInfo) -> list[str]:
     fn = f.function
     if fn is None:
@@ -998,9 +1021,10 @@ class Interpreter:
         if fn is None or m.lines is None or pattern is None or "<locals>" in f.qual:
             return False
         first, last = first_body_line(fn), fn.end_lineno or fn.lineno
-        a, b = m.text_of_lines(first, last)
-        if m.source.find("def ", a, b) >= 0 or m.source.find("class ", a, b) >= 0:
-            return False
+        if type(fn) not in LAZY_TYPES:  # (a body left out defines nothing: see .skeleton)
+            a, b = m.text_of_lines(first, last)
+            if m.source.find("def ", a, b) >= 0 or m.source.find("class ", a, b) >= 0:
+                return False
         reaching = m.__dict__.get("_reaching_sorted")
         if reaching is None:  # (sorted once per module: a bisect per function, not a scan)
             reaching = m._reaching_sorted = sorted(getattr(m, "reaching", None) or ())  # type: ignore[attr-defined]
@@ -1043,10 +1067,8 @@ class Interpreter:
             plain, results = got
             calls = [st.value] if plain else [n for n in ast.walk(st) if isinstance(n, ast.Call)]  # type: ignore[attr-defined]
             checked.extend((call, t, res) for call, (t, res) in zip(calls, results, strict=True))
-        if frame is None:
-            frame = Frame(m, {}, local_names=names, func=f)
-        for call, t, res in checked:
-            self._record(self.outcome(call, t.name, frame), res, frame)
+        for call, t, res in checked:  # (as a run with no caller records them)
+            _note(_outcome_of(m, call, t.name), res, "")
         return True
 
     def _settle_statement(
@@ -1875,25 +1897,10 @@ class Interpreter:
         return lv
 
     def outcome(self, node: ast.AST, name: str, fr: Frame) -> Outcome:
-        oc = fr.module.outcomes.get(id(node))
-        if oc is None:
-            oc = Outcome(node, name)
-            fr.module.outcomes[id(node)] = oc
-        return oc
+        return _outcome_of(fr.module, node, name)
 
     def _record(self, oc: Outcome, res: Any, fr: Frame) -> None:
-        via = " → ".join(map(str, fr.via))
-        if isinstance(res, Unknown):
-            if fr.via:
-                oc.reasons.append(res.reason)
-            else:
-                oc.reasons.insert(0, res.reason)
-        elif res:
-            for code, msg in res:
-                if not any(c == code for c, _, _ in oc.findings):
-                    oc.findings.append((code, msg, via))
-        else:
-            oc.clean = True
+        _note(oc, res, " → ".join(map(str, fr.via)))
 
     def sequential(self, node: ast.Call, q: str, args: CallArgs, fr: Frame) -> Seq:
         if q.startswith("torch") or q == "flax.nnx.Sequential":
@@ -2255,11 +2262,18 @@ def _shuffle_class(f: FuncInfo) -> bool:
     cached = f.__dict__.get("_shuffle")
     if cached is None:
         m = f.module
-        a, b = m.text_of_lines(f.node.lineno, f.node.end_lineno or f.node.lineno)
-        words = ("pixel_shuffle", "PixelShuffle", "depth_to_space")
-        cached = any(m.source.find(w, a, b) >= 0 for w in words) or "subpixel" in f.qual.lower()
+        words = m.__dict__.get("_shuffle_words")
+        if words is None:  # (once per module: most name no shuffle at all)
+            words = m._shuffle_words = [w for w in _SHUFFLE_WORDS if w in m.source]  # type: ignore[attr-defined]
+        cached = "subpixel" in f.qual.lower()
+        if words and not cached:
+            a, b = m.text_of_lines(f.node.lineno, f.node.end_lineno or f.node.lineno)
+            cached = any(m.source.find(w, a, b) >= 0 for w in words)
         f._shuffle = cached  # type: ignore[attr-defined]
     return bool(cached)
+
+
+_SHUFFLE_WORDS = ("pixel_shuffle", "PixelShuffle", "depth_to_space")
 
 
 _DEF_TAIL = re.compile(r"(?<![\w.])(?:def|class)$")

@@ -15,6 +15,15 @@ ending in a backslash, a comment or a semicolon; a triple-quoted string or f-str
 region does not close; a ``def`` indented more than :data:`MAX_INDENT` columns. When the
 skeleton does not parse or does not match, the whole file is parsed as it is.
 
+A body that does hold a candidate line may be left out *in part* (:func:`_split`): the run of
+lines at its start that are each one whole simple statement binding no name (an attribute set,
+or an expression that starts with a call or an attribute: ``super().__init__()``,
+``self.norm = nn.BatchNorm2d(c)``) is blanked but for its candidate lines; the rest of the body
+is kept. The function is lazy as above, and also holds the statements kept
+(:func:`partial_body`), each the one ``ast.parse`` gives; when the whole body is read, those
+same objects take their places in it. (Nothing left out binds a name, so the names the kept
+statements and the parameters bind are the function's.)
+
 A body that does not parse when it is read is reported through ``on_error``: that file's
 syntax error, found where the analysis looked. A syntax error in a body nothing reads is not
 seen (the file's own compiler reports it). Reading bodies late costs at most about one more

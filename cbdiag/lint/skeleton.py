@@ -104,11 +104,11 @@ class Region:
         self.tail = False
 
 
-def regions(source: str, keep: list[int], partial: bool = True) -> list[Region]:
+def regions(source: str, keep: list[int]) -> list[Region]:
     """The function bodies of ``source`` that may be left out: those holding none of the
-    lines ``keep`` (sorted) and no nested function or class, and (``partial``) those that
-    hold some, in part: the statements holding none (see :func:`_split`). Outermost first; a
-    body inside one left out is not listed."""
+    lines ``keep`` (sorted) and no nested function or class, and those that hold some, in
+    part: the statements holding none (see :func:`_split`). Outermost first; a body inside
+    one left out is not listed."""
     if "\t" in source or "\f" in source or "\r" in source:
         return []
     out: list[Region] = []
@@ -143,8 +143,6 @@ def regions(source: str, keep: list[int], partial: bool = True) -> list[Region]:
         last_start = source.rfind("\n", body, last_end) + 1 or body
         last_line = line_no + 1 + source.count("\n", body, last_start)
         kept = _kept(keep, line_no + 1, last_line)
-        if kept and not partial:
-            continue
         last_text = source[last_start:last_end].rstrip(" ")
         if "#" in last_text or last_text.endswith(";"):
             continue  # (where the last statement ends is not the line's end)

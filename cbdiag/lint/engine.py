@@ -234,19 +234,50 @@ def _names_in_code(
     return False
 
 
+#: A ``Conv`` that starts a :data:`_CANDIDATE` name, and the other names it holds (each found by
+#: ``str.find``: the names are few, and a search per name in C beats one pattern's scan).
+_CONV_AT = re.compile(r"Conv(?:Transpose|[123][dD]|olution[123]DTranspose)")
+_PLAIN_WORDS = ("Sequential", "PixelShuffle", "pixel_shuffle", "depth_to_space")
+
+
 def _text_lines(source: str) -> tuple[list[int], re.Pattern[str]]:
+    """The lines where the candidate pattern matches (with ``.add(`` where a Sequential is
+    made, and the aliases of targets), and that pattern."""
     base = _CANDIDATE.pattern
+    words = _PLAIN_WORDS
     if "Sequential" in source:
         base = f"{base}|{_ADD.pattern}"
+        words = (*words, ".add(")
     aliases = _target_aliases(source)
+    extra = None
     if aliases:
         names = "|".join(sorted(map(re.escape, aliases)))
-        base = rf"{base}|\b(?:{names})\b"
+        extra = re.compile(rf"\b(?:{names})\b")
+        base = rf"{base}|{extra.pattern}"
     pattern = _CANDIDATE if base == _CANDIDATE.pattern else re.compile(base)
+    at: list[int] = []
+    find, match = source.find, _CONV_AT.match
+    i = find("Conv")
+    while i >= 0:
+        if match(source, i):
+            at.append(i)
+        i = find("Conv", i + 4)
+    i = find("_transpose")  # (conv_transpose, conv2d_transpose)
+    while i >= 0:
+        if source.endswith("conv", 0, i) or source.endswith("conv2d", 0, i):
+            at.append(i)
+        i = find("_transpose", i + 10)
+    for w in words:
+        i = find(w)
+        while i >= 0:
+            at.append(i)
+            i = find(w, i + len(w))
+    if extra is not None:
+        at.extend(m.start() for m in extra.finditer(source))
+    at.sort()
     lines: list[int] = []
     line, pos = 1, 0
-    for m in pattern.finditer(source):  # (the newlines counted between hits, in C)
-        start = m.start()
+    for start in at:  # (the newlines counted between hits, in C)
         line += source.count("\n", pos, start)
         pos = start
         if not lines or lines[-1] != line:

@@ -1,0 +1,66 @@
+"""The text filter of candidate lines (``engine._text_lines``): the lines it gives are the
+lines where the candidate pattern (with ``.add(`` and target aliases where they apply)
+matches, found here by a plain ``re.finditer`` over the whole text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cbdiag.lint import engine
+
+from .test_skeleton import _stdlib_sources
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _reference(source: str) -> list[int]:
+    base = engine._CANDIDATE.pattern
+    if "Sequential" in source:
+        base += r"|\.add\("
+    aliases = engine._target_aliases(source)
+    if aliases:
+        base += r"|\b(?:" + "|".join(sorted(map(re.escape, aliases))) + r")\b"
+    lines = {source.count("\n", 0, m.start()) + 1 for m in re.finditer(base, source)}
+    return sorted(lines)
+
+
+CASES = [
+    "x = nn.ConvTranspose2d(1, 1, 3, 2)\n",
+    "y = ConvTransposeX\nz = Conv4d\nw = Conv\n",  # (ConvTranspose: a match; Conv4d, Conv: none)
+    "a = F.conv_transpose2d(x, w)\nb = tf.nn.conv2d_transpose(x)\nc = xconv_transpose\n",
+    "d = _transpose\ne = conv3d_transpose\nf = conv2d_transposed\n",
+    "g = layers.Convolution2DTranspose(8, 5)\nh = Convolution4DTranspose\ni = Conv1D\n",
+    "j = ConvConv2d + Conv3dConv1d\nk = PixelShuffle(2)\nl = pixel_shuffle(x, 2)\n",
+    "m = tf.nn.depth_to_space(x, 2)\nmodel.add(x)\n",  # (.add( without a Sequential: no)
+    "model = Sequential()\nmodel.add(Conv2DTranspose(8, 5, 2))\nother.add(1)\n",
+    "from torch.nn import ConvTranspose2d as Up\nu = Up(1, 1, 3, 2)\nUpper = 1\n",
+    "from torch.nn import Conv2d as C, PixelShuffle as PS\nC(1, 4, 3)\nPS(2)\nxPS\n",
+    "Conv2d",
+    "_transpose",
+    "conv_transpose",
+    "é = 1; ConvTranspose2d\n\n\n# Conv2d in a comment\n'PixelShuffle'\n",
+]
+
+
+@pytest.mark.parametrize("source", CASES)
+def test_candidate_lines_are_where_the_pattern_matches(source: str) -> None:
+    assert engine._text_lines(source)[0] == _reference(source)
+
+
+def test_candidate_lines_are_where_the_pattern_matches_on_real_code() -> None:
+    paths = [
+        *_stdlib_sources(),
+        *sorted((ROOT / "cbdiag").rglob("*.py")),
+        *sorted((ROOT / "samples").rglob("*.py")),
+        *sorted((ROOT / "tests").rglob("*.py")),
+    ]
+    hits = 0
+    for path in paths:
+        source = path.read_text(encoding="utf-8")
+        got = engine._text_lines(source)[0]
+        assert got == _reference(source), path
+        hits += len(got)
+    assert hits > 500  # (the files hold many candidate names: the comparison means something)

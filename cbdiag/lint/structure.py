@@ -566,9 +566,7 @@ class Project:
                 roots[id(st)] = st
         out = []
         for root in roots.values():
-            for n in ast.walk(root):
-                if isinstance(n, ast.Call) and getattr(n, "lineno", 0) in lines:
-                    out.append(n)
+            out.extend(n for n in _calls_in(root) if n.lineno in lines)
         return out
 
     def count_callers(self) -> None:
@@ -802,7 +800,30 @@ def _calls_of(st: ast.stmt) -> tuple[list[ast.Call], bool]:
                     break
             else:
                 return [value], True
-    return [n for n in ast.walk(st) if isinstance(n, ast.Call)], False
+    return _calls_in(st), False
+
+
+#: Nodes no call is under (not walked by :func:`_calls_in`).
+_NO_CALLS = frozenset((ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del))
+
+
+def _calls_in(node: ast.AST) -> list[ast.Call]:
+    """The calls under ``node`` (itself included) in the order of ``ast.walk``, breadth
+    first, without its generators or the leaves no call is under."""
+    out = []
+    todo = [node]
+    for n in todo:  # (the list grows as it is read: a queue)
+        if type(n) is ast.Call:
+            out.append(n)
+        for name in n._fields:
+            v = getattr(n, name, None)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, ast.AST) and type(x) not in _NO_CALLS:
+                        todo.append(x)
+            elif isinstance(v, ast.AST) and type(v) not in _NO_CALLS:
+                todo.append(v)
+    return out
 
 
 #: Compound statements (a body of statements under a header).
@@ -1065,8 +1086,9 @@ class Interpreter:
             if got is False:
                 return False
             plain, results = got
-            calls = [st.value] if plain else [n for n in ast.walk(st) if isinstance(n, ast.Call)]  # type: ignore[attr-defined]
-            checked.extend((call, t, res) for call, (t, res) in zip(calls, results, strict=True))
+            calls = [st.value] if plain else _calls_in(st)  # type: ignore[attr-defined]
+            for call, (t, res) in zip(calls, results, strict=True):
+                checked.append((call, t, res))
         for call, t, res in checked:  # (as a run with no caller records them)
             _note(_outcome_of(m, call, t.name), res, "")
         return True

@@ -142,3 +142,23 @@ def test_a_statement_repeated_in_a_module_is_checked_where_it_stands(tmp_path: P
     # K 3 from the module (lines 8 and 16); K 4 from the parameter is clean; on each line of
     # two calls only the first (kernel 3) is flagged
     assert got == [(8, 12, "CBD101"), (16, 12, "CBD101"), (20, 9, "CBD101"), (25, 9, "CBD101")]
+
+
+def test_the_calls_of_a_statement_come_in_the_order_of_ast_walk() -> None:
+    """Settled results are matched to a statement's calls by position: the walk that finds
+    them must give ``ast.walk``'s calls in its order (stdlib and cbdiag's own statements)."""
+    import ast
+
+    from cbdiag.lint.structure import _calls_in
+
+    from .test_skeleton import _stdlib_sources
+
+    paths = [*_stdlib_sources()[:8], *sorted((ROOT / "cbdiag" / "lint").glob("*.py"))]
+    seen = 0
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.stmt | ast.expr):
+                want = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
+                assert _calls_in(node) == want, (path, node.lineno)
+                seen += len(want) > 1
+    assert seen > 1000  # (many nodes with several calls: the order is checked)

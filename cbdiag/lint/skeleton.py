@@ -529,10 +529,14 @@ def _def_at(
         if k < 0:
             return None
         st = body[k]
-        if st.lineno == line and isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef):
+        t = type(st)
+        if st.lineno == line and (t is ast.FunctionDef or t is ast.AsyncFunctionDef):
             return st
         if not st.lineno <= line <= (st.end_lineno or st.lineno):
             return None
+        if t is ast.ClassDef or t is ast.FunctionDef or t is ast.AsyncFunctionDef:
+            body = st.body  # (one body: the usual way down, a method in its class)
+            continue
         parts = [getattr(st, part, None) for part in ("body", "orelse", "finalbody")]
         parts += [h.body for h in getattr(st, "handlers", None) or []]
         inner: list[ast.stmt] = []

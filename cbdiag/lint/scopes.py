@@ -113,7 +113,21 @@ def names_bound(body: list[ast.stmt], args: ast.arguments | None = None) -> dict
 _ALIASES = {"tf": "tensorflow"}
 
 
+#: :func:`canonical`'s answers (a pure function of the name, asked for the same few names
+#: again and again: every ``nn.X`` of every module).
+_CANONICAL: dict[str, str] = {}
+
+
 def canonical(q: str) -> str:
+    got = _CANONICAL.get(q)
+    if got is None:
+        if len(_CANONICAL) > 65_536:
+            _CANONICAL.clear()
+        got = _CANONICAL[q] = _canonical(q)
+    return got
+
+
+def _canonical(q: str) -> str:
     head, _, rest = q.partition(".")
     head = _ALIASES.get(head, head)
     q = f"{head}.{rest}" if rest else head

@@ -17,16 +17,21 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
-    """Wall times (seconds) of each function over ``rounds`` rounds, the functions taking
-    turns within each round (after one warm-up round), so that a slow spell of the machine
-    weighs on all of them alike."""
+def interleaved(
+    fns: dict[str, Callable[[], object]],
+    rounds: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, list[float]]:
+    """Wall times (seconds; ``clock=time.process_time`` for the process's CPU time, which a
+    machine shared with other work disturbs less) of each function over ``rounds`` rounds,
+    the functions taking turns within each round (after one warm-up round), so that a slow
+    spell of the machine weighs on all of them alike."""
     for fn in fns.values():
         fn()
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
         for k, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            times[k].append(time.perf_counter() - t0)
+            times[k].append(clock() - t0)
     return times

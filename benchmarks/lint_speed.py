@@ -11,7 +11,11 @@ With ``--tree DIR`` an existing tree is linted instead (for example the installe
 package's sources, ``--tree DIR`` with DIR the folder of ``torch.__file__``);
 the floor then skips files that do not parse, as lint reports them.
 
-Usage: python benchmarks/lint_speed.py [--files 2000] [--repeat 5] [--tree DIR]
+With ``--cpu`` the times are the process's CPU time (lint runs in one process, on one
+thread at a time) rather than wall time: a machine busy with other work then shifts the
+ratio less.
+
+Usage: python benchmarks/lint_speed.py [--files 2000] [--repeat 5] [--tree DIR] [--cpu]
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import random
 import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +92,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
     ap.add_argument("--tree", type=Path, default=None)
+    ap.add_argument("--cpu", action="store_true", help="CPU time of the process, not wall time")
     args = ap.parse_args()
+    clock = time.process_time if args.cpu else time.perf_counter
     if args.tree is not None:
         root = args.tree
         n = floor(root)
@@ -94,6 +102,7 @@ def main() -> None:
         times = interleaved(
             {"floor": lambda: floor(root), "lint": lambda: lint_paths([root], exclude=())},
             args.repeat,
+            clock,
         )
         print(
             f"{root}: {n} files, {len(res.violations)} findings, {len(res.unresolved)} unresolved"
@@ -108,14 +117,14 @@ def main() -> None:
         many = lint_paths([root], jobs=args.jobs)
         assert one.violations == many.violations and one.files == args.files
         times = interleaved(
-            {"floor": lambda: floor(root), "lint": lambda: lint_paths([root])}, args.repeat
+            {"floor": lambda: floor(root), "lint": lambda: lint_paths([root])}, args.repeat, clock
         )
         print(f"{args.files} files, {lines} lines, {len(one.violations)} findings")
         report(times)
-        skeleton_share(root, args.repeat)
+        skeleton_share(root, args.repeat, clock)
 
 
-def skeleton_share(root: Path, rounds: int) -> None:
+def skeleton_share(root: Path, rounds: int, clock: Callable[[], float]) -> None:
     """The skeleton parse (its text scan included) against ``ast.parse`` of the same files."""
     from cbdiag.lint import skeleton
     from cbdiag.lint.engine import candidate_lines
@@ -128,6 +137,7 @@ def skeleton_share(root: Path, rounds: int) -> None:
             "skeleton": lambda: [skeleton.parse(s, p, k, print) for p, s, k in items],
         },
         rounds,
+        clock,
     )
     ratios = sorted(a / b for a, b in zip(times["skeleton"], times["whole"], strict=True))
     print(

@@ -244,7 +244,7 @@ def _text_lines(source: str) -> tuple[list[int], re.Pattern[str]]:
     """The lines where the candidate pattern matches (with ``.add(`` where a Sequential is
     made, and the aliases of targets), and that pattern."""
     base = _CANDIDATE.pattern
-    words = _PLAIN_WORDS
+    words: tuple[str, ...] = _PLAIN_WORDS
     if "Sequential" in source:
         base = f"{base}|{_ADD.pattern}"
         words = (*words, ".add(")

@@ -529,12 +529,11 @@ def _def_at(
         if k < 0:
             return None
         st = body[k]
-        t = type(st)
-        if st.lineno == line and (t is ast.FunctionDef or t is ast.AsyncFunctionDef):
+        if st.lineno == line and isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef):
             return st
         if not st.lineno <= line <= (st.end_lineno or st.lineno):
             return None
-        if t is ast.ClassDef or t is ast.FunctionDef or t is ast.AsyncFunctionDef:
+        if isinstance(st, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             body = st.body  # (one body: the usual way down, a method in its class)
             continue
         parts = [getattr(st, part, None) for part in ("body", "orelse", "finalbody")]

@@ -564,7 +564,7 @@ class Project:
             st = statement_at(m.tree.body, line)
             if st is not None:
                 roots[id(st)] = st
-        out = []
+        out: list[ast.Call] = []
         for root in roots.values():
             out.extend(n for n in _calls_in(root) if n.lineno in lines)
         return out

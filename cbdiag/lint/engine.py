@@ -48,6 +48,7 @@ _AS = re.compile(r"as[ \t]+(\w+)")  # (after a space or tab: see _target_aliases
 _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 
 #: The leaf names of every target and container: lines without one hold nothing to check.
+#: (:func:`_text_lines` finds each by its own search: a name added here is added there too.)
 _CANDIDATE = re.compile(
     r"ConvTranspose|Conv[123]DTranspose|Convolution[123]DTranspose|conv_transpose|"
     r"conv2d_transpose|Conv[123][dD]|Sequential|PixelShuffle|pixel_shuffle|depth_to_space"

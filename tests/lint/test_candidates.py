@@ -64,3 +64,16 @@ def test_candidate_lines_are_where_the_pattern_matches_on_real_code() -> None:
         assert got == _reference(source), path
         hits += len(got)
     assert hits > 500  # (the files hold many candidate names: the comparison means something)
+
+
+def test_every_name_of_the_candidate_pattern_is_found() -> None:
+    """The scan finds each name by its own ``str.find``: a name added to the pattern and not
+    to the scan would be missed. Each alternative of the pattern, its character classes
+    spelled with their first character, must give its line."""
+    alternatives = engine._CANDIDATE.pattern.split("|")
+    assert len(alternatives) >= 10
+    for alt in alternatives:
+        name = re.sub(r"\[(.)[^\]]*\]", r"\1", alt)
+        assert re.fullmatch(r"\w+", name), alt  # (a plain name once its classes are spelled)
+        source = f"x = 1\ny = {name}(1)\n"
+        assert engine._text_lines(source)[0] == [2], name

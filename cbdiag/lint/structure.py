@@ -25,6 +25,7 @@ import operator
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from operator import attrgetter
 
 from ..records import MutableRecord, Plain, Record
@@ -121,6 +122,10 @@ class Outcome(MutableRecord):
         return self.reasons[0] if self.reasons else "not reached by the analysis"
 
 
+#: The empty parameter set every :class:`FuncInfo` starts with.
+_NONE: frozenset[str] = frozenset()
+
+
 class FuncInfo(Plain):
     key: str
     qual: str
@@ -129,12 +134,13 @@ class FuncInfo(Plain):
     cls: str | None = None  # the class key of a method
     targets: bool = False  # spans a line that may hold a layer call
     relevant: bool = False  # holds a layer call, or calls (a few calls deep) one that does
-    calls: set[str]  # leaf names it calls
     callers: int = 0  # call sites in the tree (syntactic)
-    passed: set[str]  # parameters every call site passes
-    omitted: set[str]  # parameters some call site leaves out
+    # (the two sets start as one shared empty frozenset: most functions are never called in
+    # the tree, and ``|=`` / ``&=`` rebind rather than change it)
+    passed: AbstractSet[str]  # parameters every call site passes
+    omitted: AbstractSet[str]  # parameters some call site leaves out
     runs: int = 0
-    memo: dict[Any, Any]
+    memo: dict[Any, Any] | None  # (made at the first call with arguments)
 
     _fields = (
         "key",
@@ -144,7 +150,6 @@ class FuncInfo(Plain):
         "cls",
         "targets",
         "relevant",
-        "calls",
         "callers",
         "passed",
         "omitted",
@@ -161,10 +166,9 @@ class FuncInfo(Plain):
         cls: str | None = None,
         targets: bool = False,
         relevant: bool = False,
-        calls: set[str] | None = None,
         callers: int = 0,
-        passed: set[str] | None = None,
-        omitted: set[str] | None = None,
+        passed: AbstractSet[str] = _NONE,
+        omitted: AbstractSet[str] = _NONE,
         runs: int = 0,
         memo: dict[Any, Any] | None = None,
     ) -> None:
@@ -175,12 +179,11 @@ class FuncInfo(Plain):
         self.cls = cls
         self.targets = targets
         self.relevant = relevant
-        self.calls = set() if calls is None else calls
         self.callers = callers
-        self.passed = set() if passed is None else passed
-        self.omitted = set() if omitted is None else omitted
+        self.passed = passed
+        self.omitted = omitted
         self.runs = runs
-        self.memo = dict() if memo is None else memo
+        self.memo = memo
 
     @property
     def function(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -1994,7 +1997,7 @@ class Interpreter:
             return lv
         env, inst = self.bind(f, fn, args, fv)
         memo_key = _memo_key(env)
-        if memo_key is not None and memo_key in f.memo:
+        if memo_key is not None and f.memo is not None and memo_key in f.memo:
             return f.memo[memo_key]
         if f.runs >= MAX_RUNS:
             return Unknown(f"`{f.qual}` is called with more than {MAX_RUNS} argument sets")
@@ -2008,6 +2011,8 @@ class Interpreter:
                 value.shuffle = True  # type: ignore[attr-defined]
                 value.label = f.qual  # type: ignore[attr-defined]
         if memo_key is not None:
+            if f.memo is None:
+                f.memo = {}
             f.memo[memo_key] = value
         return value
 

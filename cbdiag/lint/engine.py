@@ -31,6 +31,7 @@ from .structure import (
     analyse,
     header_roots,
     iter_outcomes,
+    newline_offsets,
     nodes_at,
     statement_at,
     statements_cached,
@@ -202,13 +203,25 @@ def _candidates(
 
 
 def _in_code(
-    source: str, tree: ast.Module, lines: list[int], pattern: re.Pattern[str] | None
+    source: str,
+    tree: ast.Module,
+    lines: list[int],
+    pattern: re.Pattern[str] | None,
+    newlines: list[int] | None = None,
 ) -> list[int]:
-    """The lines whose statement names a target in code."""
+    """The lines whose statement names a target in code (``newlines``: the source's
+    :func:`.structure.newline_offsets`, when the caller has them)."""
     if pattern is None:
         return lines
-    src_lines = source.split("\n")
-    return [n for n in lines if _names_in_code(tree, n, pattern, src_lines[n - 1])]
+    nl = newline_offsets(source) if newlines is None else newlines
+    end = len(source)
+    out = []
+    for n in lines:
+        a = nl[n - 2] + 1 if n >= 2 else 0
+        b = nl[n - 1] if n <= len(nl) else end
+        if _names_in_code(tree, n, pattern, source[a:b]):
+            out.append(n)
+    return out
 
 
 _NOT_PLAIN = re.compile(r"[\"'#:]")
@@ -531,9 +544,11 @@ def _check_files(
             if _parse_tree(item, lines) is None:
                 continue
             assert item.tree is not None
+            # (the newline table, shared by the line filter and the analysis)
+            nl = newline_offsets(item.source)
             if lines:
-                lines = _in_code(item.source, item.tree, lines, pattern)
-            info = project.add(item.path, item.source, item.tree, lines, root)
+                lines = _in_code(item.source, item.tree, lines, pattern, nl)
+            info = project.add(item.path, item.source, item.tree, lines, root, newlines=nl)
         info.pattern = pattern  # type: ignore[attr-defined]
         infos[item.path] = info
     with contextlib.suppress(RecursionError, MemoryError):

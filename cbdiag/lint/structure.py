@@ -366,11 +366,13 @@ class Project:
         lines: list[int] | None,
         root: str | None,
         load: Callable[[], ast.Module] | None = None,
+        newlines: list[int] | None = None,
     ) -> ModuleInfo:
         """A module of the run: ``tree`` parsed, or None with ``load`` to parse it when the
-        analysis first needs it (then its functions are indexed)."""
+        analysis first needs it (then its functions are indexed). ``newlines``: the source's
+        :func:`newline_offsets`, when the caller has them."""
         names = module_names(path, root)
-        m = ModuleInfo(names[0], path, source, tree, lines, load=load)
+        m = ModuleInfo(names[0], path, source, tree, lines, load=load, _nl=newlines)
         self.modules.append(m)
         for i, n in enumerate(names):
             if n in self.by_name and self.by_name[n] is not m:

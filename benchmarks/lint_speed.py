@@ -15,7 +15,12 @@ With ``--cpu`` the times are the process's CPU time (lint runs in one process, o
 thread at a time) rather than wall time: a machine busy with other work then shifts the
 ratio less.
 
+With ``--memory`` the peak RSS of one lint of the tree is printed too, against that of one
+floor pass, each in a fresh interpreter (the analysis keeps every file's skeleton tree until
+the end; the floor frees each tree before the next file).
+
 Usage: python benchmarks/lint_speed.py [--files 2000] [--repeat 5] [--tree DIR] [--cpu]
+       [--memory]
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import ast
 import contextlib
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -93,6 +99,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
     ap.add_argument("--tree", type=Path, default=None)
     ap.add_argument("--cpu", action="store_true", help="CPU time of the process, not wall time")
+    ap.add_argument("--memory", action="store_true", help="peak RSS of lint and of the floor")
     args = ap.parse_args()
     clock = time.process_time if args.cpu else time.perf_counter
     if args.tree is not None:
@@ -108,6 +115,8 @@ def main() -> None:
             f"{root}: {n} files, {len(res.violations)} findings, {len(res.unresolved)} unresolved"
         )
         report(times)
+        if args.memory:
+            memory(root)
         return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -121,7 +130,43 @@ def main() -> None:
         )
         print(f"{args.files} files, {lines} lines, {len(one.violations)} findings")
         report(times)
+        if args.memory:
+            memory(root)
         skeleton_share(root, args.repeat, clock)
+
+
+_PEAK = """
+import resource, sys
+sys.path[:0] = [{root!r}, {bench!r}]
+from pathlib import Path
+import lint_speed
+from cbdiag.lint import lint_paths
+tree = Path({tree!r})
+lint_speed.floor(tree) if {mode!r} == "floor" else lint_paths([tree])
+try:  # (the peak of this process's own memory: ru_maxrss may carry the parent's over exec)
+    with open("/proc/self/status") as f:
+        print(next(int(x.split()[1]) for x in f if x.startswith("VmHWM:")))
+except (OSError, StopIteration):
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def memory(tree: Path) -> None:
+    """Peak RSS of one floor pass and of one lint over ``tree``, each in a fresh process (the
+    interpreter and its imports included in both)."""
+    peaks = {}
+    for mode in ("floor", "lint"):
+        code = _PEAK.format(
+            root=str(ROOT), bench=str(Path(__file__).resolve().parent), tree=str(tree), mode=mode
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        peaks[mode] = int(out.split()[-1]) / 1024  # (KiB on Linux)
+    print(
+        f"  peak RSS: floor {peaks['floor']:6.1f} MiB, lint {peaks['lint']:6.1f} MiB "
+        f"(one pass each, a fresh process)"
+    )
 
 
 def skeleton_share(root: Path, rounds: int, clock: Callable[[], float]) -> None:

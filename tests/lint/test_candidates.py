@@ -77,3 +77,29 @@ def test_every_name_of_the_candidate_pattern_is_found() -> None:
         assert re.fullmatch(r"\w+", name), alt  # (a plain name once its classes are spelled)
         source = f"x = 1\ny = {name}(1)\n"
         assert engine._text_lines(source)[0] == [2], name
+
+
+def test_the_code_filter_reads_each_line_as_split_gives_it() -> None:
+    """``_in_code`` takes a line's text from the newline table. Another line's text (a table
+    read one line off) would change which lines pass, where the text decides it (a one-line
+    statement with no string or comment). Compared with the filter fed the lines of
+    ``str.split``, on sources ending with and without a newline and with CRLF endings."""
+    import ast
+
+    cases = [
+        'x = nn.ConvTranspose2d(1, 1, 3, 2)\ns = "nn.ConvTranspose2d(1, 1, 3, 2)"\n',
+        'a = 1\nb = nn.ConvTranspose2d(1, 1, 3, 2)  # nn.Conv2d\nc = "Conv2d"',
+        'x = nn.ConvTranspose2d(1, 1, 3, 2)\r\ns = "nn.Conv2d(1, 1, 3)"\r\n',
+        *(p.read_text(encoding="utf-8") for p in sorted((ROOT / "samples").rglob("*.py"))),
+        *(p.read_text(encoding="utf-8") for p in sorted((ROOT / "cbdiag").rglob("*.py"))),
+    ]
+    checked = 0
+    for source in cases:
+        lines, pattern = engine._text_lines(source)
+        tree = ast.parse(source)
+        texts = source.split("\n")
+        want = [n for n in lines if engine._names_in_code(tree, n, pattern, texts[n - 1])]
+        assert engine._in_code(source, tree, lines, pattern) == want, source[:60]
+        assert engine._in_code(source, tree, lines, pattern, engine.newline_offsets(source)) == want
+        checked += len(lines)
+    assert checked > 150  # (lines the comparison covers)

@@ -31,6 +31,7 @@ from .structure import (
     analyse,
     header_roots,
     iter_outcomes,
+    lines_span,
     newline_offsets,
     nodes_at,
     statement_at,
@@ -214,11 +215,9 @@ def _in_code(
     if pattern is None:
         return lines
     nl = newline_offsets(source) if newlines is None else newlines
-    end = len(source)
     out = []
     for n in lines:
-        a = nl[n - 2] + 1 if n >= 2 else 0
-        b = nl[n - 1] if n <= len(nl) else end
+        a, b = lines_span(nl, len(source), n, n)
         if _names_in_code(tree, n, pattern, source[a:b]):
             out.append(n)
     return out
@@ -544,9 +543,9 @@ def _check_files(
             if _parse_tree(item, lines) is None:
                 continue
             assert item.tree is not None
-            # (the newline table, shared by the line filter and the analysis)
-            nl = newline_offsets(item.source)
+            nl = None  # (the newline table, shared by the line filter and the analysis)
             if lines:
+                nl = newline_offsets(item.source)
                 lines = _in_code(item.source, item.tree, lines, pattern, nl)
             info = project.add(item.path, item.source, item.tree, lines, root, newlines=nl)
         info.pattern = pattern  # type: ignore[attr-defined]

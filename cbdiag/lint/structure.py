@@ -296,10 +296,7 @@ class ModuleInfo(Plain):
 
     def text_of_lines(self, first: int, last: int) -> tuple[int, int]:
         """``(start, stop)`` offsets of lines ``first..last``."""
-        nl, end = self.newlines, len(self.source)
-        start = 0 if first <= 1 else nl[first - 2] + 1 if first - 2 < len(nl) else end
-        stop = nl[last - 1] if 0 <= last - 1 < len(nl) else end
-        return start, stop
+        return lines_span(self.newlines, len(self.source), first, last)
 
     def spans(self, node: ast.AST) -> bool:
         if self.lines is None:
@@ -308,6 +305,14 @@ class ModuleInfo(Plain):
         start = min(node.lineno, decorators[0].lineno) if decorators else node.lineno  # type: ignore[attr-defined]
         i = bisect.bisect_left(self.lines, start)
         return i < len(self.lines) and self.lines[i] <= (node.end_lineno or node.lineno)  # type: ignore[attr-defined]
+
+
+def lines_span(newlines: list[int], size: int, first: int, last: int) -> tuple[int, int]:
+    """``(start, stop)`` offsets of lines ``first..last`` of a text of ``size`` characters
+    whose :func:`newline_offsets` are ``newlines`` (the last line's newline left out)."""
+    start = 0 if first <= 1 else newlines[first - 2] + 1 if first - 2 < len(newlines) else size
+    stop = newlines[last - 1] if 0 <= last - 1 < len(newlines) else size
+    return start, stop
 
 
 def newline_offsets(source: str) -> list[int]:

@@ -4,8 +4,9 @@ Builds a tree of ``--files`` Python files (default 2,000) from the sample genera
 and synthetic model code of a few hundred lines each, then times in the same run:
   * the floor: read every file and ``ast.parse`` it;
   * ``lint_paths`` (one process),
-the two taking turns in each round. Prints the median of the per-round ratios to the floor
-and checks the findings are the same with ``--jobs`` (accepted, one process).
+the two taking turns in each round (floor first in odd rounds, lint first in even ones).
+Prints the median of the per-round ratios to the floor, their quartiles and range, and
+checks the findings are the same with ``--jobs`` (accepted, one process).
 
 With ``--tree DIR`` an existing tree is linted instead (for example the installed torch
 package's sources, ``--tree DIR`` with DIR the folder of ``torch.__file__``);
@@ -110,6 +111,7 @@ def main() -> None:
             {"floor": lambda: floor(root), "lint": lambda: lint_paths([root], exclude=())},
             args.repeat,
             clock,
+            alternate=True,
         )
         print(
             f"{root}: {n} files, {len(res.violations)} findings, {len(res.unresolved)} unresolved"
@@ -126,7 +128,10 @@ def main() -> None:
         many = lint_paths([root], jobs=args.jobs)
         assert one.violations == many.violations and one.files == args.files
         times = interleaved(
-            {"floor": lambda: floor(root), "lint": lambda: lint_paths([root])}, args.repeat, clock
+            {"floor": lambda: floor(root), "lint": lambda: lint_paths([root])},
+            args.repeat,
+            clock,
+            alternate=True,
         )
         print(f"{args.files} files, {lines} lines, {len(one.violations)} findings")
         report(times)
@@ -195,10 +200,13 @@ def report(times: dict[str, list[float]]) -> None:
     """Median times and the median of the per-round ratios (rounds interleaved)."""
     ratios = sorted(a / b for a, b in zip(times["lint"], times["floor"], strict=True))
     print(f"  floor (read + ast.parse)   {statistics.median(times['floor']) * 1e3:8.0f} ms")
+    # (the quartiles say more about a noisy machine than the extremes do)
+    many = len(ratios) > 1
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive") if many else ratios * 3
     print(
         f"  cbdiag lint, 1 process     {statistics.median(times['lint']) * 1e3:8.0f} ms   "
         f"ratio {statistics.median(ratios):5.2f}x (median of {len(ratios)} interleaved rounds; "
-        f"range {ratios[0]:.2f}-{ratios[-1]:.2f})"
+        f"quartiles {q1:.2f}-{q3:.2f}, range {ratios[0]:.2f}-{ratios[-1]:.2f})"
     )
 
 

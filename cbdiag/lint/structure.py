@@ -2178,9 +2178,8 @@ class _Builtin:
     def apply(self, args: CallArgs) -> Any:
         if args.star is not None or args.kwstar is not None:
             return Unknown(f"{self.name}() of values not known statically")
-        pos = args.pos
-        try:
-            return _BUILTINS[self.name](*pos)
+        try:  # (keywords too: dict(type="deconv"), enumerate(xs, start=1); refused: Unknown)
+            return _BUILTINS[self.name](*args.pos, **args.kw)
         except _NotStatic as e:
             return Unknown(str(e))
         except (TypeError, ValueError, OverflowError, ZeroDivisionError):
@@ -2254,8 +2253,15 @@ _BUILTINS: dict[str, Any] = {
     "sum": _num_fn(sum),
     "abs": lambda v: abs(_ints(v)[0]) if not isinstance(v, float) else abs(v),
     "int": _int,
-    "dict": lambda **kw: dict(kw),
+    "dict": lambda *a, **kw: _dict(*a, **kw),
 }
+
+
+def _dict(*a: Any, **kw: Any) -> dict[Any, Any]:
+    """``dict(**kw)``, ``dict(mapping, **kw)`` (a copy, updated)."""
+    if len(a) > 1 or (a and not isinstance(a[0], dict)):
+        raise _NotStatic("dict() of values not known statically")
+    return {**(a[0] if a else {}), **kw}
 
 
 def _subscript(base: Any, idx: Any) -> Any:

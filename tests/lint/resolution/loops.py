@@ -12,6 +12,9 @@ for _ in range(n):
 for k in [3, 4]:
     mixed = nn.ConvTranspose2d(8, 8, k, 2)  # <- CBD101
 
+for s, _ in enumerate(["one"], start=3):  # (a keyword of the builtin: stride 3)
+    thirds = nn.ConvTranspose2d(8, 8, 4, s)  # <- CBD101
+
 
 def loop_over_param(kernels):
     for k in kernels:

@@ -218,6 +218,8 @@ def _fix(
         text += f" with padding {_show(tuple(p2))}"
         if any(op2) or any(ops):
             text += f", output_padding {_show(tuple(op2))}"
+            if t.name in ("ConvModule", "build_conv_layer", "build_upsample_layer"):
+                text += " in its config"  # (mmcv: the config's keys go to the layer)
         text += " (the same output size)"
         return text
     if t.framework in ("keras", "flax"):

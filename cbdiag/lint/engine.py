@@ -53,7 +53,8 @@ _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 #: (:func:`_text_lines` finds each by its own search: a name added here is added there too.)
 _CANDIDATE = re.compile(
     r"ConvTranspose|Conv[123]DTranspose|Convolution[123]DTranspose|conv_transpose|"
-    r"conv2d_transpose|Conv[123][dD]|Sequential|PixelShuffle|pixel_shuffle|depth_to_space"
+    r"conv2d_transpose|Conv[123][dD]|Sequential|PixelShuffle|pixel_shuffle|depth_to_space|"
+    r"ConvModule|build_conv_layer|build_upsample_layer"  # (mmcv: a config may name a deconv)
 )
 #: Keras models grown by ``model.add(layer)``: only where a Sequential is made.
 _ADD = re.compile(r"\.add\(")
@@ -249,8 +250,15 @@ def _names_in_code(
 
 #: A ``Conv`` that starts a :data:`_CANDIDATE` name, and the other names it holds (each found by
 #: ``str.find``: the names are few, and a search per name in C beats one pattern's scan).
-_CONV_AT = re.compile(r"Conv(?:Transpose|[123][dD]|olution[123]DTranspose)")
-_PLAIN_WORDS = ("Sequential", "PixelShuffle", "pixel_shuffle", "depth_to_space")
+_CONV_AT = re.compile(r"Conv(?:Transpose|[123][dD]|olution[123]DTranspose|Module)")
+_PLAIN_WORDS = (
+    "Sequential",
+    "PixelShuffle",
+    "pixel_shuffle",
+    "depth_to_space",
+    "build_conv_layer",
+    "build_upsample_layer",
+)
 
 
 def _text_lines(source: str) -> tuple[list[int], re.Pattern[str]]:

@@ -32,7 +32,18 @@ from ..records import MutableRecord, Plain, Record
 from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
 from .scopes import bindings, canonical, import_bindings, names_bound
 from .skeleton import LAZY_TYPES, first_body_line, partial_body
-from .targets import MODULE_LISTS, SEQUENTIALS, SHAPED, TARGETS, Arg, Target
+from .targets import (
+    CONFIGURED,
+    CONV_MODULES,
+    DECONV_TYPES,
+    LAYER_BUILDERS,
+    MODULE_LISTS,
+    SEQUENTIALS,
+    SHAPED,
+    TARGETS,
+    Arg,
+    Target,
+)
 from .values import (
     MAX_ITEMS,
     Func,
@@ -1843,6 +1854,10 @@ class Interpreter:
         t = TARGETS.get(q)
         if t is not None:
             return self.target(node, t, args, fr)
+        if q in CONV_MODULES or q in LAYER_BUILDERS:
+            got = self.configured(node, q, args, fr)
+            if got is not None:
+                return got
         if q in SEQUENTIALS:
             return self.sequential(node, q, args, fr)
         if q in RESIZERS:
@@ -1867,6 +1882,37 @@ class Interpreter:
             lv.qual = q  # type: ignore[attr-defined]
             return lv
         return Unknown(f"the result of {q}")
+
+    def configured(self, node: ast.Call, q: str, args: CallArgs, fr: Frame) -> Layer | None:
+        """mmcv's ``ConvModule(..., conv_cfg=dict(type='deconv', ...))`` or
+        ``build_conv_layer(dict(type='deconv', ...), ...)``: the transposed convolution its
+        config names, checked from its arguments read as ``ConvTranspose*d``'s (the config's
+        other keys are the layer's too). None when the config is not known statically to
+        name one (a plain convolution, or a config from outside)."""
+        module = q.rsplit(".", 1)[-1] == "ConvModule"
+        given, cfg = args.get(Arg(8, ("conv_cfg",)) if module else Arg(0, ("cfg",)), "conv_cfg")
+        if not given or not isinstance(cfg, dict):
+            return None
+        kind = cfg.get("type")
+        ndim = DECONV_TYPES.get(kind) if isinstance(kind, str) else None
+        if ndim is None:
+            return None
+        kw = {k: v for k, v in cfg.items() if k != "type" and isinstance(k, str)}
+        if module:  # (in, out, kernel_size, stride, padding, dilation, ...): the first five
+            # are ConvTranspose's; its dilation is a keyword there
+            pos = list(args.pos[:5])
+            for k in ("kernel_size", "stride", "padding", "dilation"):
+                if k in args.kw:
+                    kw[k] = args.kw[k]
+            if len(args.pos) > 5:
+                kw["dilation"] = args.pos[5]
+            star = args.star if len(args.pos) < 6 else None
+        else:
+            pos = list(args.pos[1:])
+            kw.update((k, v) for k, v in args.kw.items() if k != "cfg")
+            star = args.star
+        t = CONFIGURED[(q.rsplit(".", 1)[-1], ndim)]
+        return self.target(node, t, CallArgs(pos, kw, star, args.kwstar), fr)
 
     def resize(self, node: ast.Call, q: str, args: CallArgs) -> Layer:
         if q.startswith("torch"):

@@ -268,6 +268,43 @@ SHAPED = {
     "tensorflow.ones": "tf",
 }
 
+#: OpenMMLab's (mmcv's) layers made from a config dict: ``ConvModule(in_channels,
+#: out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias, conv_cfg=None,
+#: ...)`` and the builders ``build_conv_layer(cfg, *args, **kwargs)`` /
+#: ``build_upsample_layer(cfg, *args, **kwargs)``, whose ``args`` are the layer's own. Each is a
+#: transposed convolution when its config's ``type`` is one of :data:`DECONV_TYPES` (the other
+#: keys of the config, ``output_padding`` for one, go to the layer).
+CONV_MODULES = {
+    "mmcv.cnn.ConvModule",
+    "mmcv.cnn.bricks.ConvModule",
+    "mmcv.cnn.bricks.conv_module.ConvModule",
+}
+LAYER_BUILDERS = {
+    "mmcv.cnn.build_conv_layer",
+    "mmcv.cnn.bricks.build_conv_layer",
+    "mmcv.cnn.bricks.conv.build_conv_layer",
+    "mmcv.cnn.build_upsample_layer",
+    "mmcv.cnn.bricks.build_upsample_layer",
+    "mmcv.cnn.bricks.upsample.build_upsample_layer",
+}
+#: Config types naming a transposed convolution, with its spatial dimensions: mmcv registers
+#: ``ConvTranspose2d`` as itself and as ``deconv`` (``ConvTranspose3d`` as ``deconv3d``);
+#: MMagic (formerly MMEditing) registers ``nn.ConvTranspose2d`` as ``Deconv``.
+DECONV_TYPES = {
+    "deconv": 2,
+    "Deconv": 2,
+    "ConvTranspose2d": 2,
+    "deconv3d": 3,
+    "ConvTranspose3d": 3,
+    "ConvTranspose1d": 1,
+}
+#: The transposed convolution each of those makes (the arguments read as ``ConvTranspose*d``'s).
+CONFIGURED = {
+    (name, d): _torch_module(name, "deconv", d)
+    for name in ("ConvModule", "build_conv_layer", "build_upsample_layer")
+    for d in (1, 2, 3)
+}
+
 #: Substrings a file must contain before it is parsed at all.
 PREFILTER = (
     "Transpose",

@@ -13,7 +13,7 @@ from ..errors import CbdiagError
 from ..layers import AxisOp, deconv, phase_counts
 from ..layers import Layer as Spatial
 from ..records import MutableRecord
-from .targets import Arg, Target
+from .targets import CONFIGURED_NAMES, Arg, Target
 from .values import Growth, Layer, Seq, Sym, Unknown, as_tuple, first_unknown
 
 TYPE_CHECKING = False
@@ -218,7 +218,7 @@ def _fix(
         text += f" with padding {_show(tuple(p2))}"
         if any(op2) or any(ops):
             text += f", output_padding {_show(tuple(op2))}"
-            if t.name in ("ConvModule", "build_conv_layer", "build_upsample_layer"):
+            if t.name in CONFIGURED_NAMES:
                 text += " in its config"  # (mmcv: the config's keys go to the layer)
         text += " (the same output size)"
         return text

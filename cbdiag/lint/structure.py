@@ -1889,7 +1889,8 @@ class Interpreter:
         config names, checked from its arguments read as ``ConvTranspose*d``'s (the config's
         other keys are the layer's too). None when the config is not known statically to
         name one (a plain convolution, or a config from outside)."""
-        module = q.rsplit(".", 1)[-1] == "ConvModule"
+        name = q.rsplit(".", 1)[-1]
+        module = name == "ConvModule"
         given, cfg = args.get(Arg(8, ("conv_cfg",)) if module else Arg(0, ("cfg",)), "conv_cfg")
         if not given or not isinstance(cfg, dict):
             return None
@@ -1911,7 +1912,7 @@ class Interpreter:
             pos = list(args.pos[1:])
             kw.update((k, v) for k, v in args.kw.items() if k != "cfg")
             star = args.star
-        t = CONFIGURED[(q.rsplit(".", 1)[-1], ndim)]
+        t = CONFIGURED[(name, ndim)]
         return self.target(node, t, CallArgs(pos, kw, star, args.kwstar), fr)
 
     def resize(self, node: ast.Call, q: str, args: CallArgs) -> Layer:

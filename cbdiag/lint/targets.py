@@ -298,11 +298,11 @@ DECONV_TYPES = {
     "ConvTranspose3d": 3,
     "ConvTranspose1d": 1,
 }
-#: The transposed convolution each of those makes (the arguments read as ``ConvTranspose*d``'s).
+#: The names of those calls, and the transposed convolution each makes (its arguments read as
+#: ``ConvTranspose*d``'s), by name and spatial dimensions.
+CONFIGURED_NAMES = ("ConvModule", "build_conv_layer", "build_upsample_layer")
 CONFIGURED = {
-    (name, d): _torch_module(name, "deconv", d)
-    for name in ("ConvModule", "build_conv_layer", "build_upsample_layer")
-    for d in (1, 2, 3)
+    (name, d): _torch_module(name, "deconv", d) for name in CONFIGURED_NAMES for d in (1, 2, 3)
 }
 
 #: Substrings a file must contain before it is parsed at all.

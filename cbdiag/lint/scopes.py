@@ -112,6 +112,16 @@ def names_bound(body: list[ast.stmt], args: ast.arguments | None = None) -> dict
 
 _ALIASES = {"tf": "tensorflow"}
 
+#: Library functions that are drop-in replacements of a torch function (same signature, same
+#: result): mmcv's ``conv2d_gradfix`` ops, exported as ``mmcv.ops.conv_transpose2d``. One
+#: spelling, so that ``try: from mmcv.ops import conv_transpose2d`` with ``except ImportError:
+#: conv_transpose2d = F.conv_transpose2d`` binds the same function on both paths.
+_SAME_AS = {
+    f"mmcv.ops{sub}.{fn}": f"torch.nn.functional.{fn}"
+    for sub in ("", ".conv2d_gradfix")
+    for fn in ("conv2d", "conv_transpose2d")
+}
+
 
 #: :func:`canonical`'s answers (a pure function of the name, asked for the same few names
 #: again and again: every ``nn.X`` of every module).
@@ -143,4 +153,4 @@ def _canonical(q: str) -> str:
     ):
         if q.startswith(old):
             q = new + q[len(old) :]
-    return q
+    return _SAME_AS.get(q, q)

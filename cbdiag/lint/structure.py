@@ -1324,7 +1324,7 @@ class Interpreter:
         elif isinstance(st, ast.Try):
             sig = self.block(st.body, fr)
             for h in st.handlers:
-                self.vague(h.body, fr, "set in an exception handler")
+                self.vague(h.body, fr, "set in an exception handler", _import_guard(h))
             if sig is None:
                 sig = self.block(st.orelse, fr)
             self.block(st.finalbody, fr)
@@ -1351,15 +1351,21 @@ class Interpreter:
             raise _Return(Unknown("raises"))
         return None
 
-    def vague(self, body: list[ast.stmt], fr: Frame, why: str) -> None:
+    def vague(self, body: list[ast.stmt], fr: Frame, why: str, optional: bool = False) -> None:
         """Run a body whose running is not known: for its layer calls; whatever it binds or
-        grows becomes unknown."""
+        grows becomes unknown. ``optional``: the body is an ``except ImportError:`` after an
+        import, and a library function it replaces by ``None`` keeps the imported value (the
+        code can only call the name when the import worked)."""
         saved = dict(fr.locals)
         lens = self._seq_lens(fr)
         with contextlib.suppress(_Return):
             self.block(body, fr)
         for k in list(fr.locals):
-            if k not in saved or not same(saved[k], fr.locals[k]):
+            if k in saved and same(saved[k], fr.locals[k]):
+                continue
+            if optional and fr.locals[k] is None and isinstance(saved.get(k), Qual):
+                fr.locals[k] = saved[k]
+            else:
                 fr.locals[k] = Unknown(f"`{k}` is {why}")
         self._seq_grown(lens, why)
 
@@ -2120,6 +2126,15 @@ class Interpreter:
 
 _RUNNING: set[ModuleInfo] = set()
 _MISSING = object()
+
+
+def _import_guard(h: ast.ExceptHandler) -> bool:
+    """``except ImportError:`` (or ``ModuleNotFoundError``, alone or in a tuple)."""
+    t = h.type
+    names = t.elts if isinstance(t, ast.Tuple) else [t]
+    return any(
+        isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError") for n in names
+    )
 
 
 def _cbd106(name: str) -> tuple[str, str]:

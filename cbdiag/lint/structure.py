@@ -940,7 +940,42 @@ class _Return(Exception):
         self.value = value
 
 
-_BREAK, _CONTINUE = "break", "continue"
+class _TailReturn(_Return):
+    """Both ways of an ``if`` returned, each after running the statements that follow it."""
+
+
+_BREAK, _CONTINUE, _TAIL = "break", "continue", "tail"
+
+#: The statements that may follow an ``if`` for :meth:`Interpreter.branch` to run them on each
+#: way: at most this many, each one of these (no loop, no nested block).
+_TAIL_MAX = 3
+_TAIL_TYPES = (ast.Return, ast.Assign, ast.Expr, ast.AnnAssign, ast.AugAssign)
+
+
+def _short_tail(stmts: list[ast.stmt], start: int) -> bool:
+    n = len(stmts) - start
+    return 0 < n <= _TAIL_MAX and all(type(st) in _TAIL_TYPES for st in stmts[start:])
+
+
+def _narrow(test: ast.expr, env: dict[str, Any]) -> None:
+    """On the way an ``if name == literal:`` takes, a local whose value is not known is that
+    literal (an int or a string: equal to it means being it for the rules)."""
+    if (
+        type(test) is ast.Compare
+        and len(test.ops) == 1
+        and type(test.ops[0]) is ast.Eq
+        and type(test.left) is ast.Name
+        and type(test.comparators[0]) is ast.Constant
+    ):
+        v = test.comparators[0].value
+        name = test.left.id
+        if (
+            isinstance(v, int | str)
+            and not isinstance(v, bool)
+            and name in env
+            and not known(env[name])
+        ):
+            env[name] = v
 
 
 class Frame:
@@ -1267,8 +1302,19 @@ class Interpreter:
     # -- statements -------------------------------------------------------------------------
     def block(self, stmts: list[ast.stmt], fr: Frame, module_level: bool = False) -> str | None:
         for i, st in enumerate(stmts):
+            tail = None
+            if type(st) is ast.If and fr.func is not None and _short_tail(stmts, i + 1):
+                tail = stmts[i + 1 :]
             try:
-                sig = self.stmt(st, fr, module_level)
+                if tail is not None and isinstance(st, ast.If):
+                    self._tick()
+                    sig = self.branch(st, fr, tail)
+                    if sig == _TAIL:  # the statements after it ran on each way
+                        return None
+                else:
+                    sig = self.stmt(st, fr, module_level)
+            except _TailReturn as r:
+                raise _Return(r.value) from None
             except _Return:
                 self.dead(stmts[i + 1 :], fr)
                 raise
@@ -1384,17 +1430,26 @@ class Interpreter:
                 del seq.items[n:]
                 seq.items.append(Growth(f"items added in a block {why.replace('set ', '')}"))
 
-    def branch(self, st: ast.If, fr: Frame) -> str | None:
+    def branch(self, st: ast.If, fr: Frame, tail: list[ast.stmt] | None = None) -> str | None:
+        """``if``: the way its test takes when known, else both ways on copies of the locals,
+        keeping what they agree on. ``tail``: the few simple statements after it in its block
+        (a ``return``, an assignment), which then run on each way (with the other names a way
+        sets, and ``name == literal`` taken as true on the first), so that a layer made after
+        ``if stride == 2: cfg = dict(type='deconv'); k = 4`` is checked with that way's values;
+        the block is then done (``_TAIL``)."""
         test = self.expr(st.test, fr)
         if known(test):
             self.dead(st.orelse if test else st.body, fr)  # checked, not followed
             return self.block(st.body if test else st.orelse, fr)
-        # both ways, on copies; keep what they agree on
         base = fr.locals
         copies = []
-        for body in (st.body, st.orelse):
+        for n, body in enumerate((st.body, st.orelse)):
             clone, _remap = _clone(base)
             fr.locals = clone
+            if tail is not None:
+                body = [*body, *tail]
+                if n == 0:
+                    _narrow(st.test, clone)
             try:
                 sig = self.block(body, fr)
             except _Return as r:
@@ -1405,7 +1460,8 @@ class Interpreter:
         (a, sa), (b, sb) = copies
         if sa == "return" and sb == "return":
             ra, rb = a.get("__return__"), b.get("__return__")
-            raise _Return(ra if same(ra, rb) else Unknown("returns depend on a condition"))
+            ret = ra if same(ra, rb) else Unknown("returns depend on a condition")
+            raise (_Return if tail is None else _TailReturn)(ret)
         if sa == "return":
             a = b
         elif sb == "return":
@@ -1418,7 +1474,7 @@ class Interpreter:
                 base[k] = va
             else:
                 base[k] = Unknown(f"`{k}` depends on a condition (line {st.lineno})")
-        return None
+        return None if tail is None else _TAIL
 
     def loop(self, st: ast.For | ast.AsyncFor, fr: Frame) -> str | None:
         it = self.expr(st.iter, fr)

@@ -307,11 +307,11 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
     ups: list[str] = []
     deconvs = 0
     own = []
-    if not any(
-        isinstance(it, Layer) and it.target is not None and it.target.kind == "deconv"
-        for it in items
-    ):
+    known = sum(_is_deconv(it) for it in items)
+    if not known:
         return None  # no transposed convolution known in it: not this rule's business
+    if known < 2 and not any(_may_hold_deconv(it, set()) for it in items if not _is_deconv(it)):
+        return None  # one transposed convolution, and nothing that could hold another
     for it in items:
         if isinstance(it, Seq):
             return Unknown("a nested list")
@@ -357,6 +357,34 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
         "make every transposed convolution's kernel divisible by its stride (k4 s2) or use "
         "resize-conv",
     )
+
+
+def _is_deconv(v: Any) -> bool:
+    return isinstance(v, Layer) and v.target is not None and v.target.kind == "deconv"
+
+
+def _may_hold_deconv(v: Any, seen: set[int]) -> bool:
+    """Whether an item of a container is or may hold a transposed convolution: a nested list
+    or a module of the tree holding one (by the layers its run assigned, or any module of the
+    tree whose layers are not known), items added where cbdiag does not follow. A value not
+    known is taken as a norm or activation passed in, as :func:`check_stack` does."""
+    if id(v) in seen:
+        return False
+    seen.add(id(v))
+    if isinstance(v, Growth):
+        return True
+    if isinstance(v, Seq):
+        return any(_may_hold_deconv(x, seen) for x in v.items)
+    if not isinstance(v, Layer):
+        return False
+    if v.target is not None:
+        return v.target.kind == "deconv"
+    if not v.spatial or v.layer is not None:
+        return False  # a layer that keeps the grid, or a resampler
+    inst = getattr(v, "inst", None)
+    if inst is None:
+        return True  # a module of the tree not followed
+    return any(_may_hold_deconv(x, seen) for x in inst.attrs.values())
 
 
 @lru_cache(maxsize=256)

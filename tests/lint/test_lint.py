@@ -499,7 +499,8 @@ def test_stdin_is_decoded_like_a_file() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # static value analysis: one file per resolution rule, expectations written as markers
-# (``# <- CODE`` a finding on that line, ``# ? words`` unresolved with a reason holding them)
+# (``# <- CODE`` a finding on that line, ``# ? words`` unresolved with a reason holding them,
+# ``# not a stack`` a container not listed as an unresolved stack either)
 # ---------------------------------------------------------------------------------------------
 
 RESOLUTION = HERE / "resolution"
@@ -523,6 +524,8 @@ def test_resolution_fixture(fixture: Path) -> None:
     assert set(got) == set(unresolved), (got, res.unresolved)
     for line, words in unresolved.items():
         assert words in got[line], (line, got[line])
+    flat = {i for i, line in enumerate(text.splitlines(), 1) if line.endswith("# not a stack")}
+    assert not flat & {u.line for u in res.unresolved if "CBD104" in u.codes}, res.unresolved
 
 
 def test_a_call_chain_is_named_in_the_message() -> None:

@@ -44,3 +44,27 @@ def unknown_count(n):
     for _ in range(n):
         blocks.append(nn.ConvTranspose2d(8, 8, 3, 2, 1, 1))  # <- CBD101
     return nn.Sequential(*blocks)
+
+
+class ResBlock(nn.Module):  # stride-1 convolutions only
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU(), nn.Conv2d(c, c, 3, padding=1))
+
+
+class UpBlock(nn.Module):
+    def __init__(self, c, k):
+        super().__init__()
+        self.up = nn.Sequential(nn.ConvTranspose2d(c, c, k, 2), nn.ReLU())
+
+
+class Feedback(nn.Module):
+    def __init__(self, c, kernel_size, stride):
+        super().__init__()
+        # one transposed convolution and nothing that could hold another: not a stack
+        self.one = nn.Sequential(nn.ConvTranspose2d(c, c, kernel_size, stride), nn.PReLU())  # not a stack
+        model = [ResBlock(c) for _ in range(3)]
+        model += [nn.ConvTranspose2d(c, c, kernel_size, stride), nn.ReLU()]
+        self.after_blocks = nn.Sequential(*model)  # not a stack
+        # a module of the tree holding a transposed convolution: a stack whose kernels are unknown
+        self.two = nn.Sequential(UpBlock(c, kernel_size), nn.ConvTranspose2d(c, c, 4, 2))  # ? a layer of the container

@@ -188,6 +188,37 @@ class ResizeConv(nn.Module):
         return self.body(x)
 
 
+class EqualDeconv(nn.ConvTranspose2d):
+    """A subclass of a layer, as equalized-learning-rate wrappers are."""
+
+    def __init__(self, *args, gain=1.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gain = gain
+
+
+class PlainDeconv(nn.ConvTranspose2d):
+    pass
+
+
+class UpBlock(nn.Sequential):
+    def __init__(self, c, k=3):
+        super(UpBlock, self).__init__(EqualDeconv(c, c, k, 2, 1, output_padding=1), nn.ReLU())
+
+
+class Subclassed(nn.Module):
+    """Layers made by subclasses of ConvTranspose2d and of Sequential."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.up = EqualDeconv(c, c, 4, 2, 1, gain=2.0)
+        self.plain = PlainDeconv(c, c, kernel_size=4, stride=2, padding=1)
+        self.block = UpBlock(c)
+        self.body = nn.Sequential(UpBlock(c, 5), EqualDeconv(c, 3, 4, stride=2))
+
+    def forward(self, x):
+        return self.body(self.block(self.plain(self.up(x))))
+
+
 class SubPixel(nn.Module):
     """ESPCN-style: convolutions, then a sub-pixel convolution and a pixel shuffle x3."""
 
@@ -233,7 +264,10 @@ def _reference(module: Any, torch: ModuleType) -> tuple[str, str | None]:
     return name, None
 
 
-ALL = ["Generator", "ResnetGenerator", "Mixed", "GlobalGenerator", "UNet", "ResizeConv", "SubPixel"]
+ALL = [
+    "Generator", "ResnetGenerator", "Mixed", "GlobalGenerator", "UNet", "ResizeConv", "SubPixel",
+    "Subclassed",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("cls", ALL)
@@ -377,6 +411,7 @@ SHAPES = {
     "GlobalGenerator": (1, 64, 4, 4),
     "UNet": (1, 3, 16, 16),
     "ResizeConv": (1, 8, 8, 8),
+    "Subclassed": (1, 8, 4, 4),
     "SubPixel": (1, 3, 12, 12),
 }
 

@@ -158,7 +158,8 @@ def _walk(v: Any, key: str, out: dict[str, SourceLayer], depth: int) -> None:
     if isinstance(v, Seq):
         container = v.sequential or getattr(v, "container", None)
         if container:
-            out[key] = SourceLayer(key, container.rsplit(".", 1)[-1], "container")
+            name = getattr(v, "subclass", None) or container.rsplit(".", 1)[-1]
+            out[key] = SourceLayer(key, name, "container")
         items = v.items
         for i, item in enumerate(items):
             _walk(item, f"{key}.{i}", out, depth)
@@ -183,6 +184,10 @@ def _walk(v: Any, key: str, out: dict[str, SourceLayer], depth: int) -> None:
         return
     t = v.target
     if t is not None:
+        name = getattr(v, "subclass", None) or t.name
+        if t.name == "ConvModule":  # mmcv's bundle: its convolution is the submodule ``conv``
+            out[key] = SourceLayer(key, name, "module")
+            key, name = f"{key}.conv", f"ConvTranspose{t.ndim}d"
         kind = t.kind
         stride = spec = None
         factor = None
@@ -192,7 +197,7 @@ def _walk(v: Any, key: str, out: dict[str, SourceLayer], depth: int) -> None:
             if kind == "shuffle":
                 factor = v.layer.y.stride
         out[key] = SourceLayer(
-            key, t.name, kind, stride, spec, v.unknown, factor, v.layer, _groups(v.node)
+            key, name, kind, stride, spec, v.unknown, factor, v.layer, _groups(v.node)
         )
         return
     if v.layer is not None:

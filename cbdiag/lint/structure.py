@@ -614,6 +614,7 @@ class Project:
                 add(f)
         if not names and not methods:
             return
+        self._subclasses(names, add)
         hits: dict[int, dict[int, set[str]]] = {}
         for _ in range(MAX_DEPTH):
             grew = False
@@ -673,6 +674,30 @@ class Project:
                         for f in names.get(name, []) + methods.get(name, []):
                             f.callers += 1
                             f.omitted |= set(_param_names(f))
+
+    def _subclasses(
+        self, names: dict[str, list[FuncInfo]], add: Callable[[FuncInfo], None]
+    ) -> None:
+        """Classes whose base is a class that matters (by its name) matter too: a subclass of
+        a class of the tree that subclasses a layer is that layer."""
+        classes = [
+            (f, f.node.bases)
+            for f in self.funcs.values()
+            if not f.relevant and isinstance(f.node, ast.ClassDef) and f.node.bases
+        ]
+        for _ in range(MAX_DEPTH):
+            grew = False
+            for f, bases in classes:
+                if f.relevant:
+                    continue
+                for b in bases:
+                    leaf = b.id if isinstance(b, ast.Name) else getattr(b, "attr", None)
+                    if leaf in names and any(g.node is not f.node for g in names[leaf]):
+                        add(f)
+                        grew = True
+                        break
+            if not grew:
+                return
 
     def _site(self, f: FuncInfo, node: ast.Call) -> None:
         fn = f.function
@@ -1833,6 +1858,10 @@ class Interpreter:
             f = self.p.funcs.get(f"{base.key}.{name}")
             if f is not None:
                 return Func(f.key)
+        if isinstance(base, _Super):
+            if name != "__init__":
+                return Unknown(f"super().{name}")
+            return self._next_init(base.cls, base.inst)
         if isinstance(base, Seq) and name in ("append", "extend", "add", "insert"):
             return _Method(base, name)
         if isinstance(base, Layer) and name == "weight":
@@ -1878,8 +1907,19 @@ class Interpreter:
         return out
 
     def call(self, node: ast.Call, fr: Frame) -> Any:
-        fv = self.expr(node.func, fr)
+        fn = node.func
+        if type(fn) is ast.Name and fn.id == "super" and fr.inst is not None and fr.func:
+            cls = fr.func.cls
+            own = cls.rpartition(":")[2].rsplit(".", 1)[-1] if cls is not None else None
+            if cls is None or (  # super() or super(ThisClass, self): the next class's
+                node.args and not (type(node.args[0]) is ast.Name and node.args[0].id == own)
+            ):
+                return Unknown("super() of another class")
+            return _Super(cls, fr.inst)
+        fv = self.expr(fn, fr)
         args = self.args(node, fr)
+        if isinstance(fv, _BaseInit):
+            return self.base_init(fv, args, fr)
         self._inits(node, args)
         while isinstance(fv, Partial):
             args = CallArgs(
@@ -2105,6 +2145,16 @@ class Interpreter:
         if fr.dead:
             return Unknown(f"`{f.qual}` is called in code that does not run")
         fn = f.function
+        ctor = None  # a class whose instances are a library layer (a subclass of one)
+        if isinstance(f.node, ast.ClassDef) and not isinstance(fv, _Bound):
+            ctor = self._constructor(f)
+            if isinstance(ctor, str):  # no __init__ of the tree on the way: the call is the layer's
+                return _subclassed(self.library(node, ctor, args, fr), f)
+            if ctor is not None:
+                cls = f
+                fv = _Bound(ctor.key, Inst(f.key))
+                fv.inst.ctor = (fr.module, node, fr.via)  # type: ignore[attr-defined]
+                f, fn = ctor, ctor.function
         if fn is None:
             lv = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
             if _shuffle_class(f):
@@ -2112,7 +2162,7 @@ class Interpreter:
                 lv.label = f.qual  # type: ignore[attr-defined]
             return lv
         env, inst = self.bind(f, fn, args, fv)
-        memo_key = _memo_key(env)
+        memo_key = _memo_key(env) if ctor is None else None  # (a layer per call site)
         if memo_key is not None and f.memo is not None and memo_key in f.memo:
             return f.memo[memo_key]
         if f.runs >= MAX_RUNS:
@@ -2120,7 +2170,10 @@ class Interpreter:
         f.runs += 1
         site = _Site(fr.module, node)
         value = self.run(f, env, via=(*fr.via, site), depth=fr.depth + 1, inst=inst)
-        if isinstance(f.node, ast.ClassDef):
+        base = getattr(inst, "base", None)
+        if ctor is not None and base is not None:
+            value = _subclassed(base, cls)  # the library layer its __init__ made of itself
+        elif isinstance(f.node, ast.ClassDef):
             value = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
             value.inst = inst  # type: ignore[attr-defined]  # its submodules (inspect --source)
             if _shuffle_class(f):
@@ -2131,6 +2184,116 @@ class Interpreter:
                 f.memo = {}
             f.memo[memo_key] = value
         return value
+
+    def _base_of(self, cls: FuncInfo) -> Any:
+        """A class's first base (the one ``super()`` reaches with single inheritance), as
+        a value: a class of the tree (Func) or a library name (Qual)."""
+        node = cls.node
+        if not isinstance(node, ast.ClassDef) or not node.bases:
+            return None
+        m = cls.module
+        if m.ran:
+            return self.expr(node.bases[0], Frame(m, m.env))
+        return self._static(m, node.bases[0], 0)  # (without running the module before its turn)
+
+    def _static(self, m: ModuleInfo, e: ast.expr, depth: int) -> Any:
+        """A dotted name of module ``m`` by its definitions and imports alone."""
+        if isinstance(e, ast.Attribute):
+            base = self._static(m, e.value, depth)
+            if isinstance(base, Qual):
+                return Qual(canonical(f"{base.name}.{e.attr}"))
+            if isinstance(base, ModRef):
+                tm = self.p.module(base.name)
+                return self._member(tm, e.attr, depth) if tm is not None else None
+            return None
+        return self._member(m, e.id, depth) if isinstance(e, ast.Name) else None
+
+    def _member(self, m: ModuleInfo, name: str, depth: int) -> Any:
+        f = m.funcs.get(name)
+        if f is not None:
+            return Func(f.key)
+        if depth > MAX_DEPTH:
+            return None
+        got = None
+        for st in _module_imports(m.tree.body):
+            if isinstance(st, ast.ImportFrom):
+                for a in st.names:
+                    if (a.asname or a.name) != name:
+                        continue
+                    modname = self.p.relative(m, st.level, st.module) if st.level else st.module
+                    tm = self.p.module(modname)
+                    if tm is not None:
+                        got = self._member(tm, a.name, depth + 1)
+                    else:
+                        sub = self.p.module(f"{modname}.{a.name}" if modname else a.name)
+                        got = (
+                            ModRef(sub.name)
+                            if sub is not None
+                            else None
+                            if st.level
+                            else Qual(canonical(f"{st.module}.{a.name}"))
+                        )
+            else:
+                for a in st.names:
+                    full = a.name if a.asname else a.name.split(".")[0]
+                    if (a.asname or full) == name:
+                        tm = self.p.module(full)
+                        got = ModRef(tm.name) if tm is not None else Qual(canonical(full))
+        return got
+
+    def _constructor(self, cls: FuncInfo) -> FuncInfo | str | None:
+        """For a class of the tree that is a library layer (it subclasses a transposed
+        convolution, an mmcv ``ConvModule``, a ``Sequential``, directly or through classes of
+        the tree): the ``__init__`` of the tree its instances run first (FuncInfo), or the
+        library class when no class on the way defines one (str). None for other classes."""
+        init: FuncInfo | None = None
+        f: FuncInfo | None = cls
+        for _ in range(MAX_DEPTH):
+            if f is None or not isinstance(f.node, ast.ClassDef):
+                return None
+            if init is None and f.function is not None:
+                init = self.p.funcs.get(f"{f.key}.__init__")
+            base = self._base_of(f)
+            if isinstance(base, Qual):
+                if not _layer_class(base.name):
+                    return None
+                return init if init is not None else base.name
+            if not isinstance(base, Func):
+                return None
+            f = self.p.funcs.get(base.key)
+        return None
+
+    def _next_init(self, cls_key: str, inst: Inst) -> Any:
+        """``super().__init__`` in a method of class ``cls_key``: its base's."""
+        cls = self.p.funcs.get(cls_key)
+        base = self._base_of(cls) if cls is not None else None
+        for _ in range(MAX_DEPTH):
+            if isinstance(base, Qual):
+                return _BaseInit(base.name) if _layer_class(base.name) else Unknown("a base class")
+            if not isinstance(base, Func):
+                return Unknown("a base class cbdiag does not follow")
+            f = self.p.funcs.get(base.key)
+            if f is None:
+                return Unknown("a base class cbdiag does not find")
+            if f.function is not None:
+                init = self.p.funcs.get(f"{f.key}.__init__")
+                if init is None:
+                    return Unknown(f"`{f.qual}.__init__`")
+                init.relevant = True  # (it makes the layer, though it names none)
+                return _Bound(init.key, inst)
+            base = self._base_of(f)
+        return Unknown("a base class too deep")
+
+    def base_init(self, fv: _BaseInit, args: CallArgs, fr: Frame) -> None:
+        """``super().__init__(...)`` reaching a library layer class: that layer, checked at
+        the call that made the instance (its outcome is the instantiation's)."""
+        inst = fr.inst
+        at = getattr(inst, "ctor", None)
+        if inst is None or at is None or getattr(inst, "base", None) is not None:
+            return  # (a run of __init__ with no caller: the instantiations are checked)
+        module, node, via = at
+        here = Frame(module, {}, via=via, depth=fr.depth)
+        inst.base = self.library(node, fv.name, args, here)  # type: ignore[attr-defined]
 
     def bind(
         self, f: FuncInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef, args: CallArgs, fv: Any
@@ -2182,6 +2345,18 @@ class Interpreter:
 
 _RUNNING: set[ModuleInfo] = set()
 _MISSING = object()
+
+
+def _module_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The imports of a module's own level (in ``if`` and ``try`` blocks too), in order."""
+    for st in body:
+        if isinstance(st, ast.Import | ast.ImportFrom):
+            yield st
+        elif isinstance(st, ast.If | ast.Try):
+            yield from _module_imports(st.body)
+            for h in getattr(st, "handlers", []):
+                yield from _module_imports(h.body)
+            yield from _module_imports(st.orelse)
 
 
 def _import_guard(h: ast.ExceptHandler) -> bool:
@@ -2245,6 +2420,39 @@ class _Bound(Record):
     def __init__(self, key: str, inst: Inst) -> None:
         self.key = key
         self.inst = inst
+
+
+class _Super(Plain):
+    """``super()`` in a method of class ``cls`` (the key), for the instance ``inst``."""
+
+    _fields = ("cls", "inst")
+
+    def __init__(self, cls: str, inst: Inst) -> None:
+        self.cls = cls
+        self.inst = inst
+
+
+class _BaseInit(Plain):
+    """``super().__init__`` reaching the library layer class ``name``."""
+
+    _fields = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _subclassed(v: Any, cls: FuncInfo) -> Any:
+    """A library layer made by a class of the tree that subclasses it: named by that class
+    (for ``inspect --source``, as torch names the module)."""
+    if isinstance(v, Layer | Seq):
+        v.subclass = cls.qual.rsplit(".", 1)[-1]  # type: ignore[union-attr]
+    return v
+
+
+def _layer_class(q: str) -> bool:
+    """A library class a class of the tree may subclass to be that layer."""
+    t = TARGETS.get(q)
+    return (t is not None and t.kind != "shuffle") or q in CONV_MODULES or q in SEQUENTIALS
 
 
 class _Weight(MutableRecord):

@@ -470,3 +470,25 @@ def test_a_lightning_checkpoint_with_its_source(
     assert all(x["stride"] == [2, 2] for x in d["layers"])
     assert d["chain"]["reaches_output"]
     assert d["chain"]["layers"][-1] == "state_dict.generator.model.10.weight"  # the 7x7 head
+
+
+def test_an_mmcv_conv_module_is_read_at_its_conv_prefix(tmp_path: Path) -> None:
+    # mmcv's ConvModule holds its layer as the submodule ``conv`` (state-dict keys
+    # ``up.conv.weight``); a subclass of it is named by its own class
+    src = tmp_path / "net.py"
+    src.write_text(
+        "import torch.nn as nn\nfrom mmcv.cnn import ConvModule\n\n\n"
+        "class EqualConvModule(ConvModule):\n"
+        "    def __init__(self, *args, **kwargs):\n        super().__init__(*args, **kwargs)\n\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.up = ConvModule(8, 8, 3, 2, 1, conv_cfg=dict(type='deconv'))\n"
+        "        self.eq = EqualConvModule(8, 8, 4, 2, 1, conv_cfg=dict(type='deconv'))\n"
+    )
+    name, layers = source_layers(src, "Net")
+    assert name == "Net"
+    assert (layers["up"].name, layers["up"].kind) == ("ConvModule", "module")
+    conv = layers["up.conv"]
+    assert (conv.name, conv.kind, conv.spec, conv.stride) == (
+        "ConvTranspose2d", "deconv", "deconv k3 s2 p1", (2, 2)
+    )  # fmt: skip
+    assert (layers["eq"].name, layers["eq.conv"].spec) == ("EqualConvModule", "deconv k4 s2 p1")

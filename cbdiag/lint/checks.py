@@ -201,7 +201,16 @@ def _fix(
     """The kernel to use, with the padding and output padding that keep the output size."""
     new = tuple(_up(k, s) for k, s in zip(ks, ss, strict=True))
     text = f"use kernel {_show(new)}"
-    if t.framework == "torch" and t.kernel is not None:
+    if t.framework == "monai" and t.name == "UNet":
+        return (
+            "MONAI's UNet pads its up-convolutions for an odd up_kernel_size only, so none is "
+            "divisible by an even stride: use an upsampler with kernel = stride (BasicUNet's "
+            "deconv UpSample)"
+        )
+    if t.framework == "monai" and t.name == "UpSample":
+        new_k = text.replace("kernel", "kernel_size", 1)
+        return f"{new_k}, or leave kernel_size unset (kernel = scale_factor)"
+    if t.framework in ("torch", "monai") and t.kernel is not None:
         pads = _torch_pads(t, args)
         if pads is None:
             return text
@@ -220,6 +229,11 @@ def _fix(
             text += f", output_padding {_show(tuple(op2))}"
             if t.name in CONFIGURED_NAMES:
                 text += " in its config"  # (mmcv: the config's keys go to the layer)
+        if t.name == "Convolution" and t.framework == "monai":
+            return (
+                f"{text} (the same output size; given explicitly: MONAI's default padding "
+                "needs an odd kernel)"
+            )
         text += " (the same output size)"
         return text
     if t.framework in ("keras", "flax"):

@@ -54,7 +54,8 @@ _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 _CANDIDATE = re.compile(
     r"ConvTranspose|Conv[123]DTranspose|Convolution[123]DTranspose|conv_transpose|"
     r"conv2d_transpose|Conv[123][dD]|Sequential|PixelShuffle|pixel_shuffle|depth_to_space|"
-    r"ConvModule|build_conv_layer|build_upsample_layer"  # (mmcv: a config may name a deconv)
+    r"ConvModule|build_conv_layer|build_upsample_layer|"  # (mmcv: a config may name a deconv)
+    r"Convolution|UpSample|UNet|Unet"  # (MONAI's blocks and U-Net)
 )
 #: Keras models grown by ``model.add(layer)``: only where a Sequential is made.
 _ADD = re.compile(r"\.add\(")
@@ -250,7 +251,7 @@ def _names_in_code(
 
 #: A ``Conv`` that starts a :data:`_CANDIDATE` name, and the other names it holds (each found by
 #: ``str.find``: the names are few, and a search per name in C beats one pattern's scan).
-_CONV_AT = re.compile(r"Conv(?:Transpose|[123][dD]|olution[123]DTranspose|Module)")
+_CONV_AT = re.compile(r"Conv(?:Transpose|[123][dD]|olution|Module)")
 _PLAIN_WORDS = (
     "Sequential",
     "PixelShuffle",
@@ -258,6 +259,9 @@ _PLAIN_WORDS = (
     "depth_to_space",
     "build_conv_layer",
     "build_upsample_layer",
+    "UpSample",
+    "UNet",
+    "Unet",
 )
 
 

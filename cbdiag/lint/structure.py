@@ -38,6 +38,10 @@ from .targets import (
     DECONV_TYPES,
     LAYER_BUILDERS,
     MODULE_LISTS,
+    MONAI,
+    MONAI_CONVOLUTION,
+    MONAI_UNET,
+    MONAI_UPSAMPLE,
     SEQUENTIALS,
     SHAPED,
     TARGETS,
@@ -1960,6 +1964,10 @@ class Interpreter:
             got = self.configured(node, q, args, fr)
             if got is not None:
                 return got
+        if q in MONAI_CONVOLUTION or q in MONAI_UPSAMPLE or q in MONAI_UNET:
+            got = self.monai(node, q, args, fr)
+            if got is not None:
+                return got
         if q in SEQUENTIALS:
             return self.sequential(node, q, args, fr)
         if q in RESIZERS:
@@ -2016,6 +2024,80 @@ class Interpreter:
             star = args.star
         t = CONFIGURED[(name, ndim)]
         return self.target(node, t, CallArgs(pos, kw, star, args.kwstar), fr)
+
+    def monai(self, node: ast.Call, q: str, args: CallArgs, fr: Frame) -> Layer | None:
+        """MONAI's ``Convolution(..., is_transposed=True)``, ``UpSample`` in a deconv mode and
+        ``UNet`` (see :data:`.targets.MONAI_CONVOLUTION`): their transposed convolutions,
+        checked as ``ConvTranspose*d`` with the padding MONAI gives them. None when the call
+        is not known statically to make one (``is_transposed`` or the mode not literal)."""
+        given, dims = args.get(Arg(0, ("spatial_dims", "dimensions")), "spatial_dims")
+        ndim = dims if given and dims in (1, 2, 3) and not isinstance(dims, bool) else 2
+        if q in MONAI_UNET:
+            return self._monai_unet(node, args, ndim, fr)
+        if q in MONAI_UPSAMPLE:
+            _, mode = args.get(Arg(6, ("mode",)), "mode")
+            if not args.get(Arg(6, ("mode",)), "mode")[0]:
+                mode = "deconv"
+            if mode not in ("deconv", "deconvgroup"):
+                return None
+            _, s = args.get(Arg(3, ("scale_factor",)), "scale_factor")
+            if not args.get(Arg(3, ("scale_factor",)), "scale_factor")[0]:
+                s = 2
+            gk, k = args.get(Arg(4, ("kernel_size",)), "kernel_size")
+            if not gk or k is None:
+                k, p, op = s, 0, 0
+            else:
+                p = _per_axis_map(lambda k: (k - 1) // 2, k)
+                op = _per_axis_map(lambda k, s: s - 1 - (k - 1) % 2, k, s)
+            t = MONAI[("UpSample", ndim)]
+            return self.target(node, t, CallArgs([None, None, k, s, p, op]), fr)
+        gt, transposed = args.get(Arg(14, ("is_transposed",)), "is_transposed")
+        if not gt or transposed is not True:
+            return None
+        gk, k = args.get(Arg(4, ("kernel_size",)), "kernel_size")
+        k = k if gk else 3
+        gs, s = args.get(Arg(3, ("strides",)), "strides")
+        s = s if gs else 1
+        gd, d = args.get(Arg(10, ("dilation",)), "dilation")
+        d = d if gd else 1
+        gp, p = args.get(Arg(15, ("padding",)), "padding")
+        if not gp or p is None:
+            p = _per_axis_map(lambda k, d: (k - 1) * d // 2, k, d)
+        go, op = args.get(Arg(16, ("output_padding",)), "output_padding")
+        if not go or op is None:
+            op = _per_axis_map(lambda s: s - 1, s)
+        t = MONAI[("Convolution", ndim)]
+        return self.target(node, t, CallArgs([None, None, k, s, p, op], {"dilation": d}), fr)
+
+    def _monai_unet(self, node: ast.Call, args: CallArgs, ndim: int, fr: Frame) -> Layer:
+        """A MONAI ``UNet``: one transposed convolution of kernel ``up_kernel_size`` per
+        stride of its levels; the call's outcome is the first uneven one's (or clean)."""
+        t = MONAI[("UNet", ndim)]
+        oc = self.outcome(node, t.name, fr)
+        gk, k = args.get(Arg(6, ("up_kernel_size",)), "up_kernel_size")
+        k = k if gk else 3
+        gc, channels = args.get(Arg(3, ("channels",)), "channels")
+        gs, strides = args.get(Arg(4, ("strides",)), "strides")
+        lv = Layer(node, target=t, spatial=True, unknown="a U-Net")
+        levels = self.iterate(channels) if gc else Unknown("channels is not given")
+        ss = self.iterate(strides) if gs else Unknown("strides is not given")
+        for name, v, got in (("strides", strides, ss), ("channels", channels, levels)):
+            if isinstance(got, Unknown):  # (a parameter's value says whose it is)
+                why = getattr(v, "reason", None) or got.reason
+                self._record(oc, Unknown(f"{name}: {why}"), fr)
+                return lv
+        if isinstance(ss, Unknown) or isinstance(levels, Unknown):
+            return lv
+        res: Any = []
+        for s in ss[: max(len(levels) - 1, 0)]:
+            p = _per_axis_map(lambda k: (k - 1) // 2, k)
+            op = _per_axis_map(lambda s: s - 1, s)
+            got = check_target(t, CallArgs([None, None, k, s, p, op]))
+            if isinstance(got, Unknown) or got:
+                res = got
+                break
+        self._record(oc, res, fr)
+        return lv
 
     def resize(self, node: ast.Call, q: str, args: CallArgs) -> Layer:
         if q.startswith("torch"):
@@ -2345,6 +2427,21 @@ class Interpreter:
 
 _RUNNING: set[ModuleInfo] = set()
 _MISSING = object()
+
+
+def _per_axis_map(fn: Callable[..., int], *vals: Any) -> Any:
+    """``fn`` of the values, axis by axis where some are per-axis tuples (or lists); the first
+    value as it is when they are not all ints, for the check to say why it is not known."""
+    parts = [as_tuple(v) for v in vals]
+    n = max((len(x) for x in parts if isinstance(x, tuple)), default=0)
+    cols = [x if isinstance(x, tuple) else (x,) * max(n, 1) for x in parts]
+    if any(
+        len(c) != max(n, 1) or not all(isinstance(y, int) and not isinstance(y, bool) for y in c)
+        for c in cols
+    ):
+        return parts[0]
+    out = tuple(fn(*axis) for axis in zip(*cols, strict=True))
+    return out[0] if n == 0 else out
 
 
 def _module_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:

@@ -305,6 +305,33 @@ CONFIGURED = {
     (name, d): _torch_module(name, "deconv", d) for name in CONFIGURED_NAMES for d in (1, 2, 3)
 }
 
+#: MONAI's blocks that are transposed convolutions, as its source (Project-MONAI/MONAI,
+#: ``monai/networks``) builds them: ``Convolution(spatial_dims, in_channels, out_channels,
+#: strides=1, kernel_size=3, ..., dilation=1 (10th), ..., is_transposed=False (14th),
+#: padding=None, output_padding=None)`` is a ``ConvTranspose{spatial_dims}d`` when
+#: ``is_transposed``, padded ``(k - 1) // 2 * dilation`` with output padding ``stride - 1`` by
+#: default; ``UpSample(spatial_dims, in_channels, out_channels, scale_factor=2,
+#: kernel_size=None, size, mode='deconv')`` in its deconv modes has kernel ``scale_factor``
+#: unless given one (then padded ``(k - 1) // 2``, output padding ``s - 1 - (k - 1) % 2``);
+#: ``UNet(spatial_dims, in_channels, out_channels, channels, strides, kernel_size=3,
+#: up_kernel_size=3, ...)`` upsamples with a transposed ``Convolution`` of kernel
+#: ``up_kernel_size`` for each of ``strides[:len(channels) - 1]``.
+MONAI_CONVOLUTION = frozenset(
+    f"monai.networks.blocks{m}.Convolution" for m in ("", ".convolutions")
+)  # fmt: skip
+MONAI_UPSAMPLE = frozenset(
+    f"monai.networks.blocks{m}.{n}" for m in ("", ".upsample") for n in ("UpSample", "Upsample")
+)
+MONAI_UNET = frozenset(
+    f"monai.networks.nets{m}.{n}" for m in ("", ".unet") for n in ("UNet", "Unet")
+)
+MONAI = {
+    (name, d): Target(name, "monai", "deconv", d, Arg(2, ("kernel_size",)), Arg(3, ("stride",)),
+                      Arg(8, ("dilation",)))
+    for name in ("Convolution", "UpSample", "UNet")
+    for d in (1, 2, 3)
+}  # fmt: skip
+
 #: Substrings a file must contain before it is parsed at all.
 PREFILTER = (
     "Transpose",
@@ -315,4 +342,7 @@ PREFILTER = (
     "pixel_shuffle",
     "depth_to_space",
     "Sequential",
+    "UpSample",
+    "UNet",
+    "Unet",
 )

@@ -9,7 +9,9 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from cbdiag.demo import run_demo
 from cbdiag.errors import OutputExistsError
@@ -139,8 +141,26 @@ def test_committed_report_is_what_the_demo_writes_anywhere(tmp_path: Path) -> No
     regenerate = "regenerate it: cbdiag demo --out samples/demo --force (from the repository)"
     for name in names:
         new = (where / "report" / name).read_bytes()
-        assert new == (committed / name).read_bytes(), f"samples/demo/{name} differs; {regenerate}"
+        if name == "generators.png":
+            # The untrained generators are float arithmetic through BLAS, whose kernels differ
+            # between CPUs (AVX2, AVX-512): a value that lands on a half grey level can round
+            # either way. Same picture, then: the same size, and at most one grey level apart
+            # on at most one pixel in a thousand.
+            a = _pixels(where / "report" / name)
+            b = _pixels(committed / name)
+            assert a.shape == b.shape, f"samples/demo/{name} differs in size; {regenerate}"
+            off = np.abs(a.astype(np.int16) - b.astype(np.int16))
+            assert off.max() <= 1 and (off > 0).mean() <= 1e-3, f"{name} differs; {regenerate}"
+        else:
+            assert new == (committed / name).read_bytes(), (
+                f"samples/demo/{name} differs; {regenerate}"
+            )
         assert str(tmp_path).encode() not in new and str(ROOT).encode() not in new, name
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
 
 
 def test_html_tables_read_yes_and_no(report: Path) -> None:

@@ -106,6 +106,9 @@ def params(t: Target, args: CallArgs) -> dict[str, tuple[int, ...]] | Unknown | 
     sym = _symbolic(k, s)
     if sym is not None:
         return sym
+    ndim = t.ndim
+    if not t.ndim_known:  # (spatial_dims not known: as many axes as a tuple gives)
+        ndim = max((len(v) for v in (k, s, d) if isinstance(v, tuple)), default=1)
     out = {}
     for key, v in (("kernel", k), ("stride", s), ("dilation", d)):
         if (
@@ -115,7 +118,7 @@ def params(t: Target, args: CallArgs) -> dict[str, tuple[int, ...]] | Unknown | 
             and len(v) == t.ndim + 2
         ):
             v = v[1:-1]  # [1, sy, sx, 1] in NHWC
-        axes = per_axis(v, t.ndim)
+        axes = per_axis(v, ndim)
         if axes is None:
             return _why(v, {"kernel": "kernel_size"}.get(key, key))
         out[key] = axes
@@ -178,12 +181,18 @@ def check_target(t: Target, args: CallArgs) -> list[Finding] | Unknown:
     ratios = [_ratio(k, s, d) for k, s, d in zip(ks, ss, ds, strict=True)]
     if all(r == 1 for r in ratios):
         return []
-    if t.ndim == 1:
+    if not t.ndim_known and len(ratios) == 1:
+        r = _num(ratios[0])
+        ratio_text = (
+            f"interior max/min {r} per axis ({r}^n in n-D: the spatial dimensions are not "
+            "known statically)"
+        )
+    elif t.ndim == 1 or len(ratios) == 1:
         ratio_text = f"interior max/min {_num(ratios[0])}"
     else:
         ratio_text = (
             f"interior max/min {' x '.join(_num(r) for r in ratios)} = "
-            f"{_num(math.prod(ratios))} in {t.ndim}-D"
+            f"{_num(math.prod(ratios))} in {len(ratios)}-D"
         )
     return [
         (
@@ -211,7 +220,7 @@ def _fix(
         new_k = text.replace("kernel", "kernel_size", 1)
         return f"{new_k}, or leave kernel_size unset (kernel = scale_factor)"
     if t.framework in ("torch", "monai") and t.kernel is not None:
-        pads = _torch_pads(t, args)
+        pads = _torch_pads(t, args, len(ks))
         if pads is None:
             return text
         (ps, ops) = pads
@@ -248,18 +257,20 @@ def _fix(
     return text
 
 
-def _torch_pads(t: Target, args: CallArgs) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+def _torch_pads(
+    t: Target, args: CallArgs, ndim: int
+) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     pad_pos, op_pos = (4, 5) if t.kind == "deconv" else (4, None)
     if t.name.startswith("Lazy"):
         pad_pos, op_pos = 3, 4
     given, pad = args.get(Arg(pad_pos, ("padding",)), "padding")
-    pads = per_axis(pad if given else 0, t.ndim)
+    pads = per_axis(pad if given else 0, ndim)
     if pads is None:
         return None
-    ops = (0,) * t.ndim
+    ops = (0,) * ndim
     if op_pos is not None:
         given, op = args.get(Arg(op_pos, ("output_padding",)), "output_padding")
-        got = per_axis(op if given else 0, t.ndim)
+        got = per_axis(op if given else 0, ndim)
         if got is None:
             return None
         ops = got
@@ -278,7 +289,7 @@ def spatial_layer(t: Target, args: CallArgs) -> Any:
         return Unknown("a kernel larger than any real layer's")
     try:
         if t.framework == "torch":
-            pads = _torch_pads(t, args)
+            pads = _torch_pads(t, args, 2)
             if pads is None:
                 return Unknown("padding is not known statically")
             (py, px), (oy, ox) = pads
@@ -326,6 +337,8 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
         return None  # no transposed convolution known in it: not this rule's business
     if known < 2 and not any(_may_hold_deconv(it, set()) for it in items if not _is_deconv(it)):
         return None  # one transposed convolution, and nothing that could hold another
+    if _all_even(items):
+        return None  # each transposed convolution even alone: so is any stack of them
     for it in items:
         if isinstance(it, Seq):
             return Unknown("a nested list")
@@ -335,9 +348,13 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
             continue  # a value not known (a norm or activation passed in): no grid change
         if not it.spatial:
             continue
-        if it.target is not None and it.target.ndim != 2:
+        if it.target is not None and (it.target.ndim != 2 or not it.target.ndim_known):
             return None  # the stack rule is 2-D
         if it.unknown is not None or it.layer is None:
+            if not ups and not _may_hold_deconv(it, set()):
+                # before the first upsampler, a block of convolutions (of any stride) gives
+                # every output the same number of taps: the stack after it is what counts
+                continue
             return Unknown(f"a layer of the container: {it.unknown or 'not known'}")
         stack.append(it.layer)
         if it.layer.kind in ("deconv", "nearest", "bilinear", "shuffle"):
@@ -371,6 +388,46 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
         "make every transposed convolution's kernel divisible by its stride (k4 s2) or use "
         "resize-conv",
     )
+
+
+def _all_even(items: list[Any]) -> bool:
+    """Whether every transposed convolution the container holds (its items, and the layers of
+    its modules of the tree, as far as followed) is known and even alone, with no other
+    upsampler and nothing not followed that could hold one: an even stack then."""
+    deconvs: list[Any] = []
+
+    def walk(v: Any, seen: set[int]) -> bool:
+        if id(v) in seen:
+            return True
+        seen.add(id(v))
+        if isinstance(v, Growth):
+            return False
+        if isinstance(v, Seq):
+            return all(walk(x, seen) for x in v.items)
+        if not isinstance(v, Layer):
+            return True
+        if v.target is not None and v.target.kind == "deconv":
+            if v.layer is None:
+                return False
+            deconvs.append(v.layer)
+            return True
+        if v.layer is not None:
+            return v.layer.kind not in ("nearest", "bilinear", "shuffle")
+        if not v.spatial or v.target is not None:
+            return True
+        inst = getattr(v, "inst", None)
+        if inst is None:
+            return False  # a module of the tree not followed
+        return all(walk(x, seen) for x in inst.attrs.values())
+
+    seen: set[int] = set()
+    if not all(walk(it, seen) for it in items) or not deconvs:
+        return False
+    for layer in deconvs:
+        r = _stack_map((layer,))
+        if r is None or not r.even:
+            return False
+    return True
 
 
 def _is_deconv(v: Any) -> bool:

@@ -33,15 +33,21 @@ from .checks import CallArgs, check_stack, check_target, resampler, spatial_laye
 from .scopes import bindings, canonical, import_bindings, names_bound
 from .skeleton import LAZY_TYPES, first_body_line, partial_body
 from .targets import (
+    ANY_DIMS,
     CONFIGURED,
     CONV_MODULES,
     DECONV_TYPES,
     LAYER_BUILDERS,
+    MODELLED,
     MODULE_LISTS,
     MONAI,
+    MONAI_CONV_FACTORY,
     MONAI_CONVOLUTION,
+    MONAI_FACTORY_KINDS,
+    MONAI_TUPLE_REP,
     MONAI_UNET,
     MONAI_UPSAMPLE,
+    OF_ANY_DIMS,
     SEQUENTIALS,
     SHAPED,
     TARGETS,
@@ -50,6 +56,7 @@ from .targets import (
 )
 from .values import (
     MAX_ITEMS,
+    Choice,
     Func,
     Growth,
     Inst,
@@ -709,11 +716,16 @@ class Project:
         if fn is None:
             return
         params = _param_names(f)
-        if any(isinstance(a, ast.Starred) for a in node.args) or any(
+        npos = next((i for i, a in enumerate(node.args) if isinstance(a, ast.Starred)), None)
+        given = set(params[: len(node.args) if npos is None else npos])
+        given |= {k.arg for k in node.keywords if k.arg}
+        if npos is not None or any(
             k.arg is None for k in node.keywords
-        ):
-            return  # passes who knows what
-        given = set(params[: len(node.args)]) | {k.arg for k in node.keywords if k.arg}
+        ):  # passes who knows what: any parameter not named here may be left to its default
+            # (``lambda **kw: create("S", **kw)``), none is known to be passed
+            f.passed = set() if f.callers == 1 else f.passed & given
+            f.omitted |= set(params) - given
+            return
         if f.callers == 1:
             f.passed = set(given)
         else:
@@ -1489,7 +1501,10 @@ class Interpreter:
         (a, sa), (b, sb) = copies
         if sa == "return" and sb == "return":
             ra, rb = a.get("__return__"), b.get("__return__")
-            ret = ra if same(ra, rb) else Unknown("returns depend on a condition")
+            m = fr.module
+            ret = either(
+                ra, rb, lambda: f"returns depend on `{_text(m, st.test, 40)}` (line {st.lineno})"
+            )
             raise (_Return if tail is None else _TailReturn)(ret)
         if sa == "return":
             a = b
@@ -1499,10 +1514,9 @@ class Interpreter:
             if k == "__return__":
                 continue
             va, vb = a.get(k, _MISSING), b.get(k, _MISSING)
-            if va is not _MISSING and vb is not _MISSING and same(va, vb):
-                base[k] = va
-            else:
-                base[k] = Unknown(f"`{k}` depends on a condition (line {st.lineno})")
+            why = _depends(k, st.lineno)
+            both = va is not _MISSING and vb is not _MISSING
+            base[k] = either(va, vb, why) if both else Unknown(why())
         return None if tail is None else _TAIL
 
     def loop(self, st: ast.For | ast.AsyncFor, fr: Frame) -> str | None:
@@ -1638,6 +1652,9 @@ class Interpreter:
                 )
 
     def _from_module(self, tm: ModuleInfo, name: str) -> Any:
+        q = canonical(f"{tm.name}.{name}")
+        if q in MODELLED:  # (the tree is that library: its definition is the model)
+            return Qual(q)
         f = tm.funcs.get(name)
         if f is not None:
             return Func(f.key)
@@ -1758,10 +1775,15 @@ class Interpreter:
             if known(test):
                 return self.expr(node.body if test else node.orelse, fr)  # type: ignore[attr-defined]
             a, b = self.expr(node.body, fr), self.expr(node.orelse, fr)  # type: ignore[attr-defined]
-            return a if same(a, b) else Unknown("a conditional expression on an unknown test")
+            m, test = fr.module, node.test  # type: ignore[attr-defined]
+            return either(a, b, lambda: f"`{_text(m, test, 40)}` is not known statically")
         if t is ast.Subscript:
             base = self.expr(node.value, fr)  # type: ignore[attr-defined]
+            if type(node.slice) is ast.Slice:  # type: ignore[attr-defined]
+                return self.sliced(base, node.slice, node, fr)  # type: ignore[attr-defined]
             idx = self.expr(node.slice, fr)  # type: ignore[attr-defined]
+            if isinstance(base, Qual) and base.name in MONAI_CONV_FACTORY:
+                return _monai_factory(idx)
             return _subscript(base, idx)
         if t is ast.Dict:
             out_d: dict[str, Any] = {}
@@ -1796,7 +1818,20 @@ class Interpreter:
             return self.expr(node.value, fr)  # type: ignore[attr-defined]
         if t is ast.Slice:
             return Unknown("a slice")
-        # f-strings, await, yield, sets: evaluate the parts for their calls
+        if t is ast.JoinedStr:  # f"{spatial_dims}d" of known values
+            out_s = []
+            for part in node.values:  # type: ignore[attr-defined]
+                if type(part) is ast.Constant:
+                    out_s.append(str(part.value))
+                    continue
+                v = self.expr(part.value, fr)
+                plain = part.conversion == -1 and part.format_spec is None
+                if not (plain and isinstance(v, int | str) and not isinstance(v, bool)):
+                    return Unknown("an f-string of values not known statically")
+                out_s.append(str(v))
+            joined = "".join(out_s)
+            return joined if len(joined) <= 10_000 else Unknown("a long string")
+        # await, yield, sets: evaluate the parts for their calls
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
                 self.expr(child, fr)
@@ -1835,10 +1870,28 @@ class Interpreter:
                 self.expr(getattr(node, part), sub)
         return Unknown(f"a comprehension over {why}")
 
+    def sliced(self, base: Any, sl: ast.Slice, node: ast.AST, fr: Frame) -> Any:
+        """``channels[1:]``, ``strides[::-1]``: a slice of a tuple or list known statically."""
+        bounds = [self.expr(b, fr) for b in (sl.lower, sl.upper, sl.step)]
+        if isinstance(base, Unknown):
+            return base
+        if not all(b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in bounds):
+            return Unknown("a slice of bounds not known statically")
+        if bounds[2] == 0:
+            return Unknown("a slice of step 0")
+        cut = slice(*bounds)
+        if isinstance(base, tuple | str):
+            return base[cut]
+        if isinstance(base, Seq) and not any(isinstance(x, Unknown) for x in base.items):
+            return Seq(base.items[cut], node)
+        return Unknown("a slice of a value not known statically")
+
     def attribute(self, node: ast.Attribute, fr: Frame) -> Any:
         base = self.expr(node.value, fr)
         name = node.attr
         if isinstance(base, Qual):
+            if base.name in MONAI_CONV_FACTORY and name in MONAI_FACTORY_KINDS:
+                return name  # (Conv.CONVTRANS is the factory's name "CONVTRANS")
             return Qual(canonical(f"{base.name}.{name}"))
         if isinstance(base, ModRef):
             m = self.p.module(base.name)
@@ -1938,12 +1991,26 @@ class Interpreter:
             return self.library(node, fv.name, args, fr)
         if isinstance(fv, Func | _Bound):
             return self.inline(node, fv, args, fr)
+        if isinstance(fv, Choice):
+            return self.choice(node, fv, fr)
         if isinstance(fv, Layer):
             if _is_shuffle(fv):
                 self._fed(fv, args.pos[0] if args.pos else None, fr)
             return _Output(fv)
         m, source = fr.module, fr.module.source
         return LateUnknown(lambda: f"the result of `{_text(m, node.func, 40, source)}`")
+
+    def choice(self, node: ast.Call, fv: Choice, fr: Frame) -> Any:
+        """A call of one of two layers (a :class:`Choice`): when one is a transposed
+        convolution, unresolved, naming both."""
+        ts = [TARGETS.get(o.name) for o in fv.options if isinstance(o, Qual)]
+        deconv = next((t for t in ts if t is not None and t.kind == "deconv"), None)
+        if deconv is None:
+            return Unknown(fv.reason)
+        names = " or ".join(f"`{o.name.rsplit('.', 1)[-1]}`" for o in fv.options)
+        why = f"the layer is {names}: {fv.reason}"
+        self._record(self.outcome(node, deconv.name, fr), Unknown(why), fr)
+        return Layer(node, spatial=True, unknown=why)
 
     def _inits(self, node: ast.Call, args: CallArgs) -> None:
         """``icnr_(conv.weight)``, ``nn.init.zeros_(conv.weight)``: the layer is initialised."""
@@ -1970,6 +2037,8 @@ class Interpreter:
                 return got
         if q in SEQUENTIALS:
             return self.sequential(node, q, args, fr)
+        if q in MONAI_TUPLE_REP:
+            return _tuple_rep(args)
         if q in RESIZERS:
             return self.resize(node, q, args)
         if q == "functools.partial":
@@ -2031,7 +2100,7 @@ class Interpreter:
         checked as ``ConvTranspose*d`` with the padding MONAI gives them. None when the call
         is not known statically to make one (``is_transposed`` or the mode not literal)."""
         given, dims = args.get(Arg(0, ("spatial_dims", "dimensions")), "spatial_dims")
-        ndim = dims if given and dims in (1, 2, 3) and not isinstance(dims, bool) else 2
+        ndim = dims if given and dims in (1, 2, 3) and not isinstance(dims, bool) else 0
         if q in MONAI_UNET:
             return self._monai_unet(node, args, ndim, fr)
         if q in MONAI_UPSAMPLE:
@@ -2144,15 +2213,19 @@ class Interpreter:
                 )
             elif given:
                 args.kw["__weight_kernel__"] = Unknown("the weight's shape is not known statically")
+        if t.kernel is not None and t.stride is not None:
+            _same_value(node, t, args, fr)
         res = check_target(t, args)
         self._record(oc, res, fr)
         lv = Layer(node, target=t, spatial=True)
-        if t.ndim == 2 and t.kind in ("deconv", "conv"):
+        if t.ndim == 2 and t.ndim_known and t.kind in ("deconv", "conv"):
             sl = spatial_layer(t, args)
             if isinstance(sl, Unknown):
                 lv.unknown = sl.reason
             else:
                 lv.layer = sl
+        elif not t.ndim_known:
+            lv.unknown = "a layer of spatial dimensions not known statically"
         else:
             lv.unknown = f"a {t.ndim}-D layer"
         if t.kind == "conv":
@@ -2226,6 +2299,12 @@ class Interpreter:
             return Unknown(f"`{f.qual}` is called more than {MAX_DEPTH} calls deep")
         if fr.dead:
             return Unknown(f"`{f.qual}` is called in code that does not run")
+        if not f.module.ran and f.module not in _RUNNING:  # its globals first (`nn`, constants)
+            _RUNNING.add(f.module)
+            try:
+                self.run_module_env(f.module)
+            finally:
+                _RUNNING.discard(f.module)
         fn = f.function
         ctor = None  # a class whose instances are a library layer (a subclass of one)
         if isinstance(f.node, ast.ClassDef) and not isinstance(fv, _Bound):
@@ -2291,6 +2370,9 @@ class Interpreter:
         return self._member(m, e.id, depth) if isinstance(e, ast.Name) else None
 
     def _member(self, m: ModuleInfo, name: str, depth: int) -> Any:
+        q = canonical(f"{m.name}.{name}")
+        if q in MODELLED:  # (as in _from_module)
+            return Qual(q)
         f = m.funcs.get(name)
         if f is not None:
             return Func(f.key)
@@ -2685,6 +2767,88 @@ def _dict(*a: Any, **kw: Any) -> dict[Any, Any]:
     if len(a) > 1 or (a and not isinstance(a[0], dict)):
         raise _NotStatic("dict() of values not known statically")
     return {**(a[0] if a else {}), **kw}
+
+
+def _tuple_rep(args: CallArgs) -> Any:
+    """MONAI's ``ensure_tuple_rep(value, dim)`` (see :data:`.targets.MONAI_TUPLE_REP`). With
+    ``dim`` not known statically a scalar stays a scalar: the same value on every axis."""
+    if args.star is not None or args.kwstar is not None or len(args.pos) + len(args.kw) != 2:
+        return Unknown("ensure_tuple_rep() of arguments not known statically")
+    v = args.pos[0] if args.pos else args.kw.get("tup", Unknown("ensure_tuple_rep()"))
+    dim = args.pos[1] if len(args.pos) > 1 else args.kw.get("dim", Unknown("ensure_tuple_rep()"))
+    v = as_tuple(v)
+    if isinstance(v, Unknown):
+        return v
+    ok_dim = isinstance(dim, int) and not isinstance(dim, bool) and 0 < dim <= 8
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return (v,) * dim if ok_dim else v
+    if isinstance(v, tuple) and known(v) and (not ok_dim or len(v) == dim):
+        return v
+    return Unknown("ensure_tuple_rep() of a value not known statically")
+
+
+def _monai_factory(idx: Any) -> Any:
+    """MONAI's ``Conv[name, spatial_dims]`` (see :data:`.targets.MONAI_CONV_FACTORY`)."""
+    name, dims = idx, None
+    if isinstance(idx, tuple) and idx:
+        name, dims = idx[0], idx[1] if len(idx) > 1 else None
+    if isinstance(name, Choice):  # Conv[Conv.CONVTRANS if transposed else Conv.CONV, d]
+        a, b = (_monai_factory((o, dims)) for o in name.options)
+        return either(a, b, lambda: name.reason)
+    if not isinstance(name, str) or name.upper() not in MONAI_FACTORY_KINDS:
+        return Unknown("a layer of MONAI's Conv factory not known statically")
+    cls, kind = MONAI_FACTORY_KINDS[name.upper()]
+    if isinstance(dims, int) and not isinstance(dims, bool) and dims in (1, 2, 3):
+        return Qual(f"torch.nn.{cls}{dims}d")
+    return Qual(ANY_DIMS[kind])
+
+
+def _same_value(node: ast.Call, t: Target, args: CallArgs, fr: Frame) -> None:
+    """``kernel_size=k, stride=k`` with ``k`` not known statically: one value (the same object
+    of the analysis, so the same value when the layer is built), divisible whatever it is;
+    both become a symbol named by the source of the kernel argument."""
+    gk, k = args.get(t.kernel, "kernel_size")
+    gs, s = args.get(t.stride, "stride")
+    if not (gk and gs and k is s and isinstance(k, Unknown) and k is not _LOCAL):
+        return
+    if isinstance(k, Sym | Choice):
+        return
+    expr = next((kw.value for kw in node.keywords if kw.arg in t.kernel.names), None)  # type: ignore[union-attr]
+    pos = t.kernel.pos  # type: ignore[union-attr]
+    if expr is None and pos is not None and pos < len(node.args):
+        expr = node.args[pos]
+    if expr is None or any(isinstance(a, ast.Starred) for a in node.args):
+        return
+    sym = Sym(_text(fr.module, expr, 30), 1, k.reason)
+    for spec in (t.kernel, t.stride):
+        for name in spec.names:  # type: ignore[union-attr]
+            if name in args.kw:
+                args.kw[name] = sym
+                break
+        else:
+            args.pos[spec.pos] = sym  # type: ignore[union-attr,index]
+
+
+def _depends(name: str, line: int) -> Callable[[], str]:
+    return lambda: f"`{name}` depends on a condition (line {line})"
+
+
+def either(a: Any, b: Any, why: Callable[[], str]) -> Any:
+    """The value of a choice by a condition not known statically: the value both ways; one
+    PyTorch convolution of either number of dimensions (``nn.ConvTranspose2d`` or ``3d``: that
+    layer, its dimensions not known); a :class:`Choice` of two constants or of two layers one
+    of which is a transposed convolution; otherwise unknown."""
+    if same(a, b):
+        return a
+    if isinstance(a, Qual) and isinstance(b, Qual):
+        na, nb = OF_ANY_DIMS.get(a.name), OF_ANY_DIMS.get(b.name)
+        if na is not None and na == nb:
+            return Qual(na)
+        if any(t is not None and t.kind == "deconv" for t in map(TARGETS.get, (a.name, b.name))):
+            return Choice(a, b, why())
+    elif isinstance(a, str) and isinstance(b, str):
+        return Choice(a, b, why())
+    return LateUnknown(why)
 
 
 def _subscript(base: Any, idx: Any) -> Any:

@@ -42,6 +42,9 @@ class Target(Record):
     default_stride: int = 1
     padding: Arg | None = None  # where 'same' / 'valid' is (Keras-style frameworks)
     default_padding: str | None = None
+    #: False when the spatial dimensions are not known statically (MONAI's ``spatial_dims``
+    #: from a parameter): checked per axis, ``ndim`` 1
+    ndim_known: bool = True
 
     _fields = (
         "name",
@@ -55,6 +58,7 @@ class Target(Record):
         "default_stride",
         "padding",
         "default_padding",
+        "ndim_known",
     )
     _key = attrgetter(*_fields)
 
@@ -71,6 +75,7 @@ class Target(Record):
         default_stride: int = 1,
         padding: Arg | None = None,
         default_padding: str | None = None,
+        ndim_known: bool = True,
     ) -> None:
         self.name = name
         self.framework = framework
@@ -83,6 +88,7 @@ class Target(Record):
         self.default_stride = default_stride
         self.padding = padding
         self.default_padding = default_padding
+        self.ndim_known = ndim_known
 
 
 def _torch_module(cls: str, kind: str, ndim: int) -> Target:
@@ -326,11 +332,41 @@ MONAI_UNET = frozenset(
     f"monai.networks.nets{m}.{n}" for m in ("", ".unet") for n in ("UNet", "Unet")
 )
 MONAI = {
-    (name, d): Target(name, "monai", "deconv", d, Arg(2, ("kernel_size",)), Arg(3, ("stride",)),
-                      Arg(8, ("dilation",)))
+    (name, d): Target(name, "monai", "deconv", max(d, 1), Arg(2, ("kernel_size",)),
+                      Arg(3, ("stride",)), Arg(8, ("dilation",)), ndim_known=d > 0)
     for name in ("Convolution", "UpSample", "UNet")
-    for d in (1, 2, 3)
+    for d in (0, 1, 2, 3)  # (0: spatial_dims not known statically)
 }  # fmt: skip
+#: PyTorch's convolutions of a number of spatial dimensions not known statically (MONAI's
+#: ``Conv[Conv.CONVTRANS, spatial_dims]``, ``nn.ConvTranspose2d if d == 2 else
+#: nn.ConvTranspose3d``): pseudo-names (no such class exists), checked per axis.
+ANY_DIMS = {"deconv": "torch.nn.ConvTransposeNd", "conv": "torch.nn.ConvNd"}
+for _kind, _q in ANY_DIMS.items():
+    TARGETS[_q] = Target(
+        _q.rsplit(".", 1)[1], "torch", _kind, 1, Arg(2, ("kernel_size",)), Arg(3, ("stride",)),
+        Arg(8 if _kind == "deconv" else 5, ("dilation",)), ndim_known=False,
+    )  # fmt: skip
+#: Each PyTorch convolution class of a fixed number of dimensions, and its pseudo-name.
+OF_ANY_DIMS = {
+    f"torch.nn.{cls}{d}d": ANY_DIMS[kind]
+    for cls, kind in (("ConvTranspose", "deconv"), ("Conv", "conv"))
+    for d in (1, 2, 3)
+} | {q: q for q in ANY_DIMS.values()}
+#: MONAI's layer factory: ``Conv[Conv.CONVTRANS, d]`` (the name also as a string, any case)
+#: is ``torch.nn.ConvTranspose{d}d``, ``Conv[Conv.CONV, d]`` ``torch.nn.Conv{d}d``.
+MONAI_CONV_FACTORY = frozenset(f"monai.networks.layers{m}.Conv" for m in ("", ".factories"))
+MONAI_FACTORY_KINDS = {"CONVTRANS": ("ConvTranspose", "deconv"), "CONV": ("Conv", "conv")}
+
+#: MONAI's ``ensure_tuple_rep(value, dim)``: a scalar repeated ``dim`` times, a sequence of
+#: ``dim`` items as it is (its kernel sizes and strides go through it).
+MONAI_TUPLE_REP = frozenset(f"monai.utils{m}.ensure_tuple_rep" for m in ("", ".misc"))
+
+#: The library names cbdiag models: a linted tree that is that library (a checkout of MONAI or
+#: mmcv) has its own definitions of them read as the model, not interpreted.
+MODELLED = (
+    MONAI_CONVOLUTION | MONAI_UPSAMPLE | MONAI_UNET | MONAI_CONV_FACTORY | MONAI_TUPLE_REP
+    | CONV_MODULES | LAYER_BUILDERS
+)  # fmt: skip
 
 #: Substrings a file must contain before it is parsed at all.
 PREFILTER = (
@@ -345,4 +381,5 @@ PREFILTER = (
     "UpSample",
     "UNet",
     "Unet",
+    "CONVTRANS",
 )

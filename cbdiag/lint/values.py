@@ -59,6 +59,16 @@ class LateUnknown(Unknown):
         return self._reason
 
 
+class Choice(Unknown):
+    """One of two values, by a condition not known statically (``nn.ConvTranspose2d if
+    transpose else nn.Conv2d``): unknown to every rule, but a call of it that may be a
+    transposed convolution is reported unresolved, with both."""
+
+    def __init__(self, a: Any, b: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.options = (a, b)
+
+
 class Qual(Record):
     """A name bound by an import, canonical (``torch.nn.ConvTranspose2d``)."""
 

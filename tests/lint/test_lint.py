@@ -528,6 +528,17 @@ def test_resolution_fixture(fixture: Path) -> None:
     assert not flat & {u.line for u in res.unresolved if "CBD104" in u.codes}, res.unresolved
 
 
+def test_monai_factory_layers_proved_even_are_clean() -> None:
+    from cbdiag.lint.engine import check_files
+
+    path = RESOLUTION / "monai_factory.py"
+    (rep,) = check_files([(str(path), path.read_text())])
+    clean = {line for line, codes in rep.clean if "CBD101" in codes}
+    # C2[C2.CONVTRANS, 3] k4 s2; kernel_size=up, stride=up (one value, whatever it is); the
+    # loop over kernels[1:], strides[1:] (k4 s2 twice)
+    assert {15, 50, 56} <= clean, rep.clean
+
+
 def test_a_call_chain_is_named_in_the_message() -> None:
     from cbdiag.lint import lint_text
 
@@ -556,10 +567,72 @@ def test_literals_cross_modules_by_import(tmp_path: Path) -> None:
     got = sorted((Path(v.path).name, v.line, v.code) for v in res.violations)
     assert got == [("blocks.py", 7, "CBD101")]
     v = res.violations[0]
-    assert "via net.py:4 `UpBlock(8, k_size=3)`" in v.message  # the first call site found
+    # one chain is named: the first call site run with uneven literals (both are)
+    assert v.message.endswith(
+        ("(via net.py:4 `UpBlock(8, k_size=3)`)", "(via train.py:2 `UpBlock(8, 5, 2)`)")
+    )
     # alone, the block uses its defaults (clean): the finding needs the caller's literal
     alone = lint_paths([pkg / "blocks.py"])
     assert alone.violations == [] and alone.clean == 1
+
+
+def test_a_function_of_a_module_not_run_yet_sees_its_globals(tmp_path: Path) -> None:
+    # a_net.py is analysed first and calls into z_blocks.py before that module ran: the call
+    # must see z_blocks' imports (`nn`), and its outcome must not stand for later runs
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a_net.py").write_text("from pkg.z_blocks import up\n\nnet = up(8, 3)\n")
+    (pkg / "z_blocks.py").write_text(
+        "import torch.nn as nn\n\n\ndef up(c, k=4):\n    return nn.ConvTranspose2d(c, c, k, 2, 1)\n"
+    )
+    res = lint_paths([tmp_path])
+    got = [(Path(v.path).name, v.line, v.code) for v in res.violations]
+    assert got == [("z_blocks.py", 5, "CBD101")]
+    assert "(via a_net.py:3 `up(8, 3)`)" in res.violations[0].message
+
+
+def test_a_tree_that_is_monai_has_its_blocks_read_as_the_model(tmp_path: Path) -> None:
+    # linting a checkout of MONAI: its own Convolution is MONAI's Convolution (checked from
+    # its arguments at each call, as when it is imported from the installed package)
+    blocks = tmp_path / "monai" / "networks" / "blocks"
+    nets = tmp_path / "monai" / "networks" / "nets"
+    layers = tmp_path / "monai" / "networks" / "layers"
+    for d in (blocks, nets, layers):
+        d.mkdir(parents=True)
+        (d / "__init__.py").write_text("")
+    for d in (tmp_path / "monai", tmp_path / "monai" / "networks"):
+        (d / "__init__.py").write_text("")
+    (layers / "factories.py").write_text("Conv = LayerFactory('Convolution layers')\n")
+    (blocks / "__init__.py").write_text("from .convolutions import Convolution\n")
+    (blocks / "convolutions.py").write_text(
+        "import torch.nn as nn\nfrom monai.networks.layers.factories import Conv\n\n\n"
+        "class Convolution(nn.Sequential):\n"
+        "    def __init__(self, spatial_dims, in_channels, out_channels, strides=1,\n"
+        "                 kernel_size=3, is_transposed=False):\n"
+        "        super().__init__()\n"
+        "        conv_type = Conv[Conv.CONVTRANS if is_transposed else Conv.CONV, spatial_dims]\n"
+        "        self.add_module('conv', conv_type(in_channels, out_channels, kernel_size,\n"
+        "                                          strides))\n"
+    )
+    (nets / "net.py").write_text(
+        "from monai.networks.blocks import Convolution\n\n"
+        "up = Convolution(2, 8, 8, strides=2, kernel_size=3, is_transposed=True)\n"
+        "even = Convolution(3, 8, 8, strides=2, kernel_size=4, is_transposed=True, padding=1)\n"
+    )
+    res = lint_paths([tmp_path])
+    got = [(Path(v.path).name, v.line, v.code) for v in res.violations]
+    assert got == [("net.py", 3, "CBD101")]
+    msg = res.violations[0].message
+    assert msg.startswith("Convolution kernel 3 not divisible by stride 2") and "2-D" in msg
+    assert res.clean == 1  # the even call
+    # the block's own layer: every call passes is_transposed, so it is one or the other
+    (u,) = res.unresolved
+    assert Path(u.path).name == "convolutions.py" and u.line == 10
+    assert (
+        u.reason
+        == "the layer is `ConvTransposeNd` or `ConvNd`: `is_transposed` is not known statically"
+    )
 
 
 def test_callers_are_matched_by_import_not_by_name(tmp_path: Path) -> None:

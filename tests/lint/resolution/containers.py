@@ -68,3 +68,28 @@ class Feedback(nn.Module):
         self.after_blocks = nn.Sequential(*model)  # not a stack
         # a module of the tree holding a transposed convolution: a stack whose kernels are unknown
         self.two = nn.Sequential(UpBlock(c, kernel_size), nn.ConvTranspose2d(c, c, 4, 2))  # ? a layer of the container
+
+
+class Generator(nn.Module):  # (as a CycleGAN ResNet generator)
+    def __init__(self, c):
+        super().__init__()
+        model = [nn.Conv2d(3, c, 7, padding=3), nn.Conv2d(c, c, 3, 2, 1)]
+        model += [ResBlock(c) for _ in range(2)]  # blocks of convolutions before the upsamplers
+        model += [nn.ConvTranspose2d(c, c, 3, 2, 1, 1), nn.ConvTranspose2d(c, c, 3, 2, 1, 1)]  # <- CBD101 # <- CBD101
+        self.model = nn.Sequential(*model)  # <- CBD104
+        # a block of convolutions between two upsamplers may resample: not known
+        between = [nn.ConvTranspose2d(c, c, 3, 2, 1, 1), ResBlock(c), nn.ConvTranspose2d(c, c, 3, 2, 1, 1)]  # <- CBD101 # <- CBD101
+        self.between = nn.Sequential(*between)  # ? a layer of the container
+
+
+class Skip(nn.Module):  # (as a pix2pix U-Net block): every transposed convolution k4 s2
+    def __init__(self, c, sub=None, innermost=False):
+        super().__init__()
+        up = nn.ConvTranspose2d(c, c, 4, 2, 1)
+        model = [nn.Conv2d(c, c, 4, 2, 1), up] if innermost else [nn.Conv2d(c, c, 4, 2, 1), sub, up]
+        self.model = nn.Sequential(*model)  # not a stack
+
+
+def unet(c):
+    inner = Skip(c, innermost=True)
+    return Skip(c, Skip(c, inner))

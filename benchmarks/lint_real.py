@@ -4,7 +4,8 @@
 repositories it names (at the commits it names) with what static analysis can prove there: a
 violation code, ``clean``, or ``unresolved`` (and why). The repositories' code is not part of
 cbdiag: fetch them first into one folder, one sub-folder per repository named ``owner+name``
-holding its files (for example ``git clone`` then ``git checkout COMMIT``). A container
+holding its files (for example ``git clone`` then ``git checkout COMMIT``); ``paths`` names
+the folders linted where not the whole repository. A container
 expected ``none`` cannot be a stack (it holds at most one transposed convolution): it is as
 expected when cbdiag reports nothing for it.
 
@@ -37,9 +38,9 @@ from cbdiag.lint.rules import DEFAULT_SELECT
 HERE = Path(__file__).resolve().parent
 
 
-def _texts(root: Path) -> list[tuple[str, str]]:
+def _texts(root: Path, paths: list[str]) -> list[tuple[str, str]]:
     out = []
-    for path, err in iter_files([root], list(DEFAULT_EXCLUDE)):
+    for path, err in iter_files([root / p for p in paths or ["."]], list(DEFAULT_EXCLUDE)):
         if err is None:
             out.append((path, Path(path).read_text(encoding="utf-8", errors="replace")))
     return out
@@ -64,7 +65,7 @@ def main() -> None:
         root = args.repos / repo.replace("/", "+")
         if not root.is_dir():
             sys.exit(f"{root}: fetch {repo} at {exp['repos'][repo]} first")
-        texts = _texts(root)
+        texts = _texts(root, exp.get("paths", {}).get(repo, []))
         all_texts.append((texts, str(root)))
         reports = check_files(texts, dict.fromkeys((p for p, _ in texts), str(root)))
         for rep in reports:

@@ -47,6 +47,7 @@ from .targets import (
     MONAI_TUPLE_REP,
     MONAI_UNET,
     MONAI_UPSAMPLE,
+    MONAI_UPSAMPLE_MODES,
     OF_ANY_DIMS,
     SEQUENTIALS,
     SHAPED,
@@ -1892,6 +1893,8 @@ class Interpreter:
         if isinstance(base, Qual):
             if base.name in MONAI_CONV_FACTORY and name in MONAI_FACTORY_KINDS:
                 return name  # (Conv.CONVTRANS is the factory's name "CONVTRANS")
+            if base.name in MONAI_UPSAMPLE_MODES and name.isupper():
+                return name.lower()  # (UpsampleMode.DECONV == "deconv")
             return Qual(canonical(f"{base.name}.{name}"))
         if isinstance(base, ModRef):
             m = self.p.module(base.name)
@@ -2107,7 +2110,10 @@ class Interpreter:
             _, mode = args.get(Arg(6, ("mode",)), "mode")
             if not args.get(Arg(6, ("mode",)), "mode")[0]:
                 mode = "deconv"
-            if mode not in ("deconv", "deconvgroup"):
+            if isinstance(mode, str):
+                mode = mode.lower()
+            flag = mode if isinstance(mode, Unknown | Sym) else None  # a deconv mode or not
+            if flag is None and mode not in ("deconv", "deconvgroup"):
                 return None
             _, s = args.get(Arg(3, ("scale_factor",)), "scale_factor")
             if not args.get(Arg(3, ("scale_factor",)), "scale_factor")[0]:
@@ -2119,9 +2125,12 @@ class Interpreter:
                 p = _per_axis_map(lambda k: (k - 1) // 2, k)
                 op = _per_axis_map(lambda k, s: s - 1 - (k - 1) % 2, k, s)
             t = MONAI[("UpSample", ndim)]
+            if flag is not None:
+                return self._maybe(node, t, CallArgs([None, None, k, s, p, op]), "mode", flag, fr)
             return self.target(node, t, CallArgs([None, None, k, s, p, op]), fr)
         gt, transposed = args.get(Arg(14, ("is_transposed",)), "is_transposed")
-        if not gt or transposed is not True:
+        flag = transposed if gt and isinstance(transposed, Unknown | Sym) else None
+        if flag is None and (not gt or transposed is not True):
             return None
         gk, k = args.get(Arg(4, ("kernel_size",)), "kernel_size")
         k = k if gk else 3
@@ -2136,7 +2145,24 @@ class Interpreter:
         if not go or op is None:
             op = _per_axis_map(lambda s: s - 1, s)
         t = MONAI[("Convolution", ndim)]
-        return self.target(node, t, CallArgs([None, None, k, s, p, op], {"dilation": d}), fr)
+        a = CallArgs([None, None, k, s, p, op], {"dilation": d})
+        if flag is not None:
+            return self._maybe(node, t, a, "is_transposed", flag, fr)
+        return self.target(node, t, a, fr)
+
+    def _maybe(
+        self, node: ast.Call, t: Target, args: CallArgs, what: str, flag: Unknown | Sym, fr: Frame
+    ) -> Layer:
+        """A MONAI block that is a transposed convolution or not by an argument not known
+        statically (``is_transposed=use_convtranspose``, a mode from a parameter): clean when
+        it would be even as one, else unresolved (saying what it would be)."""
+        oc = self.outcome(node, t.name, fr)
+        res = check_target(t, args)
+        if isinstance(res, list) and res:
+            head = res[0][1].split(":")[0]
+            res = Unknown(f"{what}: {flag.reason} (as a transposed convolution: {head})")
+        self._record(oc, res, fr)
+        return Layer(node, target=t, spatial=True, unknown=f"{what} not known statically")
 
     def _monai_unet(self, node: ast.Call, args: CallArgs, ndim: int, fr: Frame) -> Layer:
         """A MONAI ``UNet``: one transposed convolution of kernel ``up_kernel_size`` per

@@ -357,6 +357,8 @@ OF_ANY_DIMS = {
 MONAI_CONV_FACTORY = frozenset(f"monai.networks.layers{m}.Conv" for m in ("", ".factories"))
 MONAI_FACTORY_KINDS = {"CONVTRANS": ("ConvTranspose", "deconv"), "CONV": ("Conv", "conv")}
 
+#: MONAI's enum of UpSample's modes (a string enum: ``UpsampleMode.DECONV == "deconv"``).
+MONAI_UPSAMPLE_MODES = frozenset(f"monai.utils{m}.UpsampleMode" for m in ("", ".enums"))
 #: MONAI's ``ensure_tuple_rep(value, dim)``: a scalar repeated ``dim`` times, a sequence of
 #: ``dim`` items as it is (its kernel sizes and strides go through it).
 MONAI_TUPLE_REP = frozenset(f"monai.utils{m}.ensure_tuple_rep" for m in ("", ".misc"))
@@ -365,7 +367,7 @@ MONAI_TUPLE_REP = frozenset(f"monai.utils{m}.ensure_tuple_rep" for m in ("", ".m
 #: mmcv) has its own definitions of them read as the model, not interpreted.
 MODELLED = (
     MONAI_CONVOLUTION | MONAI_UPSAMPLE | MONAI_UNET | MONAI_CONV_FACTORY | MONAI_TUPLE_REP
-    | CONV_MODULES | LAYER_BUILDERS
+    | MONAI_UPSAMPLE_MODES | CONV_MODULES | LAYER_BUILDERS
 )  # fmt: skip
 
 #: Substrings a file must contain before it is parsed at all.

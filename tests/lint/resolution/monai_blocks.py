@@ -19,3 +19,17 @@ resize = UpSample(2, 8, 8, mode="nontrainable")
 
 def build(strides, k=3):
     return UNet(2, 1, 1, (8, 16, 32), strides, up_kernel_size=k)  # ? strides: parameter strides of `build`
+
+
+def maybe(c, use_convtranspose, mode, kernel=3):  # (as MAISI's upsample and SegResNet's)
+    a = Convolution(3, c, c, strides=2, kernel_size=3, is_transposed=use_convtranspose)  # ? is_transposed: parameter use_convtranspose
+    b = Convolution(3, c, c, strides=2, kernel_size=4, padding=1, is_transposed=use_convtranspose)
+    e = UpSample(3, c, c, scale_factor=2, mode=mode)  # (kernel = scale_factor in a deconv mode)
+    f = UpSample(3, c, c, 2, kernel, mode=mode)  # ? mode: parameter mode of `maybe`
+    return a, b, e, f
+
+
+def enum(c):
+    from monai.utils import UpsampleMode
+
+    return UpSample(2, c, c, 2, 5, mode=UpsampleMode.DECONV)  # <- CBD101

@@ -55,7 +55,7 @@ _CANDIDATE = re.compile(
     r"ConvTranspose|Conv[123]DTranspose|Convolution[123]DTranspose|conv_transpose|"
     r"conv2d_transpose|Conv[123][dD]|Sequential|PixelShuffle|pixel_shuffle|depth_to_space|"
     r"ConvModule|build_conv_layer|build_upsample_layer|"  # (mmcv: a config may name a deconv)
-    r"Convolution|UpSample|UNet|Unet|CONVTRANS"  # (MONAI's blocks, U-Net, layer factory)
+    r"Convolution|UpSample|UNet|Unet|UNETR|CONVTRANS"  # (MONAI's blocks, nets, layer factory)
 )
 #: Keras models grown by ``model.add(layer)``: only where a Sequential is made.
 _ADD = re.compile(r"\.add\(")
@@ -262,6 +262,7 @@ _PLAIN_WORDS = (
     "UpSample",
     "UNet",
     "CONVTRANS",
+    "UNETR",
     "Unet",
 )
 

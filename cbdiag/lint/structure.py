@@ -43,6 +43,7 @@ from .targets import (
     MONAI,
     MONAI_CONV_FACTORY,
     MONAI_CONVOLUTION,
+    MONAI_EVEN_NETS,
     MONAI_FACTORY_KINDS,
     MONAI_TUPLE_REP,
     MONAI_UNET,
@@ -2038,6 +2039,8 @@ class Interpreter:
             got = self.monai(node, q, args, fr)
             if got is not None:
                 return got
+        if q in MONAI_EVEN_NETS:
+            return self.monai_even(node, q, args, fr)
         if q in SEQUENTIALS:
             return self.sequential(node, q, args, fr)
         if q in MONAI_TUPLE_REP:
@@ -2149,6 +2152,22 @@ class Interpreter:
         if flag is not None:
             return self._maybe(node, t, a, "is_transposed", flag, fr)
         return self.target(node, t, a, fr)
+
+    def monai_even(self, node: ast.Call, q: str, args: CallArgs, fr: Frame) -> Layer:
+        """A MONAI network whose transposed convolutions are even by construction (see
+        :data:`.targets.MONAI_EVEN_NETS`): clean; a ``BasicUNet`` in a mode that is not a
+        deconvolution holds none (nothing to report)."""
+        name = MONAI_EVEN_NETS[q]
+        given, dims = args.get(Arg(0, ("spatial_dims", "dimensions")), "spatial_dims")
+        ndim = dims if given and dims in (1, 2, 3) and not isinstance(dims, bool) else 0
+        t = MONAI[(name, ndim)]
+        lv = Layer(node, target=t, spatial=True, unknown=f"a U-Net ({name})")
+        if name.lower() == "basicunet":
+            gm, mode = args.get(Arg(8, ("upsample",)), "upsample")
+            if gm and isinstance(mode, str) and mode.lower() not in ("deconv", "deconvgroup"):
+                return lv
+        self._record(self.outcome(node, name, fr), [], fr)
+        return lv
 
     def _maybe(
         self, node: ast.Call, t: Target, args: CallArgs, what: str, flag: Unknown | Sym, fr: Frame

@@ -331,10 +331,25 @@ MONAI_UPSAMPLE = frozenset(
 MONAI_UNET = frozenset(
     f"monai.networks.nets{m}.{n}" for m in ("", ".unet") for n in ("UNet", "Unet")
 )
+#: MONAI's networks whose transposed convolutions are even by construction: ``BasicUNet``
+#: (its ``UpCat`` upsamples with ``UpSample(scale_factor=2)``, kernel = scale factor, in the
+#: default ``upsample="deconv"``), ``DynUNet``, ``UNETR`` and ``SwinUNETR`` (their up blocks
+#: use ``stride = kernel_size = upsample_kernel_size``).
+MONAI_EVEN_NETS = {
+    f"monai.networks.nets{m}.{n}": n
+    for m, names in (
+        ("", ("BasicUNet", "BasicUnet", "DynUNet", "DynUnet", "UNETR", "SwinUNETR")),
+        (".basic_unet", ("BasicUNet", "BasicUnet")),
+        (".dynunet", ("DynUNet", "DynUnet")),
+        (".unetr", ("UNETR",)),
+        (".swin_unetr", ("SwinUNETR",)),
+    )
+    for n in names
+}  # fmt: skip
 MONAI = {
     (name, d): Target(name, "monai", "deconv", max(d, 1), Arg(2, ("kernel_size",)),
                       Arg(3, ("stride",)), Arg(8, ("dilation",)), ndim_known=d > 0)
-    for name in ("Convolution", "UpSample", "UNet")
+    for name in ("Convolution", "UpSample", "UNet", *set(MONAI_EVEN_NETS.values()))
     for d in (0, 1, 2, 3)  # (0: spatial_dims not known statically)
 }  # fmt: skip
 #: PyTorch's convolutions of a number of spatial dimensions not known statically (MONAI's
@@ -367,7 +382,7 @@ MONAI_TUPLE_REP = frozenset(f"monai.utils{m}.ensure_tuple_rep" for m in ("", ".m
 #: mmcv) has its own definitions of them read as the model, not interpreted.
 MODELLED = (
     MONAI_CONVOLUTION | MONAI_UPSAMPLE | MONAI_UNET | MONAI_CONV_FACTORY | MONAI_TUPLE_REP
-    | MONAI_UPSAMPLE_MODES | CONV_MODULES | LAYER_BUILDERS
+    | MONAI_UPSAMPLE_MODES | set(MONAI_EVEN_NETS) | CONV_MODULES | LAYER_BUILDERS
 )  # fmt: skip
 
 #: Substrings a file must contain before it is parsed at all.
@@ -384,4 +399,5 @@ PREFILTER = (
     "UNet",
     "Unet",
     "CONVTRANS",
+    "UNETR",
 )

@@ -13,7 +13,7 @@ from cbdiag.lint import lint_text
 
 HEADER = (
     "from monai.networks.blocks import Convolution, UpSample\n"
-    "from monai.networks.nets import UNet\n"
+    "from monai.networks.nets import UNet, BasicUNet, DynUNet, UNETR, SwinUNETR\n"
 )
 
 CASES = [
@@ -33,6 +33,14 @@ CASES = [
     "UNet(2, 1, 1, channels=(4, 8), strides=(3, 2))",
     "UNet(2, 1, 1, (4, 8, 16), (2, 1), up_kernel_size=5)",
     "UNet(3, 1, 2, channels=(4, 8, 16), strides=(2, 2), num_res_units=2)",
+    "BasicUNet(2, 1, 1, features=(4, 4, 8, 8, 16, 4))",
+    "BasicUNet(3, 1, 2, (4, 4, 8, 8, 16, 4), upsample='nontrainable')",
+    "BasicUNet(2, 1, 1, (4, 4, 8, 8, 16, 4), upsample='pixelshuffle')",
+    "DynUNet(2, 1, 1, kernel_size=[3, 3, 3], strides=[1, 2, 2], upsample_kernel_size=[2, 2])",
+    "DynUNet(3, 1, 2, [3, 3, 3], [1, 2, (2, 2, 1)], [2, (2, 2, 1)])",
+    "UNETR(1, 2, img_size=(32, 32), feature_size=4, hidden_size=48, mlp_dim=96, num_heads=4,"
+    " spatial_dims=2)",
+    "SwinUNETR(1, 2, feature_size=12, spatial_dims=2, depths=(1, 1, 1, 1))",
 ]
 
 
@@ -50,12 +58,13 @@ def monai(torch: ModuleType) -> ModuleType:
 def _build(expr: str, monai: ModuleType) -> object:
     import warnings
 
+    from monai.networks import nets
     from monai.networks.blocks import Convolution, UpSample
-    from monai.networks.nets import UNet
 
+    names = {n: getattr(nets, n) for n in ("UNet", "BasicUNet", "DynUNet", "UNETR", "SwinUNETR")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return eval(expr, {"Convolution": Convolution, "UpSample": UpSample, "UNet": UNet})
+        return eval(expr, {"Convolution": Convolution, "UpSample": UpSample, **names})
 
 
 def _deconvs(module: object, torch: ModuleType) -> list[object]:

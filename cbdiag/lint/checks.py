@@ -335,7 +335,7 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
     known = sum(_is_deconv(it) for it in items)
     if not known:
         return None  # no transposed convolution known in it: not this rule's business
-    if known < 2 and not any(_may_hold_deconv(it, set()) for it in items if not _is_deconv(it)):
+    if known < 2 and not any(_may_hold_deconv(it) for it in items if not _is_deconv(it)):
         return None  # one transposed convolution, and nothing that could hold another
     if _all_even(items):
         return None  # each transposed convolution even alone: so is any stack of them
@@ -351,7 +351,7 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
         if it.target is not None and (it.target.ndim != 2 or not it.target.ndim_known):
             return None  # the stack rule is 2-D
         if it.unknown is not None or it.layer is None:
-            if not ups and not _may_hold_deconv(it, set()):
+            if not ups and not _may_hold_deconv(it):
                 # before the first upsampler, a block of convolutions (of any stride) gives
                 # every output the same number of taps: the stack after it is what counts
                 continue
@@ -390,41 +390,52 @@ def check_stack(container: str, items: list[Any]) -> Finding | Unknown | None:
     )
 
 
+class _Contents:
+    """What a container's item is or holds, as far as followed: its transposed convolutions,
+    whether something not followed may hold one, whether another upsampler is among them."""
+
+    def __init__(self) -> None:
+        self.deconvs: list[Layer] = []
+        self.unfollowed = False
+        self.resampler = False
+        self.seen: set[int] = set()
+
+    def add(self, v: Any) -> None:
+        if id(v) in self.seen:
+            return
+        self.seen.add(id(v))
+        if isinstance(v, Growth):
+            self.unfollowed = True
+        elif isinstance(v, Seq):
+            for x in v.items:
+                self.add(x)
+        elif isinstance(v, Layer):
+            if v.target is not None:
+                if v.target.kind == "deconv":
+                    self.deconvs.append(v)
+            elif v.layer is not None:  # a resampler
+                self.resampler = True
+            elif v.spatial:
+                inst = getattr(v, "inst", None)
+                if inst is None:
+                    self.unfollowed = True  # a module of the tree not followed
+                else:
+                    for x in inst.attrs.values():
+                        self.add(x)
+        # (a value not known is taken as a norm or activation passed in, as check_stack does)
+
+
 def _all_even(items: list[Any]) -> bool:
     """Whether every transposed convolution the container holds (its items, and the layers of
     its modules of the tree, as far as followed) is known and even alone, with no other
     upsampler and nothing not followed that could hold one: an even stack then."""
-    deconvs: list[Any] = []
-
-    def walk(v: Any, seen: set[int]) -> bool:
-        if id(v) in seen:
-            return True
-        seen.add(id(v))
-        if isinstance(v, Growth):
-            return False
-        if isinstance(v, Seq):
-            return all(walk(x, seen) for x in v.items)
-        if not isinstance(v, Layer):
-            return True
-        if v.target is not None and v.target.kind == "deconv":
-            if v.layer is None:
-                return False
-            deconvs.append(v.layer)
-            return True
-        if v.layer is not None:
-            return v.layer.kind not in ("nearest", "bilinear", "shuffle")
-        if not v.spatial or v.target is not None:
-            return True
-        inst = getattr(v, "inst", None)
-        if inst is None:
-            return False  # a module of the tree not followed
-        return all(walk(x, seen) for x in inst.attrs.values())
-
-    seen: set[int] = set()
-    if not all(walk(it, seen) for it in items) or not deconvs:
+    c = _Contents()
+    for it in items:
+        c.add(it)
+    if c.unfollowed or c.resampler or not c.deconvs:
         return False
-    for layer in deconvs:
-        r = _stack_map((layer,))
+    for d in c.deconvs:
+        r = _stack_map((d.layer,)) if d.layer is not None else None
         if r is None or not r.even:
             return False
     return True
@@ -434,28 +445,13 @@ def _is_deconv(v: Any) -> bool:
     return isinstance(v, Layer) and v.target is not None and v.target.kind == "deconv"
 
 
-def _may_hold_deconv(v: Any, seen: set[int]) -> bool:
+def _may_hold_deconv(v: Any) -> bool:
     """Whether an item of a container is or may hold a transposed convolution: a nested list
     or a module of the tree holding one (by the layers its run assigned, or any module of the
-    tree whose layers are not known), items added where cbdiag does not follow. A value not
-    known is taken as a norm or activation passed in, as :func:`check_stack` does."""
-    if id(v) in seen:
-        return False
-    seen.add(id(v))
-    if isinstance(v, Growth):
-        return True
-    if isinstance(v, Seq):
-        return any(_may_hold_deconv(x, seen) for x in v.items)
-    if not isinstance(v, Layer):
-        return False
-    if v.target is not None:
-        return v.target.kind == "deconv"
-    if not v.spatial or v.layer is not None:
-        return False  # a layer that keeps the grid, or a resampler
-    inst = getattr(v, "inst", None)
-    if inst is None:
-        return True  # a module of the tree not followed
-    return any(_may_hold_deconv(x, seen) for x in inst.attrs.values())
+    tree whose layers are not known), items added where cbdiag does not follow."""
+    c = _Contents()
+    c.add(v)
+    return c.unfollowed or bool(c.deconvs)
 
 
 @lru_cache(maxsize=256)

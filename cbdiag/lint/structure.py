@@ -159,9 +159,8 @@ class FuncInfo(Plain):
     targets: bool = False  # spans a line that may hold a layer call
     relevant: bool = False  # holds a layer call, or calls (a few calls deep) one that does
     callers: int = 0  # call sites in the tree (syntactic)
-    # (the two sets start as one shared empty frozenset: most functions are never called in
-    # the tree, and ``|=`` / ``&=`` rebind rather than change it)
-    passed: AbstractSet[str]  # parameters every call site passes
+    # (starts as one shared empty frozenset: most functions are never called in the tree,
+    # and ``|=`` rebinds rather than changes it)
     omitted: AbstractSet[str]  # parameters some call site leaves out
     runs: int = 0
     memo: dict[Any, Any] | None  # (made at the first call with arguments)
@@ -175,7 +174,6 @@ class FuncInfo(Plain):
         "targets",
         "relevant",
         "callers",
-        "passed",
         "omitted",
         "runs",
         "memo",
@@ -191,7 +189,6 @@ class FuncInfo(Plain):
         targets: bool = False,
         relevant: bool = False,
         callers: int = 0,
-        passed: AbstractSet[str] = _NONE,
         omitted: AbstractSet[str] = _NONE,
         runs: int = 0,
         memo: dict[Any, Any] | None = None,
@@ -204,7 +201,6 @@ class FuncInfo(Plain):
         self.targets = targets
         self.relevant = relevant
         self.callers = callers
-        self.passed = passed
         self.omitted = omitted
         self.runs = runs
         self.memo = memo
@@ -718,20 +714,12 @@ class Project:
         if fn is None:
             return
         params = _param_names(f)
+        # the parameters named here, by position up to a *args and by keyword; one that forwards
+        # *args or **kwargs may leave any other to its default (``lambda **kw: create("S",
+        # **kw)``)
         npos = next((i for i, a in enumerate(node.args) if isinstance(a, ast.Starred)), None)
         given = set(params[: len(node.args) if npos is None else npos])
         given |= {k.arg for k in node.keywords if k.arg}
-        if npos is not None or any(
-            k.arg is None for k in node.keywords
-        ):  # passes who knows what: any parameter not named here may be left to its default
-            # (``lambda **kw: create("S", **kw)``), none is known to be passed
-            f.passed = set() if f.callers == 1 else f.passed & given
-            f.omitted |= set(params) - given
-            return
-        if f.callers == 1:
-            f.passed = set(given)
-        else:
-            f.passed &= given
         f.omitted |= set(params) - given
 
 
@@ -2104,9 +2092,9 @@ class Interpreter:
         """MONAI's ``Convolution(..., is_transposed=True)``, ``UpSample`` in a deconv mode and
         ``UNet`` (see :data:`.targets.MONAI_CONVOLUTION`): their transposed convolutions,
         checked as ``ConvTranspose*d`` with the padding MONAI gives them. None when the call
-        is not known statically to make one (``is_transposed`` or the mode not literal)."""
-        given, dims = args.get(Arg(0, ("spatial_dims", "dimensions")), "spatial_dims")
-        ndim = dims if given and dims in (1, 2, 3) and not isinstance(dims, bool) else 0
+        makes none (``is_transposed=False``, a mode that is not a deconvolution); when that is
+        not known statically, see :meth:`_maybe`."""
+        ndim = _monai_ndim(args)
         if q in MONAI_UNET:
             return self._monai_unet(node, args, ndim, fr)
         if q in MONAI_UPSAMPLE:
@@ -2158,9 +2146,7 @@ class Interpreter:
         :data:`.targets.MONAI_EVEN_NETS`): clean; a ``BasicUNet`` in a mode that is not a
         deconvolution holds none (nothing to report)."""
         name = MONAI_EVEN_NETS[q]
-        given, dims = args.get(Arg(0, ("spatial_dims", "dimensions")), "spatial_dims")
-        ndim = dims if given and dims in (1, 2, 3) and not isinstance(dims, bool) else 0
-        t = MONAI[(name, ndim)]
+        t = MONAI[(name, _monai_ndim(args))]
         lv = Layer(node, target=t, spatial=True, unknown=f"a U-Net ({name})")
         if name.lower() == "basicunet":
             gm, mode = args.get(Arg(8, ("upsample",)), "upsample")
@@ -2814,6 +2800,12 @@ def _dict(*a: Any, **kw: Any) -> dict[Any, Any]:
     return {**(a[0] if a else {}), **kw}
 
 
+def _monai_ndim(args: CallArgs) -> int:
+    """A MONAI block's or network's ``spatial_dims`` (first argument), 0 when not known."""
+    given, dims = args.get(Arg(0, ("spatial_dims", "dimensions")), "spatial_dims")
+    return dims if given and dims in (1, 2, 3) and not isinstance(dims, bool) else 0
+
+
 def _tuple_rep(args: CallArgs) -> Any:
     """MONAI's ``ensure_tuple_rep(value, dim)`` (see :data:`.targets.MONAI_TUPLE_REP`). With
     ``dim`` not known statically a scalar stays a scalar: the same value on every axis."""
@@ -2856,7 +2848,7 @@ def _same_value(node: ast.Call, t: Target, args: CallArgs, fr: Frame) -> None:
     gs, s = args.get(t.stride, "stride")
     if not (gk and gs and k is s and isinstance(k, Unknown) and k is not _LOCAL):
         return
-    if isinstance(k, Sym | Choice):
+    if isinstance(k, Choice):
         return
     expr = next((kw.value for kw in node.keywords if kw.arg in t.kernel.names), None)  # type: ignore[union-attr]
     pos = t.kernel.pos  # type: ignore[union-attr]

@@ -49,13 +49,15 @@ if TYPE_CHECKING:
 _AS = re.compile(r"as[ \t]+(\w+)")  # (after a space or tab: see _target_aliases)
 _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 
+#: MONAI's network names, as whole words (``UNet``, not the ``UNet`` in ``nnUNetTrainer``).
+_NETS = re.compile(r"\b(?:Basic|Dyn)?U[Nn]et\b|\b(?:Swin)?UNETR\b")
 #: The leaf names of every target and container: lines without one hold nothing to check.
 #: (:func:`_text_lines` finds each by its own search: a name added here is added there too.)
 _CANDIDATE = re.compile(
     r"ConvTranspose|Conv[123]DTranspose|Convolution[123]DTranspose|conv_transpose|"
     r"conv2d_transpose|Conv[123][dD]|Sequential|PixelShuffle|pixel_shuffle|depth_to_space|"
     r"ConvModule|build_conv_layer|build_upsample_layer|"  # (mmcv: a config may name a deconv)
-    r"Convolution|UpSample|UNet|Unet|UNETR|CONVTRANS"  # (MONAI's blocks, nets, layer factory)
+    r"Convolution|UpSample|CONVTRANS|" + _NETS.pattern  # (MONAI's blocks and layer factory)
 )
 #: Keras models grown by ``model.add(layer)``: only where a Sequential is made.
 _ADD = re.compile(r"\.add\(")
@@ -260,10 +262,7 @@ _PLAIN_WORDS = (
     "build_conv_layer",
     "build_upsample_layer",
     "UpSample",
-    "UNet",
     "CONVTRANS",
-    "UNETR",
-    "Unet",
 )
 
 
@@ -299,6 +298,8 @@ def _text_lines(source: str) -> tuple[list[int], re.Pattern[str]]:
         while i >= 0:
             at.append(i)
             i = find(w, i + len(w))
+    if "UNet" in source or "Unet" in source or "UNETR" in source:
+        at.extend(m.start() for m in _NETS.finditer(source))
     if extra is not None:
         at.extend(m.start() for m in extra.finditer(source))
     at.sort()

@@ -70,13 +70,33 @@ def test_every_name_of_the_candidate_pattern_is_found() -> None:
     """The scan finds each name by its own ``str.find``: a name added to the pattern and not
     to the scan would be missed. Each alternative of the pattern, its character classes
     spelled with their first character, must give its line."""
-    alternatives = engine._CANDIDATE.pattern.split("|")
+    plain = engine._CANDIDATE.pattern.removesuffix(engine._NETS.pattern)
+    assert plain != engine._CANDIDATE.pattern
+    alternatives = plain.rstrip("|").split("|")
     assert len(alternatives) >= 10
     for alt in alternatives:
         name = re.sub(r"\[(.)[^\]]*\]", r"\1", alt)
         assert re.fullmatch(r"\w+", name), alt  # (a plain name once its classes are spelled)
         source = f"x = 1\ny = {name}(1)\n"
         assert engine._text_lines(source)[0] == [2], name
+
+
+def test_monai_network_names_are_found_as_whole_words_only() -> None:
+    """Every MONAI network the model knows is a candidate by its leaf name, found as a word:
+    ``nnUNetTrainer`` (nnU-Net names everything so) or ``UNet2`` are other names."""
+    from cbdiag.lint.targets import MONAI_EVEN_NETS, MONAI_UNET
+
+    leaves = {n.rsplit(".", 1)[1] for n in (*MONAI_UNET, *MONAI_EVEN_NETS)}
+    assert {"UNet", "Unet", "BasicUNet", "DynUNet", "UNETR", "SwinUNETR"} <= leaves
+    for name in sorted(leaves):
+        for source in (f"x = 1\ny = {name}(1)\n", f"x = 1\ny = nets.{name}(1)\n"):
+            lines, pattern = engine._text_lines(source)
+            assert lines == [2], source
+            assert pattern.search(f".{name}("), name
+    for other in ("nnUNetTrainer", "UNet2", "MyUNet", "get_UNETR", "Unets"):
+        source = f"x = 1\ny = {other}(1)\n"
+        assert engine._text_lines(source)[0] == [], other
+        assert not engine._CANDIDATE.search(f"{other}("), other
 
 
 def test_the_code_filter_reads_each_line_as_split_gives_it() -> None:

@@ -24,7 +24,7 @@ import itertools
 import operator
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from operator import attrgetter
 
@@ -497,7 +497,7 @@ class Project:
                 if not ok:
                     key = (name, base)
                     if key not in cache:
-                        cache[key] = any(self.may_call(m, name, base, f) for f in fs)
+                        cache[key] = self.may_call_any(m, name, base, fs)
                     ok = cache[key]
                 if ok and name in code_calls(m, line):  # not in a docstring or a comment
                     out.setdefault(line, set()).add(name)
@@ -563,6 +563,20 @@ class Project:
                 return True
             return target.name.startswith(tm.name + ".") or leaf in tm.source
         return modname in target.name.split(".") or target.name.endswith("." + modname)
+
+    def may_call_any(self, m: ModuleInfo, leaf: str, base: str, fs: Sequence[FuncInfo]) -> bool:
+        """:meth:`may_call` for any of ``fs`` (functions of one name in many modules): what
+        rules them all out at once (no import binds the name) is decided once."""
+        if not fs:
+            return False
+        if any(f.module is m for f in fs):
+            return True
+        if base in ("self", "cls", "super"):
+            return False
+        imp = self.import_summary(m)
+        if not imp.stars and (base or leaf) not in imp.names and base not in imp.modules:
+            return False  # (``base`` is "" for a bare name: never a module's bound name)
+        return any(self.may_call(m, leaf, base, f) for f in fs)
 
     def may_call(self, m: ModuleInfo, leaf: str, base: str, f: FuncInfo) -> bool:
         """Can a call of ``leaf`` (after ``base.``, or bare) in module ``m`` reach ``f``, a

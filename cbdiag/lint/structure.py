@@ -1998,7 +1998,7 @@ class Interpreter:
         if isinstance(fv, Func | _Bound):
             return self.inline(node, fv, args, fr)
         if isinstance(fv, Choice):
-            return self.choice(node, fv, fr)
+            return self.choice(node, fv, args, fr)
         if isinstance(fv, Layer):
             if _is_shuffle(fv):
                 self._fed(fv, args.pos[0] if args.pos else None, fr)
@@ -2006,16 +2006,24 @@ class Interpreter:
         m, source = fr.module, fr.module.source
         return LateUnknown(lambda: f"the result of `{_text(m, node.func, 40, source)}`")
 
-    def choice(self, node: ast.Call, fv: Choice, fr: Frame) -> Any:
-        """A call of one of two layers (a :class:`Choice`): when one is a transposed
-        convolution, unresolved, naming both."""
+    def choice(self, node: ast.Call, fv: Choice, args: CallArgs, fr: Frame) -> Any:
+        """A call of one of two layers (a :class:`Choice`) one of which is a transposed
+        convolution: clean when it would be even as that one (the other makes no
+        checkerboard), else unresolved, naming both (and what it would be), as a MONAI block
+        transposed or not by a parameter (:meth:`_maybe`)."""
         ts = [TARGETS.get(o.name) for o in fv.options if isinstance(o, Qual)]
         deconv = next((t for t in ts if t is not None and t.kind == "deconv"), None)
         if deconv is None:
             return Unknown(fv.reason)
         names = " or ".join(f"`{o.name.rsplit('.', 1)[-1]}`" for o in fv.options)
         why = f"the layer is {names}: {fv.reason}"
-        self._record(self.outcome(node, deconv.name, fr), Unknown(why), fr)
+        res = check_target(deconv, args)
+        if isinstance(res, list) and res:
+            head = res[0][1].split(":")[0]
+            res = Unknown(f"{why} (as a transposed convolution: {head})")
+        elif not isinstance(res, list):
+            res = Unknown(why)
+        self._record(self.outcome(node, deconv.name, fr), res, fr)
         return Layer(node, spatial=True, unknown=why)
 
     def _inits(self, node: ast.Call, args: CallArgs) -> None:

@@ -62,3 +62,15 @@ def formatted(c, spatial_dims=2):
     name = f"{spatial_dims}d"
     conv = nn.ConvTranspose2d if name == "2d" else nn.Conv3d
     return conv(c, c, kernel_size=3, stride=2)  # <- CBD101
+
+
+def chosen_even(c, is_transposed):  # even as a transposed convolution: clean either way
+    conv_type = Conv[Conv.CONVTRANS if is_transposed else Conv.CONV, 2]
+    return conv_type(c, c, kernel_size=4, stride=2, padding=1)
+
+
+def chosen_by_torch(c, up):
+    layer = nn.ConvTranspose2d if up else nn.Conv2d
+    odd = layer(c, c, 5, 2)  # ? (as a transposed convolution: ConvTranspose2d kernel 5 not
+    even = layer(c, c, 6, 3)
+    return odd, even

@@ -625,7 +625,10 @@ def _report(rep: FileReport, oc: Outcome, src_lines: list[str], item: _Parsed) -
     end_col = _char_col(src_lines, end_line, getattr(node, "end_col_offset", 0) or 0)
     codes = CODES_OF_KIND[_kind(oc)]
     if oc.findings:
+        label = getattr(oc, "label", None)  # a class of the tree that is the layer
         for code, msg, via in oc.findings:
+            if label and label != oc.name and msg.startswith(oc.name + " "):
+                msg = f"{label} (a {oc.name}){msg[len(oc.name) :]}"
             text = f"{msg} (via {via})" if via else msg
             rep.violations.append(
                 _in_cell(Violation(rep.path, line, col, end_line, end_col, code, text), item.cells)

@@ -2363,7 +2363,7 @@ class Interpreter:
         if isinstance(f.node, ast.ClassDef) and not isinstance(fv, _Bound):
             ctor = self._constructor(f)
             if isinstance(ctor, str):  # no __init__ of the tree on the way: the call is the layer's
-                return _subclassed(self.library(node, ctor, args, fr), f)
+                return _subclassed(self.library(node, ctor, args, fr), f, fr.module)
             if ctor is not None:
                 cls = f
                 fv = _Bound(ctor.key, Inst(f.key))
@@ -2386,7 +2386,9 @@ class Interpreter:
         value = self.run(f, env, via=(*fr.via, site), depth=fr.depth + 1, inst=inst)
         base = getattr(inst, "base", None)
         if ctor is not None and base is not None:
-            value = _subclassed(base, cls)  # the library layer its __init__ made of itself
+            value = _subclassed(
+                base, cls, fr.module
+            )  # the library layer its __init__ made of itself
         elif isinstance(f.node, ast.ClassDef):
             value = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
             value.inst = inst  # type: ignore[attr-defined]  # its submodules (inspect --source)
@@ -2673,11 +2675,15 @@ class _BaseInit(Plain):
         self.name = name
 
 
-def _subclassed(v: Any, cls: FuncInfo) -> Any:
+def _subclassed(v: Any, cls: FuncInfo, m: ModuleInfo) -> Any:
     """A library layer made by a class of the tree that subclasses it: named by that class
-    (for ``inspect --source``, as torch names the module)."""
+    (for ``inspect --source``, as torch names the module, and in the findings of its call,
+    made in ``m``: "EqualDeconv (a ConvTranspose2d) kernel 3 ...")."""
     if isinstance(v, Layer | Seq):
-        v.subclass = cls.qual.rsplit(".", 1)[-1]  # type: ignore[union-attr]
+        name = v.subclass = cls.qual.rsplit(".", 1)[-1]  # type: ignore[union-attr]
+        oc = m.outcomes.get(id(v.node))
+        if oc is not None:
+            oc.label = name  # type: ignore[attr-defined]
     return v
 
 

@@ -854,3 +854,27 @@ def test_volume_decoders_are_reported_with_3d_ratios() -> None:
     assert "interior max/min 1 x 2 x 2 = 4 in 3-D" in msgs[3]
     assert "use kernel 1x4x4 with padding 0x2x2, output_padding 0x1x1" in msgs[3]
     assert "resize-conv (nearest x1x2x2 then a stride-1 conv)" in msgs[3]
+
+
+def test_a_finding_at_a_subclass_of_a_layer_names_the_class_called() -> None:
+    """The call a user reads is ``EqualDeconv(8, 8, 3, 2, 1)``: the message names that class
+    and the layer it is, for a subclass with or without an ``__init__`` of its own, through a
+    class of the tree, and for a container subclass (CBD104)."""
+    from cbdiag.lint import lint_text
+
+    text = (RESOLUTION / "subclasses.py").read_text()
+    res = lint_text(text, "subclasses.py")
+    lines = text.splitlines()
+    heads = {
+        lines[v.line - 1].split("=", 1)[0].strip(): (v.code, v.message.split(" kernel")[0])
+        for v in res.violations
+        if lines[v.line - 1][:1] in "abcdg"
+    }
+    assert heads["a"] == ("CBD101", "EqualDeconv (a ConvTranspose2d)")
+    assert heads["c"] == ("CBD101", "Plain (a ConvTranspose2d)")
+    assert heads["d"] == ("CBD101", "Fixed (a ConvTranspose2d)")
+    assert heads["g"][0] == "CBD104"
+    assert heads["g"][1].startswith("Up (a Sequential) stacks 2 transposed convolutions")
+    # a library layer called by its own name keeps it
+    plain = lint_text("import torch.nn as nn\nx = nn.ConvTranspose2d(1, 1, 3, 2)\n", "p.py")
+    assert plain.violations[0].message.startswith("ConvTranspose2d kernel 3 not divisible")

@@ -16,12 +16,17 @@ With ``--cpu`` the times are the process's CPU time (lint runs in one process, o
 thread at a time) rather than wall time: a machine busy with other work then shifts the
 ratio less.
 
+With ``--fresh`` each round runs the floor and lint each in a new interpreter (the time taken
+inside it, imports left out), as a user's one lint runs: the memory the analysis keeps is
+then mapped for the first time (page faults the in-process rounds, after the first, no longer
+pay).
+
 With ``--memory`` the peak RSS of one lint of the tree is printed too, against that of one
 floor pass, each in a fresh interpreter (the analysis keeps every file's skeleton tree until
 the end; the floor frees each tree before the next file).
 
 Usage: python benchmarks/lint_speed.py [--files 2000] [--repeat 5] [--tree DIR] [--cpu]
-       [--memory]
+       [--fresh] [--memory]
 """
 
 from __future__ import annotations
@@ -101,22 +106,27 @@ def main() -> None:
     ap.add_argument("--tree", type=Path, default=None)
     ap.add_argument("--cpu", action="store_true", help="CPU time of the process, not wall time")
     ap.add_argument("--memory", action="store_true", help="peak RSS of lint and of the floor")
+    ap.add_argument("--fresh", action="store_true", help="each run in a new interpreter")
     args = ap.parse_args()
     clock = time.process_time if args.cpu else time.perf_counter
     if args.tree is not None:
         root = args.tree
         n = floor(root)
         res = lint_paths([root], exclude=())
-        times = interleaved(
-            {"floor": lambda: floor(root), "lint": lambda: lint_paths([root], exclude=())},
-            args.repeat,
-            clock,
-            alternate=True,
+        times = (
+            fresh_times(root, "tree", args.repeat, args.cpu)
+            if args.fresh
+            else interleaved(
+                {"floor": lambda: floor(root), "lint": lambda: lint_paths([root], exclude=())},
+                args.repeat,
+                clock,
+                alternate=True,
+            )
         )
         print(
             f"{root}: {n} files, {len(res.violations)} findings, {len(res.unresolved)} unresolved"
         )
-        report(times)
+        report(times, args.fresh)
         if args.memory:
             memory(root)
         return
@@ -127,17 +137,61 @@ def main() -> None:
         one = lint_paths([root])
         many = lint_paths([root], jobs=args.jobs)
         assert one.violations == many.violations and one.files == args.files
-        times = interleaved(
-            {"floor": lambda: floor(root), "lint": lambda: lint_paths([root])},
-            args.repeat,
-            clock,
-            alternate=True,
+        times = (
+            fresh_times(root, "lint", args.repeat, args.cpu)
+            if args.fresh
+            else interleaved(
+                {"floor": lambda: floor(root), "lint": lambda: lint_paths([root])},
+                args.repeat,
+                clock,
+                alternate=True,
+            )
         )
         print(f"{args.files} files, {lines} lines, {len(one.violations)} findings")
-        report(times)
+        report(times, args.fresh)
         if args.memory:
             memory(root)
         skeleton_share(root, args.repeat, clock)
+
+
+_FRESH = """
+import sys, time
+sys.path[:0] = [{root!r}, {bench!r}]
+from pathlib import Path
+import lint_speed
+from cbdiag.lint import lint_paths
+tree = Path({tree!r})
+clock = time.process_time if {cpu!r} else time.perf_counter
+t0 = clock()
+if {mode!r} == "floor":
+    lint_speed.floor(tree)
+else:
+    lint_paths([tree], exclude=()) if {mode!r} == "tree" else lint_paths([tree])
+print(clock() - t0)
+"""
+
+
+def fresh_times(tree: Path, lint_mode: str, rounds: int, cpu: bool) -> dict[str, list[float]]:
+    """Times of the floor and of lint over ``tree``, each run in a new interpreter and timed
+    inside it (imports left out), taking turns (which goes first alternates), after one
+    floor pass that warms the file cache. ``lint_mode``: "tree" lints with no excludes."""
+
+    def run(mode: str) -> float:
+        code = _FRESH.format(
+            root=str(ROOT), bench=str(Path(__file__).resolve().parent), tree=str(tree),
+            mode=mode, cpu=cpu,
+        )  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        return float(out.split()[-1])
+
+    run("floor")
+    times: dict[str, list[float]] = {"floor": [], "lint": []}
+    for r in range(rounds):
+        for name in ("lint", "floor") if r % 2 else ("floor", "lint"):
+            times[name].append(run(name if name == "floor" else lint_mode))
+    return times
 
 
 _PEAK = """
@@ -196,7 +250,7 @@ def skeleton_share(root: Path, rounds: int, clock: Callable[[], float]) -> None:
     )
 
 
-def report(times: dict[str, list[float]]) -> None:
+def report(times: dict[str, list[float]], fresh: bool = False) -> None:
     """Median times and the median of the per-round ratios (rounds interleaved)."""
     ratios = sorted(a / b for a, b in zip(times["lint"], times["floor"], strict=True))
     print(f"  floor (read + ast.parse)   {statistics.median(times['floor']) * 1e3:8.0f} ms")
@@ -207,6 +261,7 @@ def report(times: dict[str, list[float]]) -> None:
         f"  cbdiag lint, 1 process     {statistics.median(times['lint']) * 1e3:8.0f} ms   "
         f"ratio {statistics.median(ratios):5.2f}x (median of {len(ratios)} interleaved rounds; "
         f"quartiles {q1:.2f}-{q3:.2f}, range {ratios[0]:.2f}-{ratios[-1]:.2f})"
+        + (", each run in a new interpreter" if fresh else "")
     )
 
 

@@ -434,9 +434,16 @@ def _all_even(items: list[Any]) -> bool:
         c.add(it)
     if c.unfollowed or c.resampler or not c.deconvs:
         return False
-    for d in c.deconvs:
-        r = _stack_map((d.layer,)) if d.layer is not None else None
-        if r is None or not r.even:
+    return all(d.layer is not None and _even_alone(d.layer) for d in c.deconvs)
+
+
+def _even_alone(layer: Spatial) -> bool:
+    """Whether one transposed convolution's overlap is even: on every axis its kernel's taps
+    fall on each phase of its stride equally often, none on no phase (closed form of the
+    overlap map's verdict for one layer; no numpy)."""
+    for op in layer.axes:
+        counts = phase_counts(op)
+        if min(counts) == 0 or min(counts) != max(counts):
             return False
     return True
 

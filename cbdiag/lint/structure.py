@@ -2871,20 +2871,23 @@ def _monai_factory(idx: Any) -> Any:
 def _same_value(node: ast.Call, t: Target, args: CallArgs, fr: Frame) -> None:
     """``kernel_size=k, stride=k`` with ``k`` not known statically: one value (the same object
     of the analysis, so the same value when the layer is built), divisible whatever it is;
-    both become a symbol named by the source of the kernel argument."""
+    both become a symbol named by the source of the kernel argument where the call itself
+    gives it (not through a ``partial``'s arguments or a ``*args``: "the kernel size")."""
     gk, k = args.get(t.kernel, "kernel_size")
     gs, s = args.get(t.stride, "stride")
     if not (gk and gs and k is s and isinstance(k, Unknown) and k is not _LOCAL):
-        return
+        return  # (``*``/``**`` of unknown contents give a new Unknown per argument)
     if isinstance(k, Choice):
         return
     expr = next((kw.value for kw in node.keywords if kw.arg in t.kernel.names), None)  # type: ignore[union-attr]
     pos = t.kernel.pos  # type: ignore[union-attr]
-    if expr is None and pos is not None and pos < len(node.args):
+    as_written = len(node.args) == len(args.pos) and not any(
+        isinstance(a, ast.Starred) for a in node.args
+    )  # (the call's positions are the layer's)
+    if expr is None and as_written and pos is not None and pos < len(node.args):
         expr = node.args[pos]
-    if expr is None or any(isinstance(a, ast.Starred) for a in node.args):
-        return
-    sym = Sym(_text(fr.module, expr, 30), 1, k.reason)
+    name = _text(fr.module, expr, 30) if expr is not None else "the kernel size"
+    sym = Sym(name, 1, k.reason)
     for spec in (t.kernel, t.stride):
         for name in spec.names:  # type: ignore[union-attr]
             if name in args.kw:

@@ -878,3 +878,14 @@ def test_a_finding_at_a_subclass_of_a_layer_names_the_class_called() -> None:
     # a library layer called by its own name keeps it
     plain = lint_text("import torch.nn as nn\nx = nn.ConvTranspose2d(1, 1, 3, 2)\n", "p.py")
     assert plain.violations[0].message.startswith("ConvTranspose2d kernel 3 not divisible")
+
+
+def test_the_same_unknown_value_for_kernel_and_stride_is_clean_through_a_partial() -> None:
+    """``partial(nn.ConvTranspose2d, c, c, kernel_size=u)(stride=u)`` and a partial that
+    shifts the call's positions: one value for both, whichever argument list holds it."""
+    from cbdiag.lint.engine import check_files
+
+    path = RESOLUTION / "symbolic.py"
+    (rep,) = check_files([(str(path), path.read_text())])
+    clean = {line for line, codes in rep.clean if "CBD101" in codes}
+    assert {22, 24} <= clean, (rep.clean, rep.unresolved)

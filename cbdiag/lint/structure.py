@@ -2386,9 +2386,8 @@ class Interpreter:
         value = self.run(f, env, via=(*fr.via, site), depth=fr.depth + 1, inst=inst)
         base = getattr(inst, "base", None)
         if ctor is not None and base is not None:
-            value = _subclassed(
-                base, cls, fr.module
-            )  # the library layer its __init__ made of itself
+            # the library layer its __init__ made of itself
+            value = _subclassed(base, cls, fr.module)
         elif isinstance(f.node, ast.ClassDef):
             value = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
             value.inst = inst  # type: ignore[attr-defined]  # its submodules (inspect --source)
@@ -2886,8 +2885,8 @@ def _same_value(node: ast.Call, t: Target, args: CallArgs, fr: Frame) -> None:
     )  # (the call's positions are the layer's)
     if expr is None and as_written and pos is not None and pos < len(node.args):
         expr = node.args[pos]
-    name = _text(fr.module, expr, 30) if expr is not None else "the kernel size"
-    sym = Sym(name, 1, k.reason)
+    shown = _text(fr.module, expr, 30) if expr is not None else "the kernel size"
+    sym = Sym(shown, 1, k.reason)
     for spec in (t.kernel, t.stride):
         for name in spec.names:  # type: ignore[union-attr]
             if name in args.kw:

@@ -37,7 +37,7 @@ from .structure import (
     statement_at,
     statements_cached,
 )
-from .targets import PREFILTER
+from .targets import MONAI_EVEN_NETS, MONAI_UNET, PREFILTER
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,8 +49,10 @@ if TYPE_CHECKING:
 _AS = re.compile(r"as[ \t]+(\w+)")  # (after a space or tab: see _target_aliases)
 _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 
-#: MONAI's network names, as whole words (``UNet``, not the ``UNet`` in ``nnUNetTrainer``).
-_NETS = re.compile(r"\b(?:Basic|Dyn)?U[Nn]et\b|\b(?:Swin)?UNETR\b")
+#: MONAI's network names the model knows, as whole words (``UNet``, not the ``UNet`` in
+#: ``nnUNetTrainer``); each holds ``UNet``, ``Unet`` or ``UNETR`` (see :func:`_text_lines`).
+_NET_NAMES = sorted({q.rsplit(".", 1)[1] for q in (*MONAI_UNET, *MONAI_EVEN_NETS)})
+_NETS = re.compile(rf"\b(?:{'|'.join(_NET_NAMES)})\b")
 #: The leaf names of every target and container: lines without one hold nothing to check.
 #: (:func:`_text_lines` finds each by its own search: a name added here is added there too.)
 _CANDIDATE = re.compile(

@@ -2018,12 +2018,9 @@ class Interpreter:
         names = " or ".join(f"`{o.name.rsplit('.', 1)[-1]}`" for o in fv.options)
         why = f"the layer is {names}: {fv.reason}"
         res = check_target(deconv, args)
-        if isinstance(res, list) and res:
-            head = res[0][1].split(":")[0]
-            res = Unknown(f"{why} (as a transposed convolution: {head})")
-        elif not isinstance(res, list):
-            res = Unknown(why)
-        self._record(self.outcome(node, deconv.name, fr), res, fr)
+        if isinstance(res, Unknown):
+            res = Unknown(why)  # (what is not known first: which layer it is)
+        self._record(self.outcome(node, deconv.name, fr), _if_transposed(res, why), fr)
         return Layer(node, spatial=True, unknown=why)
 
     def _inits(self, node: ast.Call, args: CallArgs) -> None:
@@ -2184,11 +2181,7 @@ class Interpreter:
         statically (``is_transposed=use_convtranspose``, a mode from a parameter): clean when
         it would be even as one, else unresolved (saying what it would be)."""
         oc = self.outcome(node, t.name, fr)
-        res = check_target(t, args)
-        if isinstance(res, list) and res:
-            head = res[0][1].split(":")[0]
-            res = Unknown(f"{what}: {flag.reason} (as a transposed convolution: {head})")
-        self._record(oc, res, fr)
+        self._record(oc, _if_transposed(check_target(t, args), f"{what}: {flag.reason}"), fr)
         return Layer(node, target=t, spatial=True, unknown=f"{what} not known statically")
 
     def _monai_unet(self, node: ast.Call, args: CallArgs, ndim: int, fr: Frame) -> Layer:
@@ -2672,6 +2665,15 @@ class _BaseInit(Plain):
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+
+def _if_transposed(res: Any, why: str) -> Any:
+    """The check of a layer that is a transposed convolution or not by a condition not known
+    statically (``why``): clean or unknown as checked, findings only if it is one, so
+    unresolved, saying what it would be."""
+    if isinstance(res, list) and res:
+        return Unknown(f"{why} (as a transposed convolution: {res[0][1].split(':')[0]})")
+    return res
 
 
 def _subclassed(v: Any, cls: FuncInfo, m: ModuleInfo) -> Any:

@@ -62,7 +62,7 @@ class LateUnknown(Unknown):
 class Choice(Unknown):
     """One of two values, by a condition not known statically (``nn.ConvTranspose2d if
     transpose else nn.Conv2d``): unknown to every rule, but a call of it that may be a
-    transposed convolution is reported unresolved, with both."""
+    transposed convolution is checked as one (clean if even, else unresolved, with both)."""
 
     def __init__(self, a: Any, b: Any, reason: str) -> None:
         super().__init__(reason)

@@ -548,11 +548,15 @@ def _first_valid(ops: list[AxisOp], n: int, layers: tuple[Layer, ...], axis: str
     for cand in range(n, n + 4096):
         try:
             _sizes(ops, cand, layers, axis)
-            return cand
         except _TooLarge:
             raise
         except SizeError as exc:
             first = first or exc
+            continue
+        # (a kept exception's traceback holds this frame, and through it every caller's: a
+        # cycle that would keep the callers' data alive until the garbage collector runs)
+        first = None
+        return cand
     assert first is not None
     raise first
 

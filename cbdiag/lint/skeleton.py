@@ -46,7 +46,7 @@ _HEADER = re.compile(
     re.MULTILINE,
 )
 #: String literals and comments, in the order the tokenizer meets them.
-_STRINGS = re.compile(
+STRINGS = re.compile(
     r"#[^\n]*"
     r'|"""(?:[^"\\]|\\.|\\\n|"(?!""))*"""'
     r"|'''(?:[^'\\]|\\.|\\\n|'(?!''))*'''"
@@ -283,7 +283,7 @@ def _safe(region: str, last_line: str) -> bool:
     if '"""' in region or "'''" in region:
         if _f_triple(region, '"""') or _f_triple(region, "'''"):
             return False
-        rest = _STRINGS.sub("", region)
+        rest = STRINGS.sub("", region)
         if '"' in rest or "'" in rest:
             return False
     return True

@@ -31,7 +31,7 @@ from operator import attrgetter
 from ..records import MutableRecord, Plain, Record
 from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
 from .scopes import bindings, canonical, import_bindings, names_bound
-from .skeleton import LAZY_TYPES, first_body_line, partial_body
+from .skeleton import LAZY_TYPES, STRINGS, first_body_line, partial_body
 from .targets import (
     ANY_DIMS,
     CONFIGURED,
@@ -520,16 +520,17 @@ class Project:
             return got
         out = _Imports()
         src = m.source
-        seen: set[int] = set()
-        i = src.find("import")
-        while i >= 0:
-            head = src[src.rfind("\n", 0, i) + 1 : i].strip()
-            if not head or head.startswith("from"):  # an import line, not a word in text
+        found = import_statements(src)
+        if found is None:  # (the text alone cannot tell: the tree's statements at those lines)
+            found = []
+            seen: set[int] = set()
+            for i in _import_words(src):
                 st = statement_at(m.tree.body, m.line_of(i))
                 if isinstance(st, ast.Import | ast.ImportFrom) and id(st) not in seen:
                     seen.add(id(st))
-                    self._summarise(m, st, out)
-            i = src.find("import", i + 6)
+                    found.append(st)
+        for st in found:
+            self._summarise(m, st, out)
         m._imports = out  # type: ignore[attr-defined]
         return out
 
@@ -774,6 +775,91 @@ _LOCAL_KEY = ("?",)
 
 _AS_WORD = re.compile(r"as[ \t]")  # (after a space or tab; a literal first: a fast search)
 _WORD_BEFORE = re.compile(r"(\w+)[ \t]*$")
+
+
+def _import_words(src: str) -> Iterator[int]:
+    """Offsets of the word ``import`` that may begin an import statement's keyword: first on
+    its line, or after ``from`` and the module's name."""
+    i = src.find("import")
+    while i >= 0:
+        if src[i + 6 : i + 7] in _AFTER_IMPORT:  # (not ``important``, ``import_module``)
+            head = src[src.rfind("\n", 0, i) + 1 : i].strip()
+            if not head or (head.startswith("from") and head[4:5] in _AFTER_FROM):
+                yield i  # an import line, not a word in text
+        i = src.find("import", i + 6)
+
+
+_AFTER_IMPORT = frozenset(" \t(\\")
+_AFTER_FROM = frozenset(" \t.")
+
+
+def _triple_quoted(src: str) -> list[tuple[int, int]]:
+    """Spans of the triple-quoted strings of ``src`` (comments and one-line strings are
+    stepped over in the order the tokenizer meets them, so a quote inside them opens
+    nothing)."""
+    if '"""' not in src and "'''" not in src:
+        return []
+    return [m.span() for m in STRINGS.finditer(src) if m.group().startswith(('"""', "'''"))]
+
+
+def _statement_end(src: str, i: int) -> int:
+    """The end of the line where the import statement around offset ``i`` ends: after the
+    parenthesis its names open (comments stepped over), and past lines continued by a
+    backslash."""
+    end = src.find("\n", i)
+    end = len(src) if end < 0 else end
+    code = src[i:end].split("#", 1)[0]  # (an import holds no string: a ``#`` is a comment)
+    if "(" in code and ")" not in code[code.index("(") :]:
+        pos = end + 1
+        while pos < len(src):
+            nxt = src.find("\n", pos)
+            nxt = len(src) if nxt < 0 else nxt
+            if ")" in src[pos:nxt].split("#", 1)[0]:
+                return nxt
+            pos = nxt + 1
+        return len(src)
+    while end < len(src) and _continued(src, end):
+        nxt = src.find("\n", end + 1)
+        end = len(src) if nxt < 0 else nxt
+    return end
+
+
+def _continued(src: str, end: int) -> bool:
+    """Does the line ending at offset ``end`` end in a backslash (the next line goes on)?"""
+    return src[src.rfind("\n", 0, end) + 1 : end].rstrip(" \t").endswith("\\")
+
+
+def import_statements(src: str) -> list[ast.Import | ast.ImportFrom] | None:
+    """The import statements of a module (at any depth: in functions, classes, branches),
+    in the order of the text, read from their own lines: each line where an import may
+    start (:func:`_import_words`) and is not inside a triple-quoted string is parsed alone
+    with its continuation lines (the whole module is not parsed). None when such a line
+    does not parse alone (the text alone cannot tell what it is)."""
+    starts = list(_import_words(src))
+    if not starts:
+        return []
+    strings = _triple_quoted(src)
+    opens = [a for a, _ in strings]
+    texts: list[str] = []
+    done = -1
+    for i in starts:
+        if i < done:
+            continue  # (a name of the statement read last: ``from a import (b,\n import_c)``)
+        k = bisect.bisect_right(opens, i) - 1
+        if k >= 0 and i < strings[k][1]:
+            continue  # (text in a docstring)
+        line = src.rfind("\n", 0, i) + 1
+        while line > 1 and _continued(src, line - 1):  # (``from a \\`` on the line before)
+            line = src.rfind("\n", 0, line - 1) + 1
+        done = _statement_end(src, i)
+        texts.append(src[line:done].lstrip(" \t"))
+    if not texts:
+        return []
+    try:
+        body = ast.parse("\n".join(texts)).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return [st for st in body if isinstance(st, ast.Import | ast.ImportFrom)]
 
 
 def _as_originals(m: ModuleInfo) -> set[str]:

@@ -793,13 +793,19 @@ _AFTER_IMPORT = frozenset(" \t(\\")
 _AFTER_FROM = frozenset(" \t.")
 
 
-def _triple_quoted(src: str) -> list[tuple[int, int]]:
-    """Spans of the triple-quoted strings of ``src`` (comments and one-line strings are
-    stepped over in the order the tokenizer meets them, so a quote inside them opens
-    nothing)."""
+def _triple_quoted(src: str, stop: int) -> list[tuple[int, int]]:
+    """Spans of the triple-quoted strings of ``src`` that open before offset ``stop``
+    (comments and one-line strings are stepped over in the order the tokenizer meets them,
+    so a quote inside them opens nothing)."""
     if '"""' not in src and "'''" not in src:
         return []
-    return [m.span() for m in STRINGS.finditer(src) if m.group().startswith(('"""', "'''"))]
+    out = []
+    for m in STRINGS.finditer(src):
+        if m.start() > stop:
+            break
+        if src.startswith(('"""', "'''"), m.start()):
+            out.append(m.span())
+    return out
 
 
 def _statement_end(src: str, i: int) -> int:
@@ -838,7 +844,7 @@ def import_statements(src: str) -> list[ast.Import | ast.ImportFrom] | None:
     starts = list(_import_words(src))
     if not starts:
         return []
-    strings = _triple_quoted(src)
+    strings = _triple_quoted(src, starts[-1])
     opens = [a for a, _ in strings]
     texts: list[str] = []
     done = -1

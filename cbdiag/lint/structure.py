@@ -1094,7 +1094,7 @@ def _short_tail(stmts: list[ast.stmt], start: int) -> bool:
     return 0 < n <= _TAIL_MAX and all(type(st) in _TAIL_TYPES for st in stmts[start:])
 
 
-def _narrow(test: ast.expr, env: dict[str, Any]) -> None:
+def _narrow(test: ast.expr, env: dict[str, Any], resolved: Callable[[Any], Any]) -> None:
     """On the way an ``if name == literal:`` takes, a local whose value is not known is that
     literal (an int or a string: equal to it means being it for the rules)."""
     if (
@@ -1110,9 +1110,25 @@ def _narrow(test: ast.expr, env: dict[str, Any]) -> None:
             isinstance(v, int | str)
             and not isinstance(v, bool)
             and name in env
-            and not known(env[name])
+            and not known(resolved(env[name]))
         ):
             env[name] = v
+
+
+_PENDING = object()
+
+
+class _Import:
+    """A name a ``from`` import binds from a module of the tree, read from that module the
+    first time the name is used (:meth:`Interpreter.resolved`): a module is parsed and run
+    for a name only when the analysis reads that name."""
+
+    __slots__ = ("module", "name", "value")
+
+    def __init__(self, module: ModuleInfo, name: str) -> None:
+        self.module = module
+        self.name = name
+        self.value: Any = _PENDING
 
 
 class Frame:
@@ -1166,7 +1182,7 @@ class Interpreter:
             pass
         self._finish(frame)
         for n in multi:
-            if n in m.env and not isinstance(m.env[n], Func | Qual | ModRef):
+            if n in m.env and not isinstance(self.resolved(m.env[n]), Func | Qual | ModRef):
                 m.env[n] = Unknown(f"`{n}` is bound more than once at module level")
         # every function that may hold a layer call, on its own (or, when each of its layer
         # calls is settled by literals, checked without a run)
@@ -1586,7 +1602,7 @@ class Interpreter:
             if tail is not None:
                 body = [*body, *tail]
                 if n == 0:
-                    _narrow(st.test, clone)
+                    _narrow(st.test, clone, self.resolved)
             try:
                 sig = self.block(body, fr)
             except _Return as r:
@@ -1722,8 +1738,8 @@ class Interpreter:
                 if a.name == "*":
                     continue
                 name = a.asname or a.name
-                if tree_mod is not None:
-                    fr.locals[name] = self._from_module(tree_mod, a.name)
+                if tree_mod is not None:  # (read when first used: see _Import)
+                    fr.locals[name] = _Import(tree_mod, a.name)
                 elif st.level:
                     sub = self.p.module(f"{modname}.{a.name}" if modname else a.name)
                     fr.locals[name] = (
@@ -1761,11 +1777,20 @@ class Interpreter:
             finally:
                 _RUNNING.discard(tm)
         if name in tm.env:
-            return tm.env[name]
+            return self.resolved(tm.env[name])
         sub = self.p.module(f"{tm.name}.{name}")
         if sub is not None:
             return ModRef(sub.name)
         return Unknown(f"`{name}` from {tm.name}")
+
+    def resolved(self, v: Any) -> Any:
+        """``v``, or the value of the imported name it stands for (:class:`_Import`)."""
+        if type(v) is not _Import:
+            return v
+        if v.value is _PENDING:
+            v.value = Unknown(f"`{v.name}` from {v.module.name} is imported in a cycle")
+            v.value = self.resolved(self._from_module(v.module, v.name))
+        return v.value
 
     def run_module_env(self, m: ModuleInfo) -> None:
         """The module-level names of another module of the tree (for its constants)."""
@@ -1779,13 +1804,13 @@ class Interpreter:
 
     def lookup(self, name: str, fr: Frame) -> Any:
         if name in fr.locals:
-            return fr.locals[name]
+            return self.resolved(fr.locals[name])
         if name in fr.local_names and fr.func is not None:
             return Unknown(f"`{name}` is bound in a way cbdiag does not follow")
         if fr.func is not None or fr.class_env is not None:
             menv = fr.module.env
             if name in menv:
-                return menv[name]
+                return self.resolved(menv[name])
             if name in fr.module.funcs:
                 return Func(fr.module.funcs[name].key)
         if name in _BUILTINS:
@@ -2004,12 +2029,12 @@ class Interpreter:
                 return _Bound(f.key, base)
             cenv = self._class_env(base.cls)
             if cenv is not None and name in cenv:
-                return cenv[name]
+                return self.resolved(cenv[name])
             return Unknown(f"`self.{name}` is not set earlier in this method")
         if isinstance(base, Func):
             cenv = self._class_env(base.key)
             if cenv is not None and name in cenv:
-                return cenv[name]
+                return self.resolved(cenv[name])
             f = self.p.funcs.get(f"{base.key}.{name}")
             if f is not None:
                 return Func(f.key)

@@ -1130,6 +1130,14 @@ class _Import:
         self.name = name
         self.value: Any = _PENDING
 
+    def __eq__(self, other: object) -> bool:  # (the same name of the same module: one value)
+        if type(other) is not _Import:
+            return NotImplemented
+        return self.module is other.module and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash((id(self.module), self.name))
+
 
 class Frame:
     """One run of a body: its local names, the module, the class (methods), ``self``."""
@@ -1681,8 +1689,9 @@ class Interpreter:
                     self.assign(e.value if isinstance(e, ast.Starred) else e, Unknown(why), fr)
         elif isinstance(target, ast.Attribute):
             base = target.value
-            if isinstance(base, ast.Name) and isinstance(fr.locals.get(base.id), Inst):
-                fr.locals[base.id].attrs[target.attr] = v
+            obj = self.resolved(fr.locals.get(base.id)) if isinstance(base, ast.Name) else None
+            if isinstance(obj, Inst):
+                obj.attrs[target.attr] = v
         elif isinstance(target, ast.Starred):
             self.assign(target.value, Unknown("a starred target"), fr)
 

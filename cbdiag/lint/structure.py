@@ -513,8 +513,9 @@ class Project:
 
     # -- which call sites may reach a function of another module ----------------------------
     def import_summary(self, m: ModuleInfo) -> _Imports:
-        """What ``m``'s import statements bind (from the text's import lines, then their
-        statements in the tree: no walk of the whole module)."""
+        """What ``m``'s import statements bind (read from their own lines, see
+        :func:`import_statements`; from the tree's statements at those lines when the text
+        alone cannot tell)."""
         got = m.__dict__.get("_imports")
         if got is not None:
             return got

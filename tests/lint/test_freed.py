@@ -5,7 +5,9 @@ second for 2,000 files) the first time it runs after the lint."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +20,19 @@ from cbdiag.overlap import default_input_size
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "models"
 
 
-def _trees_left_to_the_collector(files: list[tuple[str, str]]) -> int:
+@contextlib.contextmanager
+def _cyclic_garbage() -> Iterator[list[object]]:
+    """The objects that only the cyclic garbage collector would free, of what the block
+    leaves behind (collected once the block ends)."""
     was = gc.isenabled()
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)
+    found: list[object] = []
     try:
-        assert len(check_files(files)) == len(files)
+        yield found
         gc.collect()
-        return sum(isinstance(o, ast.AST) for o in gc.garbage)
+        found.extend(gc.garbage)
     finally:
         gc.garbage.clear()
         gc.set_debug(0)
@@ -39,22 +45,15 @@ def test_no_syntax_tree_is_left_in_a_reference_cycle(name: str) -> None:
     # (cyclegan_torch.py's stack starts with a 7x7 convolution: the smallest valid input size
     # is searched for past sizes that fail, whose exception used to hold the analysis's frames)
     path = SAMPLES / name
-    assert _trees_left_to_the_collector([(str(path), path.read_text())]) == 0
+    with _cyclic_garbage() as garbage:
+        assert len(check_files([(str(path), path.read_text())])) == 1
+    assert sum(isinstance(o, ast.AST) for o in garbage) == 0
 
 
 def test_the_input_size_search_keeps_no_exception_once_it_succeeds() -> None:
     # a 7x7 convolution without padding: sizes below 7 fail, then one succeeds
     layers = parse_layers("conv k7")
     assert default_input_size(layers)[0] >= 7
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
+    with _cyclic_garbage() as garbage:
         default_input_size(layers)
-        gc.collect()
-        kept = [o for o in gc.garbage if isinstance(o, SizeError)]
-    finally:
-        gc.garbage.clear()
-        gc.set_debug(0)
-        gc.enable()
-    assert kept == []
+    assert [o for o in garbage if isinstance(o, SizeError)] == []

@@ -22,8 +22,9 @@ then mapped for the first time (page faults the in-process rounds, after the fir
 pay).
 
 With ``--memory`` the peak RSS of one lint of the tree is printed too, against that of one
-floor pass, each in a fresh interpreter (the analysis keeps every file's skeleton tree until
-the end; the floor frees each tree before the next file).
+floor pass, each in a fresh interpreter (the analysis keeps the skeleton trees of each group
+of files that may reach one another until the group is done, all of them when every file is
+one group; the floor frees each tree before the next file).
 
 Usage: python benchmarks/lint_speed.py [--files 2000] [--repeat 5] [--tree DIR] [--cpu]
        [--fresh] [--memory]

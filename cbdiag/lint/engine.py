@@ -23,6 +23,7 @@ from operator import attrgetter
 
 from ..records import MutableRecord, Record
 from . import skeleton
+from .linking import groups
 from .notebook import NotebookError, notebook_source
 from .rules import RULES
 from .structure import (
@@ -497,8 +498,10 @@ def check_files(
     for its module name. ``found``: files found in a directory rather than named; one of
     those whose text names no layer is parsed only if the analysis needs it (a call in it of
     a function that holds a layer call, an import of it), so a syntax error in it is
-    reported only then. A named file is always parsed (as a skeleton: see :mod:`.skeleton`)."""
-    # the trees of every file stay alive for the analysis: the cyclic garbage collector
+    reported only then. A named file is always parsed (as a skeleton: see :mod:`.skeleton`).
+    Files that cannot reach one another are analysed apart, one group at a time (see
+    :mod:`.linking`): a group's trees are let go before the next group is parsed."""
+    # the trees of a group's files stay alive for its analysis: the cyclic garbage collector
     # would walk them again and again as they pile up (twice the parse time) for nothing
     gc_was = gc.isenabled()
     gc.disable()
@@ -547,6 +550,28 @@ def _check_files(
     files: Sequence[tuple[str, str]], roots: dict[str, str | None] | None, found: set[str]
 ) -> list[FileReport]:
     parsed = [_prepare(p, t) for p, t in files]
+    out = {
+        i: FileReport(item.path, [item.error])
+        for i, item in enumerate(parsed)
+        if item.error is not None
+    }
+    usable = [i for i in range(len(parsed)) if i not in out]
+    texts = [(parsed[i].path, parsed[i].source, (roots or {}).get(parsed[i].path)) for i in usable]
+    # each group of files that can reach only each other on its own: its trees are let go
+    # before the next group is parsed (see .linking)
+    for group in groups(texts) if len(texts) > 1 else [list(range(len(texts)))]:
+        items = [parsed[usable[k]] for k in group]
+        with statements_cached():  # (keyed by the identity of trees: one group's)
+            reports = _check_group(items, roots, found)
+        for k, item, rep in zip(group, items, reports, strict=True):
+            out[usable[k]] = rep
+            item.tree = None
+    return [out[i] for i in range(len(parsed))]
+
+
+def _check_group(
+    parsed: list[_Parsed], roots: dict[str, str | None] | None, found: set[str]
+) -> list[FileReport]:
     project = Project()
     infos = {}
     for item in parsed:

@@ -1,36 +1,42 @@
-"""Which linted files may reach one another, read from their text alone (nothing parsed but
-import lines), so that each group of files that can only reach each other is analysed on its
-own and its syntax trees let go before the next group is parsed.
+"""Which linted files may reach one another, read from their text alone (nothing is parsed),
+so that each group of files that can only reach each other is analysed on its own and its
+syntax trees let go before the next group is parsed.
 
 A file *reaches* another when one of its words names it: the analysis goes from one module to
-another only through names. Its import statements name modules (every segment of a dotted
-name, and a relative import's module as it resolves); a class's bases and ``partial(name,
-...)`` name functions and classes of any module by their own name (see
-:meth:`.structure.Project.count_callers`). A file *answers* to the segments of its module's
-names and to every name it defines (``def`` and ``class`` anywhere in its text). Files that
-reach each other, directly or through others, are one group; the groups are exactly as wide
-as the analysis could ever look, so each group analysed alone gives what one analysis of all
-the files gives.
+another only through names. Its import statements (every word of the lines
+:func:`.structure.import_statements` reads, and a relative import's module as it resolves)
+name modules, matched against the segments of each file's module names; a class's bases,
+``partial(name, ...)`` and a name imported from above the top of the tree name functions and
+classes of any module by their own name (see :meth:`.structure.Project.count_callers`),
+matched against the names each file defines (``def`` and ``class`` anywhere in its text).
+A line where the word ``import`` stands but no statement is read from it (after a colon or a
+semicolon, in a string) gives its words both ways. Files that reach each other, directly or
+through others, are one group: the groups are as wide as the analysis could ever look (a word
+of a comment or a string only widens one), so each group analysed alone gives what one
+analysis of all the files gives.
 
-Where the text cannot tell what a file's imports name (an import line that does not parse
-alone, an ``import`` after a colon or semicolon that continues on the next line, a relative
-import above the top of the tree), the file may reach any file: then every file is one group.
+Where the text cannot tell what a file imports (an import whose parenthesis the file never
+closes, such a line of code continued on the next, a star import from above the top of the
+tree), the file may reach any file: then every file is one group.
 """
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 from collections.abc import Sequence
 
-from .structure import _PARTIAL_TEXT, _import_words, import_statements, module_names
+from .structure import (
+    _continued,
+    _import_words,
+    _statement_end,
+    _triple_quoted,
+    module_names,
+)
 
-#: ``def name`` and ``class Name`` anywhere in a file's text (strings and comments included:
-#: a name more is only a wider group).
-_DEFINED = re.compile(r"\s+(\w+)")
-#: A class header's name up to its bases' opening parenthesis (after ``class``).
-_CLASS_OPEN = re.compile(r"\s+\w+\s*\(")
+#: A class header up to its bases' opening parenthesis (anywhere in a file's text, strings
+#: and comments included: a word more is only a wider group).
+_CLASS_OPEN = re.compile(r"class[\s\\]+\w+[\s\\]*\(")
 _WORD = re.compile(r"\w+")
 
 
@@ -46,59 +52,97 @@ def relative_name(name: str, path: str, level: int, module: str | None) -> str |
     return ".".join([*base, *([module] if module else [])]) or None
 
 
-def reaching_words(source: str, name: str, path: str) -> set[str] | None:
-    """The words by which the file ``path`` (module ``name``) may reach another file, or None
-    when it may reach any."""
-    found = import_statements(source)
-    if found is None:
-        return None
+class Links:
+    """What one file's text says it may reach: ``modules``, words that name modules (matched
+    against module-name segments); ``names``, words that name functions and classes of any
+    module by their own name (matched against the names files define). ``modules`` None: it
+    may reach any file."""
+
+    __slots__ = ("modules", "names")
+
+    def __init__(self, modules: set[str] | None, names: set[str]) -> None:
+        self.modules = modules
+        self.names = names
+
+
+#: A relative import's dots and module (``from ..pkg.mod import``).
+_RELATIVE = re.compile(r"from[\s\\]*(\.+)[\s\\]*(?:(?!import\b)([\w.]+))?")
+
+
+def links(source: str, name: str, path: str) -> Links:
+    """The words by which the file ``path`` (module ``name``) may reach another file. Its
+    import statements are read where :func:`.structure.import_statements` reads them, as
+    text (every word of them: a word more is only a wider group)."""
     words: set[str] = set()
-    for st in found:
-        if isinstance(st, ast.Import):
-            for a in st.names:
-                words.update(a.name.split("."))
+    names: set[str] = set()
+    done = -1
+    for i in _import_words(source):
+        if i < done:
             continue
-        if st.module:
-            words.update(st.module.split("."))
-        if st.level:
-            target = relative_name(name, path, st.level, st.module)
-            if target is None:
-                return None
+        line = source.rfind("\n", 0, i) + 1
+        while line > 1 and _continued(source, line - 1):
+            line = source.rfind("\n", 0, line - 1) + 1
+        done = _statement_end(source, i)
+        text = source[line:done]
+        if text.count("(") > text.count(")"):
+            return Links(None, names)  # (its names run to the end of the file)
+        got = _WORD.findall(text)
+        words.update(got)
+        rel = _RELATIVE.match(text.lstrip(" \t"))
+        if rel is None:
+            continue
+        target = relative_name(name, path, len(rel.group(1)), rel.group(2) or None)
+        if target is not None:
             words.update(target.split("."))
-        words.update(a.name for a in st.names if a.name != "*")
-    if _unread_imports(source, words):
-        return None
-    for i in _keyword(source, "class"):
-        m = _CLASS_OPEN.match(source, i)
-        if m is None:
             continue
+        # a name imported from above the top of the tree: any module's name
+        bound = text[text.find("import", rel.end()) :]
+        if "*" in bound:
+            return Links(None, names)
+        names.update(_WORD.findall(bound))
+    unread: set[str] = set()
+    if _unread_imports(source, unread):
+        return Links(None, names)
+    words |= unread
+    names |= unread  # (a name such a line imports may be from above the top of the tree)
+    for m in _CLASS_OPEN.finditer(source) if "class" in source else ():
         # (to the end of the line the bases close on: a parenthesis in a string there closes
         # nothing)
         close = _closing(source, m.end())
         end = source.find("\n", close if close >= 0 else m.end())
-        words.update(_WORD.findall(source, m.end(), len(source) if end < 0 else end))
-    if "partial" in source:
-        words.update(hit.group(2) for hit in _PARTIAL_TEXT.finditer(source))
-    return words
+        names.update(_WORD.findall(source, m.end(), len(source) if end < 0 else end))
+    for i in _keyword(source, "partial", after_dot=True):
+        arg = _PARTIAL_ARG.match(source, i)
+        if arg is not None:
+            names.add(arg.group(1))
+    return Links(words, names)
+
+
+#: After ``partial``: its first argument's last name (see :class:`.structure._CallText`).
+_PARTIAL_ARG = re.compile(r"\s*\(\s*(?:[\w.]*\.)?(\w+)")
 
 
 def _unread_imports(source: str, words: set[str]) -> bool:
-    """Add to ``words`` every word on the lines where ``import`` stands but
+    """Add to ``words`` every word on the lines where the word ``import`` stands but
     :func:`import_statements` reads no statement (after a colon or semicolon, in a string);
-    True when such a line goes on to the next (its names cannot be read from it alone)."""
+    True when such a line of code goes on to the next (its names cannot be read from it)."""
     read = set(_import_words(source))
-    i = source.find("import")
-    while i >= 0:
-        if source[i + 6 : i + 7] in " \t(\\" and i not in read:
-            start = source.rfind("\n", 0, i) + 1
-            end = source.find("\n", i)
-            end = len(source) if end < 0 else end
-            line = source[start:end]
-            code = line.split("#", 1)[0].rstrip(" \t")
-            if code.endswith("\\") or code.count("(") > code.count(")"):
+    strings: list[tuple[int, int]] | None = None
+    for i in _keyword(source, "import"):
+        i -= 6
+        if source[i + 6 : i + 7] not in " \t(\\" or i in read:
+            continue
+        start = source.rfind("\n", 0, i) + 1
+        end = source.find("\n", i)
+        end = len(source) if end < 0 else end
+        line = source[start:end]
+        words.update(_WORD.findall(line))
+        code = line.split("#", 1)[0].rstrip(" \t")
+        if code.endswith("\\") or code.count("(") > code.count(")"):
+            if strings is None:
+                strings = _triple_quoted(source, len(source))
+            if not any(a <= i < b for a, b in strings):  # (not words in a docstring)
                 return True
-            words.update(_WORD.findall(line))
-        i = source.find("import", i + 6)
     return False
 
 
@@ -115,25 +159,29 @@ def _closing(source: str, pos: int) -> int:
 _PARENS = re.compile(r"[()]")
 
 
-def answer_words(source: str, names: list[str]) -> set[str]:
-    """The words that name the file: its module names' segments and the names it defines."""
-    words = {seg for n in names for seg in n.split(".")}
-    for kw in ("def", "class"):
-        for i in _keyword(source, kw):
-            m = _DEFINED.match(source, i)
-            if m is not None:
-                words.add(m.group(1))
+def _defined(source: str) -> set[str]:
+    """Every name after ``def`` or ``class`` in ``source`` (after ``subclass`` in a comment
+    too: a name more is only a wider group; each pattern starts with its word, which the
+    regular expression engine looks for as fast as ``str.find``)."""
+    words = set(_CLASS_NAME.findall(source))
+    words.update(_DEF_NAME.findall(source))
     return words
 
 
-def _keyword(source: str, word: str) -> list[int]:
-    """The offsets just after each ``word`` of ``source`` not inside a longer name or after a
-    dot (found by ``str.find``: a pattern with a look-behind scans every character)."""
+_CLASS_NAME = re.compile(r"class[\s\\]+(\w+)")
+_DEF_NAME = re.compile(r"def[\s\\]+(\w+)")
+
+
+def _keyword(source: str, word: str, after_dot: bool = False) -> list[int]:
+    """The offsets just after each ``word`` of ``source`` not inside a longer name (nor after
+    a dot, unless ``after_dot``), found by ``str.find`` (a pattern with a look-behind scans
+    every character)."""
     out = []
     n = len(word)
+    stops = "_" if after_dot else "_."
     i = source.find(word)
     while i >= 0:
-        if i == 0 or not (source[i - 1].isalnum() or source[i - 1] in "_."):
+        if i == 0 or not (source[i - 1].isalnum() or source[i - 1] in stops):
             out.append(i + n)
         i = source.find(word, i + n)
     return out
@@ -144,6 +192,7 @@ def groups(files: Sequence[tuple[str, str, str | None]]) -> list[list[int]]:
     each other, as lists of indices in the order given, ordered by their first file."""
     n = len(files)
     parent = list(range(n))
+    count = [n]  # (groups left: at one, the rest of the text need not be read)
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -155,28 +204,44 @@ def groups(files: Sequence[tuple[str, str, str | None]]) -> list[list[int]]:
         a, b = find(i), find(j)
         if a != b:
             parent[max(a, b)] = min(a, b)
+            count[0] -= 1
 
-    owners: dict[str, list[int]] = {}
-    reach: list[set[str]] = []
-    for i, (path, source, root) in enumerate(files):
-        names = module_names(path, root)
-        words = reaching_words(source, names[0], path)
-        if words is None:
-            return [list(range(n))] if n else []
-        reach.append(words)
-        for w in answer_words(source, names):
-            owners.setdefault(w, []).append(i)
-    joined: set[str] = set()  # (the owners of a word reached: one group, joined once)
-    for i, words in enumerate(reach):
+    def join(table: dict[str, list[int]], words: set[str], i: int, kind: bool) -> None:
         for w in words:
-            got = owners.get(w)
-            if got is None:
+            members = table.get(w)
+            if members is None:
                 continue
-            if w not in joined:
-                joined.add(w)
-                for j in got[1:]:
-                    union(got[0], j)
-            union(i, got[0])
+            if (w, kind) not in joined:  # (the owners of a word reached: joined once)
+                joined.add((w, kind))
+                for j in members[1:]:
+                    union(members[0], j)
+            union(i, members[0])
+
+    one = [list(range(n))] if n else []
+    owners: dict[str, list[int]] = {}  # module-name segment -> files
+    mod_names = [module_names(path, root) for path, _, root in files]
+    for i, names in enumerate(mod_names):
+        for w in {seg for m in names for seg in m.split(".")}:
+            owners.setdefault(w, []).append(i)
+    joined: set[tuple[str, bool]] = set()
+    named: list[set[str]] = []
+    for i, (path, source, _) in enumerate(files):
+        got = links(source, mod_names[i][0], path)
+        if got.modules is None:
+            return one
+        join(owners, got.modules, i, False)
+        if count[0] <= 1:
+            return one
+        named.append(got.names)
+    wanted = set().union(*named) if named else set()
+    defs: dict[str, list[int]] = {}  # name defined -> files
+    for i, (_, source, _) in enumerate(files):
+        if not wanted:
+            break
+        for w in _defined(source) & wanted:
+            defs.setdefault(w, []).append(i)
+    for i, reached in enumerate(named):
+        join(defs, reached, i, True)
     out: dict[int, list[int]] = {}
     for i in range(n):
         out.setdefault(find(i), []).append(i)

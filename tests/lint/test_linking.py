@@ -131,12 +131,21 @@ def test_the_finding_a_chain_across_files_gives_is_kept(tmp_path: Path) -> None:
     [
         "from blocks import (Up,\n",  # an import line that does not parse alone
         "if True: from blocks import (Up,\n    Down)\n",  # continued after a colon
-        "from .... import x\n",  # above the top of the tree
+        "from .... import *\n",  # everything of a module above the top of the tree
     ],
 )
 def test_a_file_whose_imports_cannot_be_read_puts_every_file_in_one_group(text: str) -> None:
     texts = [("/r/a.py", ALONE, "/r"), ("/r/b.py", ALONE, "/r"), ("/r/c.py", text, "/r")]
     assert linking.groups(texts) == [[0, 1, 2]]
+
+
+def test_a_name_imported_from_above_the_top_reaches_the_files_defining_it() -> None:
+    texts = [
+        ("/r/a.py", UP, "/r"),
+        ("/r/b.py", ALONE, "/r"),
+        ("/r/c.py", "from .... import Up\n", "/r"),
+    ]
+    assert linking.groups(texts) == [[0, 2], [1]]
 
 
 def test_independent_files_are_groups_of_one_in_order() -> None:

@@ -94,11 +94,23 @@ def test_lint_of_a_file_skips_the_standard_library_it_does_not_need(tmp_path: Pa
     assert loaded & (LINT_SKIPS - {"tokenize"}) == set()
 
 
-def test_lint_of_a_stack_imports_numpy_for_the_overlap_engine_only(tmp_path: Path) -> None:
+def test_lint_of_a_stack_imports_numpy_only_past_the_periodic_model(tmp_path: Path) -> None:
+    # CBD104's combined ratio comes from the periodic model of the interior (plain Python)
     (tmp_path / "stack.py").write_text(STACK)
     loaded = modules(tmp_path, "lint", "stack.py")
-    assert "numpy" in loaded  # CBD104's combined ratio comes from the overlap engine
-    assert loaded & {"scipy", "PIL", "rich", "typer"} == set()
+    assert loaded & {"numpy", "scipy", "PIL", "rich", "typer"} == set()
+    p = subprocess.run(
+        [sys.executable, "-m", "cbdiag", "lint", "stack.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert "CBD104" in p.stdout and "3 x 3 = 9 in 2-D" in p.stdout  # (Fibonacci: F(4) per axis)
+    # a stack whose period passes the model's bound goes to the overlap engine (numpy)
+    deep = "    nn.ConvTranspose2d(8, 8, 3, 4),\n" * 7
+    (tmp_path / "deep.py").write_text(f"import torch.nn as nn\n\nnet = nn.Sequential(\n{deep})\n")
+    assert "numpy" in modules(tmp_path, "lint", "deep.py")
 
 
 @pytest.mark.parametrize(

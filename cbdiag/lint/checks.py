@@ -10,6 +10,7 @@ from functools import lru_cache
 from operator import attrgetter
 
 from ..errors import CbdiagError
+from ..interior import stack_interior
 from ..layers import AxisOp, deconv, phase_counts
 from ..layers import Layer as Spatial
 from ..records import MutableRecord
@@ -463,14 +464,18 @@ def _may_hold_deconv(v: Any) -> bool:
 
 @lru_cache(maxsize=256)
 def _stack_map(stack: tuple[Any, ...]) -> Any:
-    """The overlap map of a stack (cached: the same stacks recur across files). The overlap
-    engine (numpy) is imported here, the one rule that needs it: a file without a stack of
-    upsamplers is linted without numpy."""
+    """The interior of a stack's overlap map (cached: the same stacks recur across files),
+    from the periodic model in plain Python (:mod:`cbdiag.interior`, which gives the overlap
+    engine's interior); a stack past that model's bounds goes to the overlap engine (numpy,
+    imported only then), or None when the engine refuses it (SizeError, LayerSpecError)."""
+    got = stack_interior(stack)
+    if got is not None:
+        return got
     from ..overlap import overlap_map
 
     try:
         return overlap_map(list(stack))
-    except CbdiagError:  # the overlap engine refuses it (SizeError, LayerSpecError)
+    except CbdiagError:
         return None
 
 

@@ -357,7 +357,8 @@ def lint_paths(
     """Lint files and directories; returns the findings in path and line order.
 
     The files are analysed together: literal arguments passed in one file reach the
-    functions and classes of another that it imports. (``jobs`` is accepted for compatibility;
+    functions and classes of another that it imports (files that cannot reach one another
+    are analysed apart, one group at a time, with the same results). (``jobs`` is accepted for compatibility;
     the analysis runs in one process.)
 
     Examples

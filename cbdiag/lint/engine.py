@@ -6,7 +6,9 @@ the rules (:mod:`cbdiag.lint.checks`), honour ``# noqa``.
 Across the files of one run, literal arguments passed at call sites reach the functions and
 classes they call (imports between the linted files are followed). Every layer call the rules
 know ends as a finding, clean, or unresolved with the reason. A file found in a directory whose
-text names no layer is parsed only when the analysis needs it.
+text names no layer is parsed only when the analysis needs it. Files that cannot reach one
+another (:mod:`cbdiag.lint.linking`) are analysed one group at a time, each group's trees let
+go before the next group is parsed.
 """
 
 from __future__ import annotations

@@ -140,17 +140,16 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     The file is opened non-blocking (a named pipe with no writer does not block the open), its
     type checked on the open descriptor, then switched back to blocking reads.
     """
-    shown = display(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise InputError(f"{shown}: {reason(exc)}") from exc
+        raise InputError(f"{display(path)}: {reason(exc)}") from exc
     except ValueError as exc:  # an embedded NUL
-        raise InputError(f"{shown}: not a valid path ({exc})") from exc
+        raise InputError(f"{display(path)}: not a valid path ({exc})") from exc
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise InputError(f"{shown}: {kind(mode)}, not a regular file")
+            raise InputError(f"{display(path)}: {kind(mode)}, not a regular file")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -168,7 +167,12 @@ def read_bytes(path: str | os.PathLike[str], limit: int, what: str = "file") -> 
                     f"{display(path)}: {what} of {size:,} bytes is larger than the limit of "
                     f"{limit:,} bytes"
                 )
-            raw = fh.read(limit + 1)
+            # (as many bytes as the file holds, and one more: a buffer of the limit's size for
+            # every file would be allocated and freed each time; a file that grew since is
+            # read on, to the limit)
+            raw = fh.read(size + 1)
+            if len(raw) > size:
+                raw += fh.read(limit + 1 - len(raw))
         except OSError as exc:
             raise InputError(f"{display(path)}: {reason(exc)}") from exc
     if len(raw) > limit:

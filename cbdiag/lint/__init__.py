@@ -358,8 +358,8 @@ def lint_paths(
 
     The files are analysed together: literal arguments passed in one file reach the
     functions and classes of another that it imports (files that cannot reach one another
-    are analysed apart, one group at a time, with the same results). (``jobs`` is accepted for compatibility;
-    the analysis runs in one process.)
+    are analysed apart, one group at a time, with the same results). (``jobs`` is accepted
+    for compatibility; the analysis runs in one process.)
 
     Examples
     --------

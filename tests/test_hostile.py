@@ -520,6 +520,35 @@ for _kind in DEEP_SOURCES:
     case(f"lint-deep-{_kind}")(_deep(_kind))
 
 
+def lint_pair(tmp: Path, source: str) -> Spec:
+    """A directory of ``m.py`` (the hostile text, naming no layer) and a model with a finding:
+    the files are grouped by their text before either is parsed."""
+    write(tmp / "d" / "m.py", source)
+    write(tmp / "d" / "o.py", HEAD + "up = nn.ConvTranspose2d(4, 4, 3, 2)\n")
+
+    def check(run: Run) -> None:
+        assert "o.py" in run.stdout and "CBD101" in run.stdout, run.explain("no finding")
+
+    return Spec(["lint", "d", "--output-format", "concise"], 1, where="any", check=check)
+
+
+@case("lint-group-unclosed-class-headers")
+def _(tmp: Path) -> Spec:
+    # each header's bases run to the end of the file: read once each, they were quadratic
+    return lint_pair(tmp, "class A(\n" * 50_000)
+
+
+@case("lint-group-imports-on-one-line")
+def _(tmp: Path) -> Spec:
+    # 200,000 imports on one 2 MB line, after a semicolon: the line is read once
+    return lint_pair(tmp, "x = 1; " + "import a; " * 200_000 + "\n")
+
+
+@case("lint-group-nested-class-bases")
+def _(tmp: Path) -> Spec:
+    return lint_pair(tmp, "class A(" * 100_000 + "B" + ")" * 100_000 + ":\n    pass\n")
+
+
 @case("lint-wide-list")
 def _(tmp: Path) -> Spec:
     # linted (the finding), or refused as over a parse budget: then exit 2 naming the file

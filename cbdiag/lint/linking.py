@@ -105,12 +105,18 @@ def links(source: str, name: str, path: str) -> Links:
         return Links(None, names)
     words |= unread
     names |= unread  # (a name such a line imports may be from above the top of the tree)
+    seen = 0  # (the text read so far: a header inside bases already read adds nothing)
     for m in _CLASS_OPEN.finditer(source) if "class" in source else ():
+        if m.end() < seen:
+            continue
         # (to the end of the line the bases close on: a parenthesis in a string there closes
-        # nothing)
-        close = _closing(source, m.end())
-        end = source.find("\n", close if close >= 0 else m.end())
-        names.update(_WORD.findall(source, m.end(), len(source) if end < 0 else end))
+        # nothing); bases that do not close within MAX_BASES: the file may reach any
+        close = _closing(source, m.end(), MAX_BASES)
+        if close < 0:
+            return Links(None, names)
+        end = source.find("\n", close)
+        seen = len(source) if end < 0 else end
+        names.update(_WORD.findall(source, m.end(), seen))
     for i in _keyword(source, "partial", after_dot=True):
         arg = _PARTIAL_ARG.match(source, i)
         if arg is not None:
@@ -128,9 +134,10 @@ def _unread_imports(source: str, words: set[str]) -> bool:
     True when such a line of code goes on to the next (its names cannot be read from it)."""
     read = set(_import_words(source))
     strings: list[tuple[int, int]] | None = None
+    end = -1  # (the end of the line read last: each line is read once)
     for i in _keyword(source, "import"):
         i -= 6
-        if source[i + 6 : i + 7] not in " \t(\\" or i in read:
+        if i < end or source[i + 6 : i + 7] not in " \t(\\" or i in read:
             continue
         start = source.rfind("\n", 0, i) + 1
         end = source.find("\n", i)
@@ -146,10 +153,15 @@ def _unread_imports(source: str, words: set[str]) -> bool:
     return False
 
 
-def _closing(source: str, pos: int) -> int:
-    """The offset of the parenthesis that closes the one open before ``pos`` (-1: none)."""
+#: The most characters a class's bases are read over.
+MAX_BASES = 10_000
+
+
+def _closing(source: str, pos: int, limit: int) -> int:
+    """The offset of the parenthesis that closes the one open before ``pos``, within
+    ``limit`` characters (-1: none)."""
     depth = 1
-    for m in _PARENS.finditer(source, pos):
+    for m in _PARENS.finditer(source, pos, pos + limit):
         depth += 1 if m.group() == "(" else -1
         if depth == 0:
             return m.start()

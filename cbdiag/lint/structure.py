@@ -784,10 +784,18 @@ def _import_words(src: str) -> Iterator[int]:
     i = src.find("import")
     while i >= 0:
         if src[i + 6 : i + 7] in _AFTER_IMPORT:  # (not ``important``, ``import_module``)
-            head = src[src.rfind("\n", 0, i) + 1 : i].strip()
-            if not head or (head.startswith("from") and head[4:5] in _AFTER_FROM):
-                yield i  # an import line, not a word in text
+            # (the line's start looked for no further back than an import's head can reach:
+            # a line of a megabyte with a word ``import`` every few bytes stays linear)
+            start = src.rfind("\n", max(0, i - MAX_IMPORT_HEAD), i) + 1
+            if start or i <= MAX_IMPORT_HEAD:
+                head = src[start:i].strip()
+                if not head or (head.startswith("from") and head[4:5] in _AFTER_FROM):
+                    yield i  # an import line, not a word in text
         i = src.find("import", i + 6)
+
+
+#: The longest ``from module`` before an ``import`` read as a statement's head (characters).
+MAX_IMPORT_HEAD = 1000
 
 
 _AFTER_IMPORT = frozenset(" \t(\\")

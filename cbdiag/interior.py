@@ -20,6 +20,10 @@ from collections.abc import Sequence
 
 from .layers import AxisOp, Layer
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 #: The longest period followed here, and the most taps summed per axis.
 MAX_PERIOD = 1 << 12
 MAX_WORK = 1 << 18
@@ -55,26 +59,30 @@ class AxisInterior:
         self.ratio = math.inf if self.holes else (1.0 if even else hi / lo)
 
 
-class StackInterior:
-    """The interior of a stack's map: per-axis :class:`AxisInterior` (``y``, ``x`` the last
-    two), and the whole map's ``ratio`` (the axes' ratios multiplied), ``even``, ``holes``,
-    ``period``."""
+class AxesSummary:
+    """The statistics of a whole map from its axes' (``axes``: each with ``period``, ``min``,
+    ``max``, ``ratio``, ``even``, ``holes``), the map being their outer product: for the overlap
+    engine's results and for :class:`StackInterior`."""
 
-    __slots__ = ("axes",)
-
-    def __init__(self, axes: list[AxisInterior]) -> None:
-        self.axes = tuple(axes)
+    __slots__ = ()
+    axes: tuple[Any, ...]
 
     @property
-    def y(self) -> AxisInterior:
-        return self.axes[-2]
+    def period(self) -> tuple[int, ...]:
+        return tuple(a.period for a in self.axes)
 
     @property
-    def x(self) -> AxisInterior:
-        return self.axes[-1]
+    def min(self) -> float:
+        return math.prod(a.min for a in self.axes)
+
+    @property
+    def max(self) -> float:
+        return math.prod(a.max for a in self.axes)
 
     @property
     def ratio(self) -> float:
+        """Interior max/min of the whole map (``inf`` with holes): the axes' ratios
+        multiplied, as the map is their outer product."""
         return math.prod(a.ratio for a in self.axes)
 
     @property
@@ -89,9 +97,23 @@ class StackInterior:
     def holes(self) -> bool:
         return any(a.holes for a in self.axes)
 
+
+class StackInterior(AxesSummary):
+    """The interior of a stack's map: per-axis :class:`AxisInterior` (``y``, ``x`` the last
+    two), and the whole map's statistics (:class:`AxesSummary`)."""
+
+    __slots__ = ("axes",)
+
+    def __init__(self, axes: list[AxisInterior]) -> None:
+        self.axes = tuple(axes)
+
     @property
-    def period(self) -> tuple[int, ...]:
-        return tuple(a.period for a in self.axes)
+    def y(self) -> AxisInterior:
+        return self.axes[-2]
+
+    @property
+    def x(self) -> AxisInterior:
+        return self.axes[-1]
 
 
 def stack_interior(layers: Sequence[Layer]) -> StackInterior | None:

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import LayerSpecError, SizeError
+from .interior import AxesSummary
 from .layers import AXIS_NAMES, AxisOp, Layer, _fmt_axes
 from .layers import own_ratio as _own_ratio
 
@@ -73,7 +74,7 @@ class AxisResult:
 
 
 @dataclass(frozen=True)
-class Stage:
+class Stage(AxesSummary):
     """Statistics of the map after one layer (forward) or at one layer's input (gradient)."""
 
     layer: Layer
@@ -88,18 +89,9 @@ class Stage:
     def x(self) -> AxisResult:
         return self.axes[-1]
 
-    @property
-    def ratio(self) -> float:
-        """Interior max/min of the whole map: the product of the axes' ratios."""
-        return math.prod(a.ratio for a in self.axes)
-
-    @property
-    def ratio_2d(self) -> float:
-        return self.ratio
-
 
 @dataclass
-class OverlapResult:
+class OverlapResult(AxesSummary):
     """The overlap map of a layer stack and its interior statistics (see :func:`overlap_map`).
 
     The map of ``ndim`` spatial axes (1: a signal, 2: an image, 3: a volume) is the outer
@@ -148,36 +140,6 @@ class OverlapResult:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(len(v) for v in self.values)
-
-    @property
-    def period(self) -> tuple[int, ...]:
-        return tuple(a.period for a in self.axes)
-
-    @property
-    def min(self) -> float:
-        return math.prod(a.min for a in self.axes)
-
-    @property
-    def max(self) -> float:
-        return math.prod(a.max for a in self.axes)
-
-    @property
-    def ratio(self) -> float:
-        """Interior max/min of the whole map (``inf`` with holes): the axes' ratios
-        multiplied, as the map is their outer product."""
-        return math.prod(a.ratio for a in self.axes)
-
-    @property
-    def ratio_2d(self) -> float:
-        return self.ratio
-
-    @property
-    def even(self) -> bool:
-        return all(a.even for a in self.axes)
-
-    @property
-    def holes(self) -> bool:
-        return any(a.holes for a in self.axes)
 
     @property
     def border(self) -> tuple[tuple[int | None, int | None], ...]:

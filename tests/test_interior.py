@@ -70,21 +70,18 @@ def test_the_periodic_model_gives_the_engines_interior(spec: str) -> None:
     _same(spec)
 
 
+def _strided(kind: str, k: int, s: int, p: int) -> st.SearchStrategy[str]:
+    """``kind`` with a kernel up to ``k``, a stride up to ``s``, padding up to ``p`` (below the
+    kernel) and a dilation up to 3."""
+    ks, ss, ps, ds = st.integers(1, k), st.integers(1, s), st.integers(0, p), st.integers(1, 3)
+    return st.builds(
+        lambda *v: f"{kind} k{v[0]} s{v[1]} p{min(v[2], v[0] - 1)} d{v[3]}", ks, ss, ps, ds
+    )
+
+
 _LAYER = st.one_of(
-    st.builds(
-        lambda k, s, p, d: f"deconv k{k} s{s} p{min(p, k - 1)} d{d}",
-        st.integers(1, 7),
-        st.integers(1, 4),
-        st.integers(0, 3),
-        st.integers(1, 3),
-    ),
-    st.builds(
-        lambda k, s, p, d: f"conv k{k} s{s} p{min(p, k // 2)} d{d}",
-        st.integers(1, 5),
-        st.integers(1, 3),
-        st.integers(0, 2),
-        st.integers(1, 2),
-    ),
+    _strided("deconv", 7, 4, 3),
+    _strided("conv", 5, 3, 2),
     st.builds(lambda k, s: f"conv k{k} s{s} same", st.integers(1, 4), st.integers(1, 3)),
     st.builds(lambda k, s: f"deconv k{k} s{s} same", st.integers(1, 5), st.integers(1, 3)),
     st.builds(lambda f: f"nearest x{f}", st.integers(2, 3)),

@@ -101,7 +101,7 @@ def links(source: str, name: str, path: str) -> Links:
             return Links(None, names)
         names.update(_WORD.findall(bound))
     unread: set[str] = set()
-    if _unread_imports(source, unread):
+    if _unread_imports(source, name, path, unread):
         return Links(None, names)
     words |= unread
     names |= unread  # (a name such a line imports may be from above the top of the tree)
@@ -128,12 +128,20 @@ def links(source: str, name: str, path: str) -> Links:
 _PARTIAL_ARG = re.compile(r"\s*\(\s*(?:[\w.]*\.)?(\w+)")
 
 
-def _unread_imports(source: str, words: set[str]) -> bool:
+def _unread_imports(source: str, name: str, path: str, words: set[str]) -> bool:
     """Add to ``words`` every word on the lines where the word ``import`` stands but
-    :func:`import_statements` reads no statement (after a colon or semicolon, in a string);
-    True when such a line of code goes on to the next (its names cannot be read from it)."""
+    :func:`import_statements` reads no statement (after a colon or semicolon, in a string),
+    and the modules their relative imports name; True when such a line of code goes on to the
+    next (its names cannot be read from it) or star-imports from above the top of the tree."""
     read = set(_import_words(source))
     strings: list[tuple[int, int]] | None = None
+
+    def in_string(i: int) -> bool:  # (in a docstring: words, not a statement)
+        nonlocal strings
+        if strings is None:
+            strings = _triple_quoted(source, len(source))
+        return any(a <= i < b for a, b in strings)
+
     end = -1  # (the end of the line read last: each line is read once)
     for i in _keyword(source, "import"):
         i -= 6
@@ -145,12 +153,23 @@ def _unread_imports(source: str, words: set[str]) -> bool:
         line = source[start:end]
         words.update(_WORD.findall(line))
         code = line.split("#", 1)[0].rstrip(" \t")
-        if code.endswith("\\") or code.count("(") > code.count(")"):
-            if strings is None:
-                strings = _triple_quoted(source, len(source))
-            if not any(a <= i < b for a, b in strings):  # (not words in a docstring)
+        if (
+            code.endswith("\\")
+            or code.count("(") > code.count(")")
+            or code.lstrip(" \t").startswith(".")  # (the dots of a line continued)
+        ) and not in_string(i):
+            return True
+        for rel in _RELATIVE_ANY.finditer(code):
+            target = relative_name(name, path, len(rel.group(1)), rel.group(2) or None)
+            if target is not None:
+                words.update(target.split("."))
+            elif "*" in code[rel.end() :] and not in_string(i):
                 return True
     return False
+
+
+#: A relative import anywhere on a line (``try: from ..pkg import x``).
+_RELATIVE_ANY = re.compile(r"\bfrom[\s\\]*(\.+)[\s\\]*(?:(?!import\b)([\w.]+))?")
 
 
 #: The most characters a class's bases are read over.

@@ -64,6 +64,15 @@ TREES: dict[str, dict[str, str]] = {
         "model.py": "try: from blocks import Up\nexcept ImportError: Up = None\n\nnet = Up(3)\n",
         "other.py": ALONE,
     },
+    "a relative import after a colon, of a name its package re-exports": {
+        "pkg/__init__.py": "from blocks import Up as Upsampler\n",
+        "blocks.py": UP,
+        "pkg/model.py": (
+            "try: from . import Upsampler\nexcept ImportError: Upsampler = None\n\n"
+            "net = Upsampler(3)\n"
+        ),
+        "other.py": ALONE,
+    },
     "a base class named, not imported": {
         "blocks.py": UP,
         "model.py": "class Sub(Up):\n    pass\n\nnet = Sub(3)\n",
@@ -132,6 +141,8 @@ def test_the_finding_a_chain_across_files_gives_is_kept(tmp_path: Path) -> None:
         "from blocks import (Up,\n",  # an import line that does not parse alone
         "if True: from blocks import (Up,\n    Down)\n",  # continued after a colon
         "from .... import *\n",  # everything of a module above the top of the tree
+        "x = 1; from .... import *\n",  # the same after a semicolon
+        "from \\\n    .blocks import Up\n",  # a relative import's dots on a continued line
     ],
 )
 def test_a_file_whose_imports_cannot_be_read_puts_every_file_in_one_group(text: str) -> None:

@@ -50,9 +50,9 @@ class AxisInterior:
         pat = pattern[:p]
         lo, hi = min(pat), max(pat)
         self.period = p
-        self.pattern = tuple(_clean(v) for v in pat)
-        self.min = _clean(lo)
-        self.max = _clean(hi)
+        self.pattern = tuple(clean_value(v) for v in pat)
+        self.min = clean_value(lo)
+        self.max = clean_value(hi)
         self.holes = lo <= RTOL * max(hi, 1.0)
         even = all(abs(v - pat[0]) <= RTOL * scale for v in pat)
         self.even = even and not self.holes
@@ -182,6 +182,7 @@ def _apply(op: AxisOp, x: list[float], out: int) -> list[float]:
     return y
 
 
-def _clean(v: float) -> float:
+def clean_value(v: float) -> float:
+    """``v``, or the integer it is within :data:`RTOL` of (as a float)."""
     r = round(v)
     return float(r) if abs(v - r) <= RTOL * max(abs(v), 1.0) else float(v)

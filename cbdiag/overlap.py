@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import LayerSpecError, SizeError
-from .interior import AxesSummary
+from .interior import RTOL, AxesSummary
+from .interior import clean_value as _clean
 from .layers import AXIS_NAMES, AxisOp, Layer, _fmt_axes
 from .layers import own_ratio as _own_ratio
 
@@ -36,7 +37,6 @@ BoolArray = NDArray[np.bool_]
 MAX_AXIS = 1 << 22
 MAX_INPUT = 1 << 20
 MAX_CELLS = 1 << 26
-_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -355,7 +355,7 @@ def _interior(dirty: BoolArray) -> BoolArray:
 
 def _close(a: FloatArray, b: float | FloatArray) -> NDArray[np.bool_]:
     scale = max(float(np.max(np.abs(a))) if a.size else 0.0, 1.0)
-    return np.abs(a - b) <= _RTOL * scale
+    return np.abs(a - b) <= RTOL * scale
 
 
 def _axis_stats(values: FloatArray, interior: BoolArray, period: int) -> AxisResult | None:
@@ -376,7 +376,7 @@ def _axis_stats(values: FloatArray, interior: BoolArray, period: int) -> AxisRes
             break
     pat = pattern[:p]
     lo, hi = float(pat.min()), float(pat.max())
-    holes = bool(lo <= _RTOL * max(hi, 1.0))
+    holes = bool(lo <= RTOL * max(hi, 1.0))
     ratio = math.inf if holes else hi / lo
     even = bool(np.all(_close(pat, pat[0])))
     spec: list[tuple[int, float]] = []
@@ -400,11 +400,6 @@ def _axis_stats(values: FloatArray, interior: BoolArray, period: int) -> AxisRes
         holes=holes,
         spectrum=tuple(spec),
     )
-
-
-def _clean(v: float) -> float:
-    r = round(v)
-    return float(r) if abs(v - r) <= _RTOL * max(abs(v), 1.0) else float(v)
 
 
 def _analyse_axis(

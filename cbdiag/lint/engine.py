@@ -508,8 +508,7 @@ def check_files(
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        with statements_cached():
-            return deep(_check_files, files, roots, found or set())
+        return deep(_check_files, files, roots, found or set())
     finally:
         if gc_was:
             gc.enable()
@@ -561,7 +560,7 @@ def _check_files(
     texts = [(parsed[i].path, parsed[i].source, (roots or {}).get(parsed[i].path)) for i in usable]
     # each group of files that can reach only each other on its own: its trees are let go
     # before the next group is parsed (see .linking)
-    for group in groups(texts) if len(texts) > 1 else [list(range(len(texts)))]:
+    for group in groups(texts):
         items = [parsed[usable[k]] for k in group]
         with statements_cached():  # (keyed by the identity of trees: one group's)
             reports = _check_group(items, roots, found)

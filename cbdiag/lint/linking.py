@@ -22,7 +22,6 @@ tree), the file may reach any file: then every file is one group.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 
@@ -32,24 +31,13 @@ from .structure import (
     _statement_end,
     _triple_quoted,
     module_names,
+    relative_name,
 )
 
 #: A class header up to its bases' opening parenthesis (anywhere in a file's text, strings
 #: and comments included: a word more is only a wider group).
 _CLASS_OPEN = re.compile(r"class[\s\\]+\w+[\s\\]*\(")
 _WORD = re.compile(r"\w+")
-
-
-def relative_name(name: str, path: str, level: int, module: str | None) -> str | None:
-    """The module ``from {'.' * level}{module} import ...`` names in module ``name`` (at
-    ``path``), or None when it goes above the top of the tree."""
-    parts = name.split(".")
-    is_pkg = os.path.basename(path).startswith("__init__.")
-    base = parts if is_pkg else parts[:-1]
-    if level - 1 > len(base):
-        return None
-    base = base[: len(base) - (level - 1)]
-    return ".".join([*base, *([module] if module else [])]) or None
 
 
 class Links:
@@ -222,6 +210,8 @@ def groups(files: Sequence[tuple[str, str, str | None]]) -> list[list[int]]:
     """The groups of ``files`` (``(path, Python source, lint root)``) that may reach only
     each other, as lists of indices in the order given, ordered by their first file."""
     n = len(files)
+    if n <= 1:  # (nothing to group: no text read)
+        return [list(range(n))] if n else []
     parent = list(range(n))
     count = [n]  # (groups left: at one, the rest of the text need not be read)
 
@@ -248,7 +238,7 @@ def groups(files: Sequence[tuple[str, str, str | None]]) -> list[list[int]]:
                     union(members[0], j)
             union(i, members[0])
 
-    one = [list(range(n))] if n else []
+    one = [list(range(n))]
     owners: dict[str, list[int]] = {}  # module-name segment -> files
     mod_names = [module_names(path, root) for path, _, root in files]
     for i, names in enumerate(mod_names):

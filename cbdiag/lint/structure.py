@@ -373,6 +373,18 @@ def module_names(path: str, root: str | None) -> list[str]:
     return [".".join(parts[i:]) for i in range(len(parts))]
 
 
+def relative_name(name: str, path: str, level: int, module: str | None) -> str | None:
+    """The module ``from {'.' * level}{module} import ...`` names in module ``name`` (at
+    ``path``), or None when it goes above the top of the tree."""
+    parts = name.split(".")
+    is_pkg = os.path.basename(path).startswith("__init__.")
+    base = parts if is_pkg else parts[:-1]
+    if level - 1 > len(base):
+        return None
+    base = base[: len(base) - (level - 1)]
+    return ".".join([*base, *([module] if module else [])]) or None
+
+
 class Project:
     """The modules of one lint run, for resolving imports and call sites across them."""
 
@@ -460,13 +472,7 @@ class Project:
         return self.by_name.get(name)
 
     def relative(self, m: ModuleInfo, level: int, module: str | None) -> str | None:
-        parts = m.name.split(".")
-        is_pkg = os.path.basename(m.path).startswith("__init__.")
-        base = parts if is_pkg else parts[:-1]
-        if level - 1 > len(base):
-            return None
-        base = base[: len(base) - (level - 1)]
-        return ".".join([*base, *([module] if module else [])]) or None
+        return relative_name(m.name, m.path, level, module)
 
     def _reaching_lines(
         self,

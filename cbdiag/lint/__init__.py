@@ -411,9 +411,11 @@ def _with_roots(
     files: list[tuple[str, str | None]], paths: Sequence[str | os.PathLike[str]]
 ) -> list[tuple[str, str | None, str | None]]:
     """Each file with the directory it was found under (its module names start there)."""
-    dirs = [os.fspath(p) for p in paths if os.path.isdir(p)]
+    # (compared as absolute paths: ``commonpath`` of "." and "./pkg/a.py" is "")
+    dirs = [(os.fspath(p), os.path.abspath(p)) for p in paths if os.path.isdir(p)]
     out = []
     for path, err in files:
-        root = next((d for d in dirs if os.path.commonpath([d, path]) == os.path.normpath(d)), None)
+        full = os.path.abspath(path)
+        root = next((d for d, a in dirs if os.path.commonpath([a, full]) == a), None)
         out.append((path, err, root))
     return out

@@ -577,6 +577,27 @@ def test_literals_cross_modules_by_import(tmp_path: Path) -> None:
     assert alone.violations == [] and alone.clean == 1
 
 
+def test_a_directory_named_dot_is_the_root_of_its_module_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a script at the top imports the package by its absolute name: it resolves only when
+    # the directory linted is the root of the module names, however that directory is spelt
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (tmp_path / "models" / "blocks.py").write_text(
+        "import torch.nn as nn\n\n\nclass UpBlock(nn.Module):\n"
+        "    def __init__(self, c, k_size=4):\n        super().__init__()\n"
+        "        self.up = nn.ConvTranspose2d(c, c, k_size, 2, 1)\n"
+    )
+    (tmp_path / "train.py").write_text("from models.blocks import UpBlock\nz = UpBlock(8, 3)\n")
+    monkeypatch.chdir(tmp_path)
+    for spelt in (".", "./", str(tmp_path), "../" + tmp_path.name):
+        res = lint_paths([spelt])
+        got = [(Path(v.path).name, v.line, v.code) for v in res.violations]
+        assert got == [("blocks.py", 7, "CBD101")], spelt
+        assert res.violations[0].message.endswith("(via train.py:2 `UpBlock(8, 3)`)"), spelt
+
+
 def test_a_function_of_a_module_not_run_yet_sees_its_globals(tmp_path: Path) -> None:
     # a_net.py is analysed first and calls into z_blocks.py before that module ran: the call
     # must see z_blocks' imports (`nn`), and its outcome must not stand for later runs

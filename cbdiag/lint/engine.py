@@ -652,8 +652,8 @@ def _report(rep: FileReport, oc: Outcome, src_lines: list[str], item: _Parsed) -
     col = _char_col(src_lines, line, getattr(node, "col_offset", 0))
     end_col = _char_col(src_lines, end_line, getattr(node, "end_col_offset", 0) or 0)
     codes = CODES_OF_KIND[_kind(oc)]
+    label = getattr(oc, "label", None)  # a class of the tree that is the layer
     if oc.findings:
-        label = getattr(oc, "label", None)  # a class of the tree that is the layer
         for code, msg, via in oc.findings:
             if label and label != oc.name and msg.startswith(oc.name + " "):
                 msg = f"{label} (a {oc.name}){msg[len(oc.name) :]}"
@@ -668,7 +668,8 @@ def _report(rep: FileReport, oc: Outcome, src_lines: list[str], item: _Parsed) -
     cell = None
     if item.cells is not None and 0 < line <= len(item.cells):
         cell, line = item.cells[line - 1]
-    rep.unresolved.append(Unresolved(rep.path, line, col, oc.name, oc.reason(), codes, cell))
+    name = f"{label} (a {oc.name})" if label and label != oc.name else oc.name
+    rep.unresolved.append(Unresolved(rep.path, line, col, name, oc.reason(), codes, cell))
 
 
 def _apply_noqa(rep: FileReport, source: str) -> None:

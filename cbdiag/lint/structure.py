@@ -57,6 +57,7 @@ from .targets import (
     Target,
 )
 from .values import (
+    GROWN,
     MAX_ITEMS,
     Choice,
     Func,
@@ -75,6 +76,8 @@ from .values import (
     binop,
     bounded,
     compare,
+    dict_get,
+    grow,
     known,
     same,
 )
@@ -1505,6 +1508,10 @@ class Interpreter:
         if not stmts or fr.depth > 0:  # a run with a caller's values: only what runs counts
             return
         saved, fr.locals = fr.locals, _clone(fr.locals)[0]
+        inst = fr.inst
+        attrs = None
+        if inst is not None:  # (what it sets on ``self`` does not count either)
+            attrs, inst.attrs = inst.attrs, _clone(inst.attrs)[0]
         was, fr.dead = fr.dead, True
         try:
             self.block(stmts, fr)
@@ -1512,6 +1519,8 @@ class Interpreter:
             pass
         finally:
             fr.locals = saved
+            if inst is not None and attrs is not None:
+                inst.attrs = attrs
             fr.dead = was
 
     def stmt(self, st: ast.stmt, fr: Frame, module_level: bool = False) -> str | None:
@@ -1560,7 +1569,10 @@ class Interpreter:
                 fr.locals[n] = Unknown(f"`{n}` is declared {type(st).__name__.lower()}")
         elif isinstance(st, ast.Delete):
             for t in st.targets:
-                self.assign(t, Unknown("deleted"), fr)
+                if isinstance(t, ast.Subscript):
+                    self._set_item(t, None, fr, delete=True)
+                else:
+                    self.assign(t, Unknown("deleted"), fr)
         elif isinstance(st, ast.Match):
             self.expr(st.subject, fr)
             for case in st.cases:
@@ -1580,8 +1592,16 @@ class Interpreter:
         code can only call the name when the import worked)."""
         saved = dict(fr.locals)
         lens = self._seq_lens(fr)
+        dicts = [(k, v, dict(v)) for k, v in fr.locals.items() if isinstance(v, dict)]
+        if fr.inst is not None:
+            dicts += [
+                (f"self.{k}", v, dict(v)) for k, v in fr.inst.attrs.items() if isinstance(v, dict)
+            ]
         with contextlib.suppress(_Return):
             self.block(body, fr)
+        for name, d, before in dicts:  # (changed there: its keys are not known)
+            if len(d) != len(before) or any(d.get(k, _MISSING) is not x for k, x in before.items()):
+                grow(d, Unknown(f"{name} (changed {why.replace('set ', '')})"))
         for k in list(fr.locals):
             if k in saved and same(saved[k], fr.locals[k]):
                 continue
@@ -1618,10 +1638,16 @@ class Interpreter:
             self.dead(st.orelse if test else st.body, fr)  # checked, not followed
             return self.block(st.body if test else st.orelse, fr)
         base = fr.locals
+        inst = fr.inst
+        base_attrs = inst.attrs if inst is not None else None
         copies = []
+        attr_copies: list[dict[str, Any]] = []
         for n, body in enumerate((st.body, st.orelse)):
             clone, _remap = _clone(base)
             fr.locals = clone
+            if inst is not None and base_attrs is not None:  # (``self.k = 3`` on one way)
+                inst.attrs = _clone(base_attrs)[0]
+                attr_copies.append(inst.attrs)
             if tail is not None:
                 body = [*body, *tail]
                 if n == 0:
@@ -1633,6 +1659,15 @@ class Interpreter:
                 clone["__return__"] = r.value
             copies.append((clone, sig))
         fr.locals = base
+        if inst is not None and base_attrs is not None:
+            inst.attrs = base_attrs
+            # (the instance outlives a return: what either way set on it is kept, as a choice)
+            ia, ib = attr_copies
+            for k in set(ia) | set(ib):
+                va, vb = ia.get(k, _MISSING), ib.get(k, _MISSING)
+                why = _depends(f"self.{k}", st.lineno)
+                both = va is not _MISSING and vb is not _MISSING
+                base_attrs[k] = either(va, vb, why) if both else Unknown(why())
         (a, sa), (b, sb) = copies
         if sa == "return" and sb == "return":
             ra, rb = a.get("__return__"), b.get("__return__")
@@ -1681,6 +1716,8 @@ class Interpreter:
             if any(isinstance(x, Growth) for x in v.items):
                 return Unknown("a list grown in a way cbdiag does not follow")
             items = list(v.items)
+        elif isinstance(v, dict) and GROWN in v:
+            return Unknown(f"a dict with keys from {v[GROWN].reason}")
         elif isinstance(v, (str, dict)):
             items = list(v)
         else:
@@ -1707,8 +1744,40 @@ class Interpreter:
             obj = self.resolved(fr.locals.get(base.id)) if isinstance(base, ast.Name) else None
             if isinstance(obj, Inst):
                 obj.attrs[target.attr] = v
+        elif isinstance(target, ast.Subscript):
+            self._set_item(target, v, fr)
         elif isinstance(target, ast.Starred):
             self.assign(target.value, Unknown("a starred target"), fr)
+
+    def _set_item(self, target: ast.Subscript, v: Any, fr: Frame, delete: bool = False) -> None:
+        """``d[k] = v`` / ``del d[k]`` of a dict (or a list) the interpreter knows: the item
+        set or dropped; with a key not known, its keys (or items) become not known."""
+        obj = self.expr(target.value, fr)
+        if not isinstance(obj, dict | Seq):
+            return
+        key = None if type(target.slice) is ast.Slice else self.expr(target.slice, fr)
+        if isinstance(obj, dict):
+            if not isinstance(key, str):
+                at, of = _text(fr.module, target), _text(fr.module, target.value)
+                grow(obj, Unknown(f"{of} (`{at}` set by a key not known)"))
+            elif delete:
+                obj.pop(key, None)
+            else:
+                obj[key] = v
+            return
+        items = obj.items
+        if (
+            isinstance(key, int)
+            and not isinstance(key, bool)
+            and -len(items) <= key < len(items)
+            and not any(isinstance(x, Growth) for x in items)
+        ):
+            if delete:
+                del items[key]
+            else:
+                items[key] = v
+            return
+        items.append(Growth("an item set in a way cbdiag does not follow"))
 
     def augassign(self, st: ast.AugAssign, fr: Frame) -> None:
         cur = self.expr(st.target, fr) if isinstance(st.target, ast.Name | ast.Attribute) else None
@@ -1936,6 +2005,8 @@ class Interpreter:
                 val = self.expr(v, fr)
                 if k is None:
                     if isinstance(val, dict):
+                        if GROWN in val:  # (its keys not known may replace those before)
+                            out_d.clear()
                         out_d.update(val)
                         continue
                     return Unknown("a dict merged from a value not known statically")
@@ -2066,8 +2137,10 @@ class Interpreter:
             if name != "__init__":
                 return Unknown(f"super().{name}")
             return self._next_init(base.cls, base.inst)
-        if isinstance(base, Seq) and name in ("append", "extend", "add", "insert"):
+        if isinstance(base, Seq) and name in _SEQ_METHODS:
             return _Method(base, name)
+        if isinstance(base, dict) and name in _DICT_METHODS:
+            return _DictMethod(base, name)
         if isinstance(base, Layer) and name == "weight":
             return _Weight(base)
         if isinstance(base, Unknown):
@@ -2103,7 +2176,9 @@ class Interpreter:
             v = self.expr(kw.value, fr)
             if kw.arg is None:
                 if isinstance(v, dict):
-                    out.kw.update(v)
+                    out.kw.update((k, x) for k, x in v.items() if k is not GROWN)
+                    if GROWN in v and out.kwstar is None:  # (where its other keys come from)
+                        out.kwstar = v[GROWN]
                 else:
                     out.kwstar = Unknown(_text(fr.module, kw.value))
             else:
@@ -2132,6 +2207,8 @@ class Interpreter:
             fv = fv.func
         if isinstance(fv, _Method):
             return fv.apply(args, fr)
+        if isinstance(fv, _DictMethod):
+            return fv.apply(args, _text(fr.module, node.args[0] if node.args else node))
         if isinstance(fv, _Builtin):
             return fv.apply(args)
         if isinstance(fv, Qual):
@@ -2195,6 +2272,12 @@ class Interpreter:
             return _tuple_rep(args)
         if q in RESIZERS:
             return self.resize(node, q, args)
+        if q in ("copy.copy", "copy.deepcopy") and len(args.pos) == 1 and not args.kw:
+            if args.star is None and args.kwstar is None and isinstance(args.pos[0], dict):
+                copied = _copied(args.pos[0], deep=q == "copy.deepcopy")
+                if copied is not None:
+                    return copied
+            return Unknown(f"a copy by {q.split('.')[1]}() of a value cbdiag does not copy")
         if q == "functools.partial":
             if not args.pos:
                 return Unknown("partial() without a function")
@@ -2224,11 +2307,22 @@ class Interpreter:
         name one (a plain convolution, or a config from outside)."""
         name = q.rsplit(".", 1)[-1]
         module = name == "ConvModule"
-        given, cfg = args.get(Arg(8, ("conv_cfg",)) if module else Arg(0, ("cfg",)), "conv_cfg")
-        if not given or not isinstance(cfg, dict):
+        what = "conv_cfg" if module else "cfg"
+        given, cfg = args.get(Arg(8, ("conv_cfg",)) if module else Arg(0, ("cfg",)), what)
+        if not given:
             return None
-        kind = cfg.get("type")
-        ndim = DECONV_TYPES.get(kind) if isinstance(kind, str) else None
+        # a config not known statically (a parameter, a ``**kwargs`` that may hold it, a type
+        # from outside) may name a transposed convolution: checked as one, see _maybe (an
+        # upsample builder's config also holds the layer's arguments: left as it is)
+        flag: Unknown | Sym | None = None
+        if isinstance(cfg, Unknown | Sym) and name != "build_upsample_layer":
+            flag, cfg = cfg, {}
+        if not isinstance(cfg, dict):
+            return None
+        kind = dict_get(cfg, "type", None)
+        if flag is None and isinstance(kind, Unknown | Sym) and name != "build_upsample_layer":
+            flag = kind
+        ndim = 2 if flag is not None else DECONV_TYPES.get(kind) if isinstance(kind, str) else None
         if ndim is None:
             return None
         kw = {k: v for k, v in cfg.items() if k != "type" and isinstance(k, str)}
@@ -2246,7 +2340,14 @@ class Interpreter:
             kw.update((k, v) for k, v in args.kw.items() if k != "cfg")
             star = args.star
         t = CONFIGURED[(name, ndim)]
-        return self.target(node, t, CallArgs(pos, kw, star, args.kwstar), fr)
+        call_args = CallArgs(pos, kw, star, args.kwstar)
+        if flag is None:
+            return self.target(node, t, call_args, fr)
+        given_s, s = call_args.get(t.stride, "stride")
+        s = as_tuple(s if given_s else t.default_stride)
+        if all(type(x) is int and x == 1 for x in (s if isinstance(s, tuple) and s else (s,))):
+            return None  # stride 1: a layer that keeps the grid either way (as a plain one)
+        return self._maybe(node, t, call_args, what, flag, fr)
 
     def monai(self, node: ast.Call, q: str, args: CallArgs, fr: Frame) -> Layer | None:
         """MONAI's ``Convolution(..., is_transposed=True)``, ``UpSample`` in a deconv mode and
@@ -2322,7 +2423,11 @@ class Interpreter:
         statically (``is_transposed=use_convtranspose``, a mode from a parameter): clean when
         it would be even as one, else unresolved (saying what it would be)."""
         oc = self.outcome(node, t.name, fr)
-        self._record(oc, _if_transposed(check_target(t, args), f"{what}: {flag.reason}"), fr)
+        why = f"{what}: {flag.reason}"
+        res = check_target(t, args)
+        if isinstance(res, Unknown):  # (what makes it one or not first)
+            res = Unknown(f"{why}; as a transposed convolution, {res.reason}")
+        self._record(oc, _if_transposed(res, why), fr)
         return Layer(node, target=t, spatial=True, unknown=f"{what} not known statically")
 
     def _monai_unet(self, node: ast.Call, args: CallArgs, ndim: int, fr: Frame) -> Layer:
@@ -2691,7 +2796,8 @@ class Interpreter:
             env[a.vararg.arg] = tuple(extra_pos) if args.star is None else Unknown("*args")
         if a.kwarg is not None:
             rest = {k: v for k, v in args.kw.items() if k not in names}
-            env[a.kwarg.arg] = rest if args.kwstar is None else Unknown("**kwargs")
+            # (passed on with ``**kwargs``, its keys not known still say where they come from)
+            env[a.kwarg.arg] = rest if args.kwstar is None else {**rest, GROWN: args.kwstar}
         return env, inst
 
 
@@ -2861,9 +2967,84 @@ class _Method:
             _extend(seq, args.pos[0])
         elif self.name == "insert" and len(args.pos) == 2 and isinstance(args.pos[0], int):
             seq.items.insert(args.pos[0], args.pos[1])
+        elif self.name in _SEQ_CHANGES:
+            return _change_items(seq, self.name, args)
         else:
             seq.items.append(Growth(f"a {self.name} cbdiag does not follow"))
         return None
+
+
+#: The list methods the interpreter follows (``append`` ... grow a list, the others change
+#: it: see :func:`_change_items`; any other leaves it as it is).
+_SEQ_CHANGES = ("pop", "clear", "reverse", "remove", "sort")
+_SEQ_METHODS = ("append", "extend", "add", "insert", *_SEQ_CHANGES)
+
+
+def _change_items(seq: Seq, name: str, args: CallArgs) -> Any:
+    """``pop()``, ``pop(i)``, ``clear()``, ``reverse()`` of a list whose items are known; any
+    other change (``remove``, ``sort``, an item not known) leaves them not known."""
+    items = seq.items
+    settled = not any(isinstance(x, Growth) for x in items) and not args.kw
+    if settled and name == "clear" and not args.pos:
+        items.clear()
+        return None
+    if settled and name == "reverse" and not args.pos:
+        items.reverse()
+        return None
+    if settled and name == "pop" and len(args.pos) <= 1:
+        i = args.pos[0] if args.pos else -1
+        if isinstance(i, int) and not isinstance(i, bool) and -len(items) <= i < len(items):
+            return items.pop(i)
+    items.append(Growth(f"a list changed by {name}() in a way cbdiag does not follow"))
+    return Unknown(f"the result of {name}()")
+
+
+#: The dict methods that change it (see :class:`_DictMethod`; others read it: not known).
+_DICT_METHODS = ("update", "setdefault", "pop", "popitem", "clear")
+
+
+class _DictMethod:
+    """A method call that changes a dict: followed where its arguments are known, else the
+    dict's keys become not known (:data:`.values.GROWN`)."""
+
+    def __init__(self, d: dict[Any, Any], name: str) -> None:
+        self.d, self.name = d, name
+
+    def apply(self, args: CallArgs, text: str) -> Any:
+        d, name = self.d, self.name
+        unknown = Unknown(text)
+        if name == "update":
+            if args.star is not None or len(args.pos) > 1:
+                grow(d, unknown)
+            elif args.pos:
+                other = args.pos[0]
+                if not isinstance(other, dict):
+                    grow(d, unknown)
+                else:
+                    if GROWN in other:  # (its keys not known may replace any of d's)
+                        d.clear()
+                    d.update(other)
+            if args.kwstar is not None:
+                grow(d, args.kwstar)
+            d.update(args.kw)
+            return None
+        if name == "clear" and not args.pos:
+            d.clear()
+            return None
+        key = args.pos[0] if args.pos else None
+        plain = args.star is None and args.kwstar is None and not args.kw and len(args.pos) <= 2
+        if name in ("setdefault", "pop") and plain and isinstance(key, str):
+            missing = args.pos[1] if len(args.pos) == 2 else None
+            if name == "pop" and len(args.pos) == 1:
+                missing = Unknown(f"the key {key!r} is not in the dict")
+            v = dict_get(d, key, missing)
+            if name == "pop":
+                d.pop(key, None)
+            elif key not in d:
+                d[key] = v
+            return v
+        grow(d, Unknown(f"a dict changed by {name}() ({text})"))
+        return Unknown(f"the result of {name}()")
 
 
 def _extend(seq: Seq, v: Any) -> None:
@@ -2908,7 +3089,7 @@ def _seq_items(v: Any) -> list[Any]:
         return list(v)
     if isinstance(v, Seq) and not any(isinstance(x, Unknown) for x in v.items):
         return list(v.items)
-    if isinstance(v, str | dict):
+    if isinstance(v, str) or (isinstance(v, dict) and GROWN not in v):
         return list(v)
     raise _NotStatic("a sequence not known statically")
 
@@ -2961,6 +3142,22 @@ _BUILTINS: dict[str, Any] = {
     "int": _int,
     "dict": lambda *a, **kw: _dict(*a, **kw),
 }
+
+
+def _copied(d: dict[Any, Any], deep: bool, depth: int = 0) -> dict[Any, Any] | None:
+    """A copy of a config dict (``deep``: its dicts copied too); None when it holds a value
+    that a copy would make anew and the interpreter follows by identity (a list, an
+    instance)."""
+    out: dict[Any, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and deep:
+            v = _copied(v, deep, depth + 1) if depth < MAX_DEPTH else None
+            if v is None:
+                return None
+        elif isinstance(v, Seq | Inst | Layer):
+            return None
+        out[k] = v
+    return out
 
 
 def _dict(*a: Any, **kw: Any) -> dict[Any, Any]:
@@ -3065,7 +3262,7 @@ def _subscript(base: Any, idx: Any) -> Any:
     if isinstance(base, Unknown):
         return base
     if isinstance(base, dict) and isinstance(idx, str):
-        return base.get(idx, Unknown(f"the key {idx!r} is not in the dict"))
+        return dict_get(base, idx, Unknown(f"the key {idx!r} is not in the dict"))
     items = None
     if isinstance(base, tuple):
         items = list(base)
@@ -3080,12 +3277,14 @@ def _subscript(base: Any, idx: Any) -> Any:
 
 def _clone(env: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Seq]]:
     remap: dict[int, Seq] = {}
-    out = {}
+    out: dict[str, Any] = {}
     for k, v in env.items():
         if isinstance(v, Seq):
             if id(v) not in remap:
                 remap[id(v)] = Seq(list(v.items), v.node, v.sequential, v.added)
             out[k] = remap[id(v)]
+        elif isinstance(v, dict):  # (a way may change it: each way its own copy)
+            out[k] = dict(v)
         else:
             out[k] = v
     return out, remap

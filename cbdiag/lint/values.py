@@ -132,6 +132,33 @@ class Growth(Unknown):
     """A list grown a number of times not known statically (it may hold anything)."""
 
 
+class _Grown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "GROWN"
+
+
+#: The key of a dict whose other keys are not all known statically (``d.update(cfg)``, a
+#: function's ``**kwargs`` when its caller passed ``**cfg``): its value is the
+#: :class:`Unknown` that says where they come from; the str keys beside it are those set since.
+GROWN: Any = _Grown()
+
+
+def grow(d: dict[Any, Any], why: Unknown) -> None:
+    """``d`` updated from keys not known statically: any key it had may now be anything."""
+    d.clear()
+    d[GROWN] = why
+
+
+def dict_get(d: dict[Any, Any], key: str, missing: Any) -> Any:
+    """``d[key]``: ``missing`` when it is not there (unless ``d`` has keys not known)."""
+    if key in d:
+        return d[key]
+    grown = d.get(GROWN)
+    return Unknown(f"the key {key!r} may be in {grown.reason}") if grown is not None else missing
+
+
 class Layer(Plain):
     """A layer call: the rules' target (``target``, with its spatial ``layer`` when every
     argument is known), a resampler (``layer`` only), or another module (``layer`` None:

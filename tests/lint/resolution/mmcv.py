@@ -29,4 +29,4 @@ class Up(nn.Module):
 
 
 def from_config(cfg, c):
-    return ConvModule(c, c, 3, 2, 1, conv_cfg=cfg)  # (a config from outside: not checked)
+    return ConvModule(c, c, 3, 2, 1, conv_cfg=cfg)  # ? conv_cfg: parameter cfg

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import bisect
 import contextlib
+import copy
 import itertools
 import operator
 import os
@@ -1182,6 +1183,7 @@ class Frame:
         self.inst = inst
         self.seqs: list[Seq] = []  # Keras Sequential models made here (checked at the end)
         self.dead = False  # in code that does not run: checked, calls not followed
+        self.hooked: str | None = None  # the layer checked here may run another weight: why
 
 
 class Interpreter:
@@ -2528,6 +2530,8 @@ class Interpreter:
         return _outcome_of(fr.module, node, name)
 
     def _record(self, oc: Outcome, res: Any, fr: Frame) -> None:
+        if fr.hooked is not None and not isinstance(res, Unknown):
+            res = Unknown(fr.hooked)
         _note(oc, res, " → ".join(map(str, fr.via)))
 
     def sequential(self, node: ast.Call, q: str, args: CallArgs, fr: Frame) -> Seq:
@@ -2601,12 +2605,18 @@ class Interpreter:
         ctor = None  # a class whose instances are a library layer (a subclass of one)
         if isinstance(f.node, ast.ClassDef) and not isinstance(fv, _Bound):
             ctor = self._constructor(f)
+            hooked = self._hooked(f) if ctor is not None else None
             if isinstance(ctor, str):  # no __init__ of the tree on the way: the call is the layer's
-                return _subclassed(self.library(node, ctor, args, fr), f, fr.module)
+                here = fr
+                if hooked is not None:
+                    here = copy.copy(fr)
+                    here.hooked = hooked
+                return _subclassed(self.library(node, ctor, args, here), f, fr.module)
             if ctor is not None:
                 cls = f
                 fv = _Bound(ctor.key, Inst(f.key))
                 fv.inst.ctor = (fr.module, node, fr.via)  # type: ignore[attr-defined]
+                fv.inst.hooked = hooked  # type: ignore[attr-defined]
                 f, fn = ctor, ctor.function
         if fn is None:
             lv = Layer(node, spatial=True, unknown=f"a module of the tree (`{f.qual}`)")
@@ -2720,6 +2730,32 @@ class Interpreter:
             f = self.p.funcs.get(base.key)
         return None
 
+    def _hooked(self, cls: FuncInfo) -> str | None:
+        """Why the weight a class of the tree that is a library layer runs with may not be
+        the one its arguments make: a class on the way to the library layer registers a
+        forward pre-hook or a parametrization (PGGAN's fused upsampling pads a 3x3 kernel to
+        4x4 before each call). None when none does."""
+        f: FuncInfo | None = cls
+        for _ in range(MAX_DEPTH):
+            if f is None or not isinstance(f.node, ast.ClassDef):
+                return None
+            m, node = f.module, f.node
+            s0, s1 = m.text_of_lines(node.lineno, node.end_lineno or node.lineno)
+            hit = _HOOKS.search(m.source, s0, s1)
+            if hit is not None:
+                line = m.source.count("\n", 0, hit.start()) + 1
+                what = "forward pre-hook" if "hook" in hit.group() else "parametrization"
+                return (
+                    f"{f.qual.rsplit('.', 1)[-1]} registers a {what} "
+                    f"({os.path.basename(m.path)}:{line}): the weight it runs with is not known "
+                    "statically"
+                )
+            base = self._base_of(f)
+            if not isinstance(base, Func):
+                return None
+            f = self.p.funcs.get(base.key)
+        return None
+
     def _next_init(self, cls_key: str, inst: Inst) -> Any:
         """``super().__init__`` in a method of class ``cls_key``: its base's."""
         cls = self.p.funcs.get(cls_key)
@@ -2750,6 +2786,7 @@ class Interpreter:
             return  # (a run of __init__ with no caller: the instantiations are checked)
         module, node, via = at
         here = Frame(module, {}, via=via, depth=fr.depth)
+        here.hooked = getattr(inst, "hooked", None)
         inst.base = self.library(node, fv.name, args, here)  # type: ignore[attr-defined]
 
     def bind(
@@ -2921,6 +2958,10 @@ def _if_transposed(res: Any, why: str) -> Any:
     if isinstance(res, list) and res:
         return Unknown(f"{why} (as a transposed convolution: {res[0][1].split(':')[0]})")
     return res
+
+
+#: A forward pre-hook or a parametrization registered in a class's text.
+_HOOKS = re.compile(r"\bregister_(?:forward_pre_hook|parametrization)\s*\(")
 
 
 def _subclassed(v: Any, cls: FuncInfo, m: ModuleInfo) -> Any:

@@ -1583,7 +1583,11 @@ class Interpreter:
             return _BREAK
         elif isinstance(st, ast.Continue):
             return _CONTINUE
+        elif isinstance(st, ast.Assert):  # (its layer calls are checked, as if it runs)
+            self.expr(st.test, fr)
         elif isinstance(st, ast.Raise):
+            if st.exc is not None:
+                self.expr(st.exc, fr)
             raise _Return(Unknown("raises"))
         return None
 
@@ -2068,15 +2072,24 @@ class Interpreter:
             inst=fr.inst,
         )
         first = self.iterate(self.expr(gens[0].iter, fr))
-        if isinstance(first, list) and len(gens) == 1 and not isinstance(node, ast.DictComp):
-            out = []
+        if isinstance(first, list) and len(gens) == 1:
+            out: list[Any] = []
+            keys: list[Any] = []
             for item in first:
                 self.assign(gens[0].target, item, sub)
                 conds = [self.expr(c, sub) for c in gens[0].ifs]
                 if not all(known(c) for c in conds):
                     return Unknown("a comprehension with a condition not known statically")
                 if all(conds):
-                    out.append(self.expr(node.elt, sub))
+                    if isinstance(node, ast.DictComp):
+                        keys.append(self.expr(node.key, sub))
+                        out.append(self.expr(node.value, sub))
+                    else:
+                        out.append(self.expr(node.elt, sub))
+            if isinstance(node, ast.DictComp):
+                if all(isinstance(k, str) for k in keys):
+                    return dict(zip(keys, out, strict=True))
+                return Unknown("a dict comprehension with keys that are not known strings")
             return Seq(out, node) if isinstance(node, ast.ListComp) else tuple(out)
         why = first.reason if isinstance(first, Unknown) else "nested loops"
         for g in gens:

@@ -662,7 +662,7 @@ def _report(rep: FileReport, oc: Outcome, src_lines: list[str], item: _Parsed) -
                 _in_cell(Violation(rep.path, line, col, end_line, end_col, code, text), item.cells)
             )
         return
-    if oc.clean:
+    if oc.status == "clean":
         rep.clean.append((line, codes))
         return
     cell = None

@@ -138,11 +138,23 @@ class Outcome(MutableRecord):
         self.clean = clean
         self.reasons = list() if reasons is None else reasons
 
+    # How the runs ended: a run with a caller's values (``via``) that was not known keeps the
+    # call unresolved; one with no caller's values (parameters unbound) that was not known
+    # counts only when no run with a caller's values checked the call (they supersede it).
+    unknown_via: bool = False
+    unknown_free: bool = False
+    clean_via: bool = False
+
     @property
     def status(self) -> str:
+        """The call's verdict: "finding" when any run found one; "clean" when every run that
+        counts was even (the runs with a caller's values, or else the runs with none); else
+        "unresolved"."""
         if self.findings:
             return "finding"
-        if self.clean:
+        if self.unknown_via:
+            return "unresolved"
+        if self.clean_via or (self.clean and not self.unknown_free):
             return "clean"
         return "unresolved"
 
@@ -1065,14 +1077,18 @@ def _note(oc: Outcome, res: Any, via: str) -> None:
     if isinstance(res, Unknown):
         if via:
             oc.reasons.append(res.reason)
+            oc.unknown_via = True
         else:
             oc.reasons.insert(0, res.reason)
+            oc.unknown_free = True
     elif res:
         for code, msg in res:
             if not any(c == code for c, _, _ in oc.findings):
                 oc.findings.append((code, msg, via))
     else:
         oc.clean = True
+        if via:
+            oc.clean_via = True
 
 
 def _param_names(f: FuncInfo) -> list[str]:

@@ -500,7 +500,8 @@ def test_stdin_is_decoded_like_a_file() -> None:
 # ---------------------------------------------------------------------------------------------
 # static value analysis: one file per resolution rule, expectations written as markers
 # (``# <- CODE`` a finding on that line, ``# ? words`` unresolved with a reason holding them,
-# ``# not a stack`` a container not listed as an unresolved stack either)
+# ``# not a stack`` a container not listed as an unresolved stack either, ``# ok`` a layer call
+# proved even: neither a finding nor unresolved)
 # ---------------------------------------------------------------------------------------------
 
 RESOLUTION = HERE / "resolution"
@@ -524,6 +525,9 @@ def test_resolution_fixture(fixture: Path) -> None:
     assert set(got) == set(unresolved), (got, res.unresolved)
     for line, words in unresolved.items():
         assert words in got[line], (line, got[line])
+    ok = {i for i, line in enumerate(text.splitlines(), 1) if re.search(r"# ok\b", line)}
+    assert not ok & {u.line for u in res.unresolved}, res.unresolved
+    assert not ok & {v.line for v in res.violations}, res.violations
     flat = {i for i, line in enumerate(text.splitlines(), 1) if line.endswith("# not a stack")}
     assert not flat & {u.line for u in res.unresolved if "CBD104" in u.codes}, res.unresolved
 

@@ -18,7 +18,7 @@ def build_even(c, kernel_size, stride, conv_cfg):
     if stride == 2:
         conv_cfg = dict(type="Deconv")
         kernel_size = 4
-    return ConvModule(c, c, kernel_size, stride=stride, padding=1, conv_cfg=conv_cfg)
+    return ConvModule(c, c, kernel_size, stride=stride, padding=1, conv_cfg=conv_cfg)  # ? conv_cfg: parameter conv_cfg of `build_even`
 
 
 def up(c, mode):

@@ -121,14 +121,14 @@ def params(t: Target, args: CallArgs) -> dict[str, tuple[int, ...]] | Unknown | 
             v = v[1:-1]  # [1, sy, sx, 1] in NHWC
         axes = per_axis(v, ndim)
         if axes is None:
-            if _stride_one(s):  # (only when the kernel or dilation is not known)
+            if stride_one(s):  # (only when the kernel or dilation is not known)
                 return ("clean", "stride 1: every output gets the same taps, whatever the kernel")
             return _why(v, {"kernel": "kernel_size"}.get(key, key))
         out[key] = axes
     return out
 
 
-def _stride_one(s: Any) -> bool:
+def stride_one(s: Any) -> bool:
     """A stride of 1 on every axis (a TF ``[1, 1, 1, 1]`` too)."""
     axes = s if isinstance(s, tuple) else (s,)
     return bool(axes) and all(type(x) is int and x == 1 for x in axes)

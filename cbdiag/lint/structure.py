@@ -30,7 +30,7 @@ from collections.abc import Set as AbstractSet
 from operator import attrgetter
 
 from ..records import MutableRecord, Plain, Record
-from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer
+from .checks import CallArgs, check_stack, check_target, resampler, spatial_layer, stride_one
 from .scopes import bindings, canonical, import_bindings, names_bound
 from .skeleton import LAZY_TYPES, STRINGS, first_body_line, partial_body
 from .targets import (
@@ -80,6 +80,7 @@ from .values import (
     dict_get,
     grow,
     known,
+    merge,
     same,
 )
 
@@ -2027,9 +2028,7 @@ class Interpreter:
                 val = self.expr(v, fr)
                 if k is None:
                     if isinstance(val, dict):
-                        if GROWN in val:  # (its keys not known may replace those before)
-                            out_d.clear()
-                        out_d.update(val)
+                        merge(out_d, val)
                         continue
                     return Unknown("a dict merged from a value not known statically")
                 key = self.expr(k, fr)
@@ -2375,8 +2374,7 @@ class Interpreter:
         if flag is None:
             return self.target(node, t, call_args, fr)
         given_s, s = call_args.get(t.stride, "stride")
-        s = as_tuple(s if given_s else t.default_stride)
-        if all(type(x) is int and x == 1 for x in (s if isinstance(s, tuple) and s else (s,))):
+        if stride_one(as_tuple(s if given_s else t.default_stride)):
             return None  # stride 1: a layer that keeps the grid either way (as a plain one)
         return self._maybe(node, t, call_args, what, flag, fr)
 
@@ -3091,9 +3089,7 @@ class _DictMethod:
                 if not isinstance(other, dict):
                     grow(d, unknown)
                 else:
-                    if GROWN in other:  # (its keys not known may replace any of d's)
-                        d.clear()
-                    d.update(other)
+                    merge(d, other)
             if args.kwstar is not None:
                 grow(d, args.kwstar)
             d.update(args.kw)

@@ -151,6 +151,14 @@ def grow(d: dict[Any, Any], why: Unknown) -> None:
     d[GROWN] = why
 
 
+def merge(d: dict[Any, Any], other: dict[Any, Any]) -> None:
+    """``d`` updated from the dict ``other`` (``{**d, **other}``, ``d.update(other)``): if
+    ``other`` has keys not known statically, they may replace any of ``d``'s."""
+    if GROWN in other:
+        d.clear()
+    d.update(other)
+
+
 def dict_get(d: dict[Any, Any], key: str, missing: Any) -> Any:
     """``d[key]``: ``missing`` when it is not there (unless ``d`` has keys not known)."""
     if key in d:

@@ -45,14 +45,20 @@ _HEADER = re.compile(
     r"( *)(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(.*\)[ \t]*(?:->[^\n]*)?:[ \t]*(?:#[^\n]*)?$",
     re.MULTILINE,
 )
+_STRING_PARTS = (
+    r"#[^\n]*",
+    r'"""(?:[^"\\]|\\.|\\\n|"(?!""))*"""',
+    r"'''(?:[^'\\]|\\.|\\\n|'(?!''))*'''",
+    r'"(?:[^"\\\n]|\\.|\\\n)*"',
+    r"'(?:[^'\\\n]|\\.|\\\n)*'",
+)
 #: String literals and comments, in the order the tokenizer meets them.
-STRINGS = re.compile(
-    r"#[^\n]*"
-    r'|"""(?:[^"\\]|\\.|\\\n|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|\\\n|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.|\\\n)*"'
-    r"|'(?:[^'\\\n]|\\.|\\\n)*'",
-    re.DOTALL,
+STRINGS = re.compile("|".join(_STRING_PARTS), re.DOTALL)
+#: The same, and a triple quote the text does not close (group 1) where the tokenizer meets
+#: it: without that alternative, an unclosed triple quote would match as two strings (an
+#: empty one and one starting with the third quote), as if the text were all strings.
+_OPEN_TRIPLE = re.compile(
+    "|".join((*_STRING_PARTS[:3], r"(\"\"\"|''')", *_STRING_PARTS[3:])), re.DOTALL
 )
 #: The deepest ``def`` whose body may be left out (one compiled pattern per indent).
 MAX_INDENT = 64
@@ -283,7 +289,7 @@ def _safe(region: str, last_line: str) -> bool:
     if '"""' in region or "'''" in region:
         if _f_triple(region, '"""') or _f_triple(region, "'''"):
             return False
-        rest = STRINGS.sub("", region)
+        rest = _OPEN_TRIPLE.sub(r"\1", region)  # (only triple quotes not closed are left)
         if '"' in rest or "'" in rest:
             return False
     return True

@@ -274,6 +274,9 @@ TRICKY = {
     "no_newline_at_end": "def f():\n    return 1",
     "one_line": "def f(): return 1\ndef g():\n    return 2\n",
     "multi_line_header": "def f(a,\n      b):\n    return a\n",
+    # a triple quote the region's text does not close, after quote runs that pair up as empty
+    # strings: it must not be read as two empty one-quote strings (the body ends in it)
+    "quote_run": "def l():\n " + "'" * 34 + "\ndef m():" + "'" * 37 + "g" + "'" * 15 + ".e",
 }
 
 

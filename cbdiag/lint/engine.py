@@ -20,7 +20,7 @@ import io
 import re
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 
 from ..records import MutableRecord, Record
@@ -55,7 +55,21 @@ _BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 #: MONAI's network names the model knows, as whole words (``UNet``, not the ``UNet`` in
 #: ``nnUNetTrainer``); each holds ``UNet``, ``Unet`` or ``UNETR`` (see :func:`_text_lines`).
 _NET_NAMES = sorted({q.rsplit(".", 1)[1] for q in (*MONAI_UNET, *MONAI_EVEN_NETS)})
-_NETS = re.compile(rf"\b(?:{'|'.join(_NET_NAMES)})\b")
+
+
+def whole_words(names: Iterable[str]) -> str:
+    """A pattern of ``names`` (each starting with a word character) as whole words, written as
+    flat alternatives, each a literal first character and the word boundary checked after it:
+    a pattern that starts with ``\\b`` or a group cannot skip, in C, the places where no
+    alternative can start (on source text, ten times slower)."""
+    out = []
+    for n in names:
+        head, tail = re.escape(n[0]), re.escape(n[1:])
+        out.append(rf"{head}(?<!\w{head}){tail}\b")
+    return "|".join(out)
+
+
+_NETS = re.compile(whole_words(_NET_NAMES))
 #: The leaf names of every target and container: lines without one hold nothing to check.
 #: (:func:`_text_lines` finds each by its own search: a name added here is added there too.)
 _CANDIDATE = re.compile(
@@ -282,8 +296,7 @@ def _text_lines(source: str) -> tuple[list[int], re.Pattern[str]]:
     aliases = _target_aliases(source)
     extra = None
     if aliases:
-        names = "|".join(sorted(map(re.escape, aliases)))
-        extra = re.compile(rf"\b(?:{names})\b")
+        extra = re.compile(whole_words(sorted(aliases)))
         base = rf"{base}|{extra.pattern}"
     pattern = _CANDIDATE if base == _CANDIDATE.pattern else re.compile(base)
     at: list[int] = []

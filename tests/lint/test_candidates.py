@@ -99,6 +99,29 @@ def test_monai_network_names_are_found_as_whole_words_only() -> None:
         assert not engine._CANDIDATE.search(f"{other}("), other
 
 
+def test_whole_words_match_where_word_boundaries_around_a_group_do() -> None:
+    """``whole_words`` spells ``\\b(?:a|b)\\b`` as flat alternatives (a pattern that starts
+    with a boundary or a group is scanned ten times slower). The spans it finds are those of
+    the plain form, on words that start, end or hold a name, after a dot, a digit, an
+    underscore or a letter not ASCII, and on real code."""
+    names = [*engine._NET_NAMES, "Up", "Upper", "C", "PS", "é_conv"]
+    plain = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
+    flat = re.compile(engine.whole_words(names))
+    texts = [
+        "UNet nnUNet UNet2 _UNet UNet_ x.UNet( éUNet UNeté 2UNet UNETR SwinUNETR(",
+        "Up(Upper) Upp xUp Up.C C2 (C) PS,PS é_conv é_convx a.é_conv",
+        "".join(n + " " for n in names) + "".join(n for n in names),
+        *(p.read_text(encoding="utf-8") for p in _stdlib_sources()),
+    ]
+    found = 0
+    for text in texts:
+        want = [m.span() for m in plain.finditer(text)]
+        assert [m.span() for m in flat.finditer(text)] == want
+        found += len(want)
+    assert found > 50
+    assert engine._NETS.pattern == engine.whole_words(engine._NET_NAMES)
+
+
 def test_the_code_filter_reads_each_line_as_split_gives_it() -> None:
     """``_in_code`` takes a line's text from the newline table. Another line's text (a table
     read one line off) would change which lines pass, where the text decides it (a one-line

@@ -412,10 +412,16 @@ def _with_roots(
 ) -> list[tuple[str, str | None, str | None]]:
     """Each file with the directory it was found under (its module names start there)."""
     # (compared as absolute paths: ``commonpath`` of "." and "./pkg/a.py" is "")
-    dirs = [(os.fspath(p), os.path.abspath(p)) for p in paths if os.path.isdir(p)]
+    # (both normalised by ``abspath``: a file is below a directory when the directory and a
+    # separator start its path, or it is the directory)
+    dirs = []
+    for p in paths:
+        if os.path.isdir(p):
+            a = os.path.abspath(p)
+            dirs.append((os.fspath(p), a, a if a.endswith(os.sep) else a + os.sep))
     out = []
     for path, err in files:
         full = os.path.abspath(path)
-        root = next((d for d, a in dirs if os.path.commonpath([a, full]) == a), None)
+        root = next((d for d, a, pre in dirs if full.startswith(pre) or full == a), None)
         out.append((path, err, root))
     return out

@@ -376,7 +376,17 @@ class ModuleResult(MutableRecord):
 def module_names(path: str, root: str | None) -> list[str]:
     """The dotted name of a file below ``root`` and its shorter suffixes (``src.pkg.mod``,
     ``pkg.mod``, ``mod``): an import may name any of them."""
-    rel = os.path.relpath(path, root) if root else os.path.basename(path)
+    rel = None
+    if root:
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        if path.startswith(prefix):  # (``relpath`` makes both absolute: a cost per file)
+            rel = path[len(prefix) :]
+            if ".." in rel.split(os.sep):
+                rel = None
+        if rel is None:
+            rel = os.path.relpath(path, root)
+    else:
+        rel = os.path.basename(path)
     parts = [p for p in rel.replace(os.sep, "/").split("/") if p not in ("", ".")]
     if not parts or parts[0] == "..":
         parts = [os.path.basename(path)]

@@ -134,12 +134,10 @@ def is_regular(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open ``path`` for binary reading, refusing anything but a regular file.
-
-    The file is opened non-blocking (a named pipe with no writer does not block the open), its
-    type checked on the open descriptor, then switched back to blocking reads.
-    """
+def _regular_fd(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
+    """A descriptor open for reading on ``path`` and its status, refusing anything but a
+    regular file (opened non-blocking, so that a named pipe with no writer does not block the
+    open; its type checked on the open descriptor, then switched back to blocking reads)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -147,10 +145,24 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     except ValueError as exc:  # an embedded NUL
         raise InputError(f"{display(path)}: not a valid path ({exc})") from exc
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{display(path)}: {kind(mode)}, not a regular file")
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{display(path)}: {kind(st.st_mode)}, not a regular file")
         os.set_blocking(fd, True)
+        return fd, st
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open ``path`` for binary reading, refusing anything but a regular file.
+
+    The file is opened non-blocking (a named pipe with no writer does not block the open), its
+    type checked on the open descriptor, then switched back to blocking reads.
+    """
+    fd, _ = _regular_fd(path)
+    try:
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -159,25 +171,33 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
 
 def read_bytes(path: str | os.PathLike[str], limit: int, what: str = "file") -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes (else :class:`InputError`)."""
-    with open_regular(path) as fh:
-        try:
-            size = os.fstat(fh.fileno()).st_size
-            if size > limit:
-                raise InputError(
-                    f"{display(path)}: {what} of {size:,} bytes is larger than the limit of "
-                    f"{limit:,} bytes"
-                )
-            # (as many bytes as the file holds, and one more: a buffer of the limit's size for
-            # every file would be allocated and freed each time; a file that grew since is
-            # read on, to the limit)
-            raw = fh.read(size + 1)
-            if len(raw) > size:
-                raw += fh.read(limit + 1 - len(raw))
-        except OSError as exc:
-            raise InputError(f"{display(path)}: {reason(exc)}") from exc
-    if len(raw) > limit:
+    fd, st = _regular_fd(path)
+    try:
+        size = st.st_size
+        if size > limit:
+            raise InputError(
+                f"{display(path)}: {what} of {size:,} bytes is larger than the limit of "
+                f"{limit:,} bytes"
+            )
+        # (as many bytes as the file holds, and one more, read from the descriptor with no
+        # buffered file object around it; a file that grew since is read on, to the limit)
+        parts = []
+        got = 0
+        want = size + 1
+        while got <= limit:
+            chunk = os.read(fd, min(want, limit + 1 - got))
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+            want = 1 << 20
+    except OSError as exc:
+        raise InputError(f"{display(path)}: {reason(exc)}") from exc
+    finally:
+        os.close(fd)
+    if got > limit:
         raise InputError(f"{display(path)}: {what} is larger than the limit of {limit:,} bytes")
-    return raw
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from .structure import (
     nodes_at,
     statement_at,
     statements_cached,
+    word_before,
 )
 from .targets import MONAI_EVEN_NETS, MONAI_UNET, PREFILTER
 
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 
 #: `` as ALIAS``, and the dotted name just before it.
 _AS = re.compile(r"as[ \t]+(\w+)")  # (after a space or tab: see _target_aliases)
-_BEFORE = re.compile(r"([\w.]+)[ \t]*$")
 
 #: MONAI's network names the model knows, as whole words (``UNet``, not the ``UNet`` in
 #: ``nnUNetTrainer``); each holds ``UNet``, ``Unet`` or ``UNETR`` (see :func:`_text_lines`).
@@ -201,8 +201,8 @@ def _target_aliases(source: str) -> set[str]:
     for m in _AS.finditer(source):
         if not m.start() or source[m.start() - 1] not in " \t":
             continue  # (the tail of a word: "has", "bias")
-        before = _BEFORE.search(source, max(0, m.start() - 120), m.start())
-        if before and _CANDIDATE.search(before.group(1).rsplit(".", 1)[-1]):
+        before = word_before(source, max(0, m.start() - 120), m.start(), dots=True)
+        if before and _CANDIDATE.search(before.rsplit(".", 1)[-1]):
             out.add(m.group(1))
     return out
 

@@ -808,7 +808,24 @@ _LOCAL_KEY = ("?",)
 
 
 _AS_WORD = re.compile(r"as[ \t]")  # (after a space or tab; a literal first: a fast search)
-_WORD_BEFORE = re.compile(r"(\w+)[ \t]*$")
+
+
+def word_before(src: str, lo: int, end: int, dots: bool = False) -> str | None:
+    """The word (with its dots, if ``dots``) that ends where only spaces and tabs are left
+    before ``end``, none of it before ``lo``: ``([\\w.]+)[ \\t]*$`` searched in
+    ``src[lo:end]``, read backwards from ``end`` (a search tries every start of the window).
+    As ``$`` does, it also ends before a newline that ends the window."""
+    j = end - 1 if end > lo and src[end - 1] == "\n" else end
+    while j > lo and src[j - 1] in " \t":
+        j -= 1
+    k = j
+    while k > lo:
+        c = src[k - 1]
+        if c.isalnum() or c == "_" or (dots and c == "."):
+            k -= 1
+        else:
+            break
+    return src[k:j] if k < j else None
 
 
 def _import_words(src: str) -> Iterator[int]:
@@ -921,9 +938,9 @@ def _as_originals(m: ModuleInfo) -> set[str]:
             start = hit.start() - 1  # (the space or tab before "as")
             if start < 0 or src[start] not in " \t":
                 continue
-            before = _WORD_BEFORE.search(src, max(0, start - 80), start)
+            before = word_before(src, max(0, start - 80), start)
             if before:
-                got.add(before.group(1))
+                got.add(before)
         m._as_originals = got  # type: ignore[attr-defined]
     return got
 

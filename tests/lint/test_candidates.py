@@ -146,3 +146,27 @@ def test_the_code_filter_reads_each_line_as_split_gives_it() -> None:
         assert engine._in_code(source, tree, lines, pattern, engine.newline_offsets(source)) == want
         checked += len(lines)
     assert checked > 150  # (lines the comparison covers)
+
+
+def test_the_word_before_an_alias_is_the_one_a_backward_search_finds() -> None:
+    """``word_before`` reads back from the end of a window what ``([\\w.]+)[ \\t]*$`` (or
+    ``(\\w+)[ \\t]*$``) searched in the window finds, for every window of texts mixing words,
+    dots, spaces, tabs, newlines, digits and letters not ASCII."""
+    import random
+
+    from cbdiag.lint.structure import word_before
+
+    rng = random.Random(7)
+    alphabet = ["a", "B", "_", "7", "é", ".", " ", "\t", "\n", "(", "as"]
+    dotted, plain = re.compile(r"([\w.]+)[ \t]*$"), re.compile(r"(\w+)[ \t]*$")
+    seen = set()
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        lo = rng.randint(0, len(text))
+        end = rng.randint(lo, len(text))
+        for dots, pattern in ((True, dotted), (False, plain)):
+            m = pattern.search(text, lo, end)
+            got = word_before(text, lo, end, dots=dots)
+            assert got == (m.group(1) if m else None), (text, lo, end, dots)
+            seen.add(got is None)
+    assert seen == {True, False}

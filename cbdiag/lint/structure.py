@@ -790,6 +790,10 @@ class _Reads(CallArgs):
 #: function's own names unknown): the findings (``[]``: clean), or None when the check read a
 #: value that is not known. Bounded; the same calls recur across files.
 _SETTLED: dict[Any, Any] = {}
+#: What :meth:`Interpreter.settle` found for a statement, by :func:`_shared_key`: shared by
+#: the modules where its words have the same values (the same blocks recur across files).
+#: Bounded.
+_SHARED: dict[tuple[Any, ...], Any] = {}
 _LOCAL = Unknown("a name the function binds")
 
 
@@ -1070,6 +1074,52 @@ def _bound_names(f: FuncInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set
     got = _names_of(fn.body, fn.args)
     f._bound_names = got  # type: ignore[attr-defined]
     return got
+
+
+#: The words of a statement's text that may be names (a word not starting with a digit).
+_NAME_WORDS = re.compile(r"[^\W\d]\w*")
+
+
+def _shared_key(
+    m: ModuleInfo, key: tuple[Any, ...], text: str, names: set[str], pattern: re.Pattern[str]
+) -> tuple[Any, ...] | None:
+    """The key of a settled statement's checks in any module: its key in
+    ``m`` (its text, columns and the function's own names it holds), the module's pattern of
+    layer names, and the value in ``m`` of every other word of the text that ``m`` binds. A
+    word ``m`` does not bind is looked up as a builtin or is not known, alike in every
+    module. None when a word's value is ``m``'s alone (a function or module of the tree, a
+    name imported from one): the checks are then ``m``'s own.
+
+    The checks read nothing else: the statement's calls are plain names and attributes
+    called with literals, the function's own names (unknown here) and module-level names
+    (see :meth:`Interpreter.settle`)."""
+    env = m.env
+    parts: list[Any] = [pattern, key]
+    for w in sorted(set(_NAME_WORDS.findall(text))):
+        if w in names:
+            continue  # (the function's own: in ``key``)
+        if w in env:
+            fp = _fingerprint(env[w])
+            if fp is None:
+                return None
+            parts.append((w, fp))
+        elif w in m.funcs:
+            return None
+    return tuple(parts)
+
+
+def _fingerprint(v: Any) -> Any:
+    """A module-level value as part of a key shared by modules (None: a value of its module
+    alone). Constants are told apart by type (``1`` from ``True`` and ``1.0``)."""
+    t = type(v)
+    if t is Qual:
+        return ("import", v.name)
+    if v is None or t is int or t is float or t is str or t is bool:
+        return (t.__name__, v)
+    if t is tuple:
+        items = tuple(_fingerprint(x) for x in v)
+        return None if any(x is None for x in items) else ("tuple", items)
+    return None
 
 
 def _names_of(body: list[ast.stmt], a: ast.arguments) -> set[str]:
@@ -1361,9 +1411,17 @@ class Interpreter:
             key = (text, st.col_offset, st.end_col_offset, *own)
             got = memo.get(key)
             if got is None:
-                if frame is None:
-                    frame = Frame(m, {}, local_names=names, func=f)
-                got = memo[key] = self._settle_statement(st, pattern, frame, s0, s1)
+                shared = _shared_key(m, key, text, names, pattern)
+                got = _SHARED.get(shared) if shared is not None else None
+                if got is None:
+                    if frame is None:
+                        frame = Frame(m, {}, local_names=names, func=f)
+                    got = self._settle_statement(st, pattern, frame, s0, s1)
+                    if shared is not None:
+                        if len(_SHARED) > 4096:
+                            _SHARED.clear()
+                        _SHARED[shared] = got
+                memo[key] = got
             if got is False:
                 return False
             plain, results = got

@@ -162,3 +162,52 @@ def test_the_calls_of_a_statement_come_in_the_order_of_ast_walk() -> None:
                 assert _calls_in(node) == want, (path, node.lineno)
                 seen += len(want) > 1
     assert seen > 1000  # (many nodes with several calls: the order is checked)
+
+
+SAME_TEXT = """{head}
+
+class Up(nn.Module):
+    def __init__(self, c=8):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(c, c // 2, K, 2)
+"""
+
+#: One statement's text in modules where its words have other values: each module's own.
+SAME_TEXT_HEADS = {
+    "a_k3.py": ("import torch.nn as nn\nK = 3", "CBD101"),
+    "b_k4.py": ("import torch.nn as nn\nK = 4", None),
+    "c_pair3.py": ("import torch.nn as nn\nK = (3, 3)", "CBD101"),
+    "d_pair4.py": ("import torch.nn as nn\nK = (4, 4)", None),
+    "e_other_nn.py": ("import mylib as nn\nK = 3", None),
+    "f_from.py": ("from torch import nn\nK = 3", "CBD101"),
+    "g_absent.py": ("import torch.nn as nn", "unresolved"),
+    "h_twice.py": ("import torch.nn as nn\nK = 4\nK = 3", "unresolved"),
+    "i_float.py": ("import torch.nn as nn\nK = 3.0", "unresolved"),
+    "pkg/j_k4.py": ("import torch.nn as nn\nK = 4", None),
+    "pkg/k_from_tree.py": ("import torch.nn as nn\nfrom pkg.consts import K", "CBD101"),
+    "pkg/consts.py": ("K = 3", None),
+}
+
+
+def test_a_statement_in_many_modules_is_checked_with_each_modules_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settled checks are shared by modules where the statement's text and the values of its
+    words are the same: the same text with another constant, another ``nn`` or a name not
+    bound must end as its own module's run ends it."""
+    for name, (head, _) in SAME_TEXT_HEADS.items():
+        p = tmp_path / name
+        p.parent.mkdir(exist_ok=True)
+        p.write_text(SAME_TEXT.format(head=head) if "consts" not in name else head + "\n")
+    run = _outcomes([tmp_path], settle=False, monkeypatch=monkeypatch)
+    fast = _outcomes([tmp_path], settle=True, monkeypatch=monkeypatch)
+    assert fast == run
+    for name, (_, want) in SAME_TEXT_HEADS.items():
+        codes = {v[3] for v in fast[0] if v[0].endswith(name)}
+        unresolved = [u for u in fast[1] if u[0].endswith(name)]
+        if want == "unresolved":
+            assert not codes and unresolved, name
+        elif want is None:
+            assert not codes and not unresolved, name
+        else:
+            assert codes == {want}, name

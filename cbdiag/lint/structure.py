@@ -3474,6 +3474,9 @@ _CALL_BYTES = bytes(
 
 
 _DEF_WORDS = (b" def", b" class")
+#: At most so many names asked about: each is looked for in the text rather than the text
+#: cut into its tokens.
+_FEW_KEYS = 32
 
 
 def call_keys(names: Iterable[str]) -> set[bytes]:
@@ -3491,11 +3494,8 @@ class _CallText:
         self.module = m
         source = self.source = m.source
         raw = b" " + source.encode("utf-8", "surrogatepass").replace(b" (", b"(")
-        chunks = raw.translate(_CALL_BYTES).split(b"(")
-        chunks.pop()  # (after the last "(")
-        parts = [c.rpartition(b" ") for c in chunks]
-        # (not a definition's own name: "def name(", "class Name(")
-        self.tokens = {p[2] + b"(" for p in parts if not p[0].endswith(_DEF_WORDS)}
+        self.raw = raw.translate(_CALL_BYTES)
+        self._tokens: set[bytes] | None = None
         self._sites: dict[str, list[tuple[int, str]]] = {}
         self.partials: dict[str, list[tuple[int, str]]] = {}
         if "partial" in source:
@@ -3509,9 +3509,40 @@ class _CallText:
         wanted = names if isinstance(names, set | frozenset) else set(names)
         if keys is None:
             keys = call_keys(wanted)
-        out = {k[:-1].decode("utf-8", "replace") for k in self.tokens & keys}
+        if self._tokens is None and len(keys) <= _FEW_KEYS:
+            found = [k for k in keys if self._has_token(k)]
+        else:
+            found = self.tokens & keys  # type: ignore[assignment]
+        out = {k[:-1].decode("utf-8", "replace") for k in found}
         partials = self.partials
         return out | (partials.keys() & wanted) if partials else out
+
+    @property
+    def tokens(self) -> set[bytes]:
+        """Every ``b"name("`` token of the text: the last word before each parenthesis (a
+        ``def`` or ``class`` line's own name left out)."""
+        if self._tokens is None:
+            chunks = self.raw.split(b"(")
+            chunks.pop()  # (after the last "(")
+            parts = [c.rpartition(b" ") for c in chunks]
+            # (not a definition's own name: "def name(", "class Name(")
+            self._tokens = {p[2] + b"(" for p in parts if not p[0].endswith(_DEF_WORDS)}
+        return self._tokens
+
+    def _has_token(self, key: bytes) -> bool:
+        """``key in self.tokens`` for one key, found by its occurrences (for a few keys, less
+        than the table of every token): the key's word is a token where a space or a
+        parenthesis comes before it, and not right after ``def`` or ``class``."""
+        raw = self.raw
+        if len(key) < 2:
+            return key in self.tokens
+        i = raw.find(key)
+        while i >= 0:  # (i > 0: the text starts with a space)
+            c = raw[i - 1]
+            if c == 40 or (c == 32 and not raw.endswith(_DEF_WORDS, 0, i - 1)):
+                return True
+            i = raw.find(key, i + 1)
+        return False
 
     def sites(self, name: str) -> list[tuple[int, str]]:
         got = self._sites.get(name)

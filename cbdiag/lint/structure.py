@@ -1108,6 +1108,30 @@ def _shared_key(
     return tuple(parts)
 
 
+#: A layer call's findings and overlap layer by its target and arguments (see
+#: :func:`_args_key`): the same layers recur across a tree's blocks and files. Bounded.
+_CHECKED: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def _args_key(t: Target, args: CallArgs) -> tuple[Any, ...] | None:
+    """The key of a target's check by the values of its arguments, when every one is a
+    constant (see :func:`_fingerprint`; None otherwise: an unknown's reason is its own)."""
+    if args.star is not None or args.kwstar is not None:
+        return None
+    parts: list[Any] = [id(t), len(args.pos)]  # (targets live as long as the table)
+    for v in args.pos:
+        fp = _fingerprint(v)
+        if fp is None:
+            return None
+        parts.append(fp)
+    for k, v in args.kw.items():
+        fp = _fingerprint(v)
+        if fp is None:
+            return None
+        parts.append((k, fp))
+    return tuple(parts)
+
+
 def _fingerprint(v: Any) -> Any:
     """A module-level value as part of a key shared by modules (None: a value of its module
     alone). Constants are told apart by type (``1`` from ``True`` and ``1.0``)."""
@@ -2621,11 +2645,19 @@ class Interpreter:
                 args.kw["__weight_kernel__"] = Unknown("the weight's shape is not known statically")
         if t.kernel is not None and t.stride is not None:
             _same_value(node, t, args, fr)
-        res = check_target(t, args)
+        spatial = t.ndim == 2 and t.ndim_known and t.kind in ("deconv", "conv")
+        key = _args_key(t, args)
+        got = _CHECKED.get(key) if key is not None else None
+        if got is None:
+            got = (check_target(t, args), spatial_layer(t, args) if spatial else None)
+            if key is not None:
+                if len(_CHECKED) > 4096:
+                    _CHECKED.clear()
+                _CHECKED[key] = got
+        res, sl = got
         self._record(oc, res, fr)
         lv = Layer(node, target=t, spatial=True)
-        if t.ndim == 2 and t.ndim_known and t.kind in ("deconv", "conv"):
-            sl = spatial_layer(t, args)
+        if spatial:
             if isinstance(sl, Unknown):
                 lv.unknown = sl.reason
             else:

@@ -211,3 +211,55 @@ def test_a_statement_in_many_modules_is_checked_with_each_modules_values(
             assert not codes and not unresolved, name
         else:
             assert codes == {want}, name
+
+
+ALIKE = """
+import torch.nn as nn
+
+
+def up(k=3, s=2, p=1, op=0):
+    return nn.Sequential(nn.ConvTranspose2d(8, 4, k, s, p, op), nn.ReLU())
+
+
+def stack():
+    return nn.Sequential(
+        *[nn.ConvTranspose2d(8, 8, k, 2, padding=p) for k, p in ((3, 1), (3, 2), (4, 1))],
+        nn.ConvTranspose2d(8, 8, (3, 3), (2, 2)),
+        nn.ConvTranspose2d(8, 8, kernel_size=3, stride=2),
+        nn.ConvTranspose2d(8, 8, kernel_size=3.0, stride=2),
+        nn.ConvTranspose2d(8, 8, kernel_size=True, stride=2),
+        nn.ConvTranspose2d(8, 8, kernel_size=(3, 4), stride=(2, 1)),
+    )
+
+
+A = up()
+B = up(3, 2, 1, 1)
+C = up(k=4, p=1)
+D = up(5, 2, 2, 1)
+E = up(3, 2, 2, 1)
+"""
+
+
+def test_layer_checks_kept_by_their_arguments_values_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A layer call's findings and overlap layer are kept by its target and its arguments'
+    values. Calls of one target whose values differ in one argument, in its type (``3``,
+    ``3.0``, ``True``) or in being given by position or keyword, must each end as they end
+    with nothing kept."""
+    from cbdiag.lint import structure
+
+    (tmp_path / "alike.py").write_text(ALIKE)
+    (tmp_path / "alike_again.py").write_text(ALIKE)  # (the same calls in another file)
+    paths = [tmp_path, HERE / "fixtures", HERE / "resolution", ROOT / "samples" / "models"]
+    with monkeypatch.context() as mp:
+        mp.setattr(structure, "_args_key", lambda t, args: None)
+        structure._CHECKED.clear()
+        fresh = _outcomes(paths, settle=True, monkeypatch=monkeypatch)
+    structure._CHECKED.clear()
+    kept = _outcomes(paths, settle=True, monkeypatch=monkeypatch)
+    assert kept == fresh
+    assert len(structure._CHECKED) > 10
+    mine = [v for v in kept[0] if v[0].endswith("alike.py")]
+    fixes = {v[4] for v in mine}
+    assert len(mine) >= 5 and len(fixes) >= 3  # (the padding and output padding tell the fixes)

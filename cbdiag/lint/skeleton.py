@@ -15,11 +15,13 @@ ending in a backslash, a comment or a semicolon; a triple-quoted string or f-str
 region does not close; a ``def`` indented more than :data:`MAX_INDENT` columns. When the
 skeleton does not parse or does not match, the whole file is parsed as it is.
 
-A body that does hold a candidate line may be left out *in part* (:func:`_split`): the run of
-lines at its start that are each one whole simple statement binding no name (an attribute set,
-or an expression that starts with a call or an attribute: ``super().__init__()``,
-``self.norm = nn.BatchNorm2d(c)``) is blanked but for its candidate lines; the rest of the body
-is kept. The function is lazy as above, and also holds the statements kept
+A body that does hold a candidate line may be left out *in part* (:func:`_split`) when each of
+its lines is one whole simple statement binding no name (an attribute set, or an expression
+that starts with a call or an attribute: ``super().__init__()``,
+``self.norm = nn.BatchNorm2d(c)``): it is blanked but for its candidate lines. A body with any
+other statement is kept whole: its layer calls are then likely to need a run, which reads the
+whole body (leaving out its first lines would save their parse once and cost a second parse of
+all the rest). The function is lazy as above, and also holds the statements kept
 (:func:`partial_body`), each the one ``ast.parse`` gives; when the whole body is read, those
 same objects take their places in it. (Nothing left out binds a name, so the names the kept
 statements and the parameters bind are the function's.)
@@ -193,10 +195,10 @@ def _run(indent: int) -> re.Pattern[str]:
 
 def _split(source: str, r: Region, keep: list[int], body: int, first_code: int) -> bool:
     """Leave out of a body that holds kept lines the statements that hold none, where the
-    text vouches for them: in the run of lines at the start of the body that are each one
-    whole simple statement binding no name (see :data:`_SIMPLE`), the lines not kept. The
-    rest of the body (from the first line that is not such a statement) is kept. ``r`` gets
-    the gaps to blank and the statements kept; False when nothing would be left out."""
+    text vouches for them: when every line of the body is one whole simple statement binding
+    no name (see :data:`_SIMPLE`), the lines not kept. ``r`` gets the gaps to blank and the
+    statements kept; False when nothing would be left out, or the body holds a statement of
+    another kind (it is kept whole: see the module's notes)."""
     j = first_code
     while source[j] == " ":
         j += 1
@@ -207,8 +209,8 @@ def _split(source: str, r: Region, keep: list[int], body: int, first_code: int) 
         return False  # (a line of a string that spans lines could look like a statement)
     m = _run(bi).match(source, body, min(r.stop + 1, len(source)))
     end = m.end() if m is not None else body
-    if end <= first_code:
-        return False
+    if end < r.stop:
+        return False  # (a statement of another kind: the whole body kept)
     lo = bisect.bisect_left(keep, r.line + 1)
     hi = bisect.bisect_right(keep, r.last)
     gaps: list[tuple[int, int]] = []
@@ -233,11 +235,9 @@ def _split(source: str, r: Region, keep: list[int], body: int, first_code: int) 
         line += 1
     if gap >= end:
         gap = -1
-    r.tail = end >= r.stop and gap >= 0
+    r.tail = gap >= 0
     if gap >= 0:
-        gaps.append((gap, min(end, r.stop)))
-    if end < r.stop:  # the rest of the body, kept
-        kept.append((r.line + 1 + source.count("\n", body, end), r.last))
+        gaps.append((gap, r.stop))
     if not gaps or not kept or (r.tail and r.end_col - bi < 1):
         return False
     r.gaps = gaps

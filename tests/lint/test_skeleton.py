@@ -221,15 +221,15 @@ def test_a_body_is_left_out_in_part_only_where_the_text_vouches_for_it() -> None
     got = _left_out_in_part(PARTIAL, keep)
     assert got == {
         "simple": [5],  # calls and attributes set to strings with brackets: left out
-        "black": [10, 13],  # from the call over three lines on, kept
-        "binds_later": [25, 26],  # a name bound after the call: kept from there
         "commented": [39],  # a comment naming a layer is no statement to keep
         "last_left_out": [55],  # a placeholder ends the body where the statement ended
         "unicode": [59],  # (the placeholder's end column counts bytes)
     }
-    # a name bound (a local, a del) or a bracket closed at the body's indent before the
-    # call, a docstring, a semicolon, a compound statement, brackets three deep: kept whole
+    # a name bound (a local, a del), before the call or after it, a bracket closed at the
+    # body's indent, a call over three lines, a docstring, a semicolon, a compound statement,
+    # brackets three deep: a statement of another kind somewhere in the body, kept whole
     whole = {"continued", "binds", "deletes", "docstring", "semicolon", "compound", "deep"}
+    whole |= {"black", "binds_later"}
     tree, _ = _skeleton(PARTIAL, keep)
     assert {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)} - set(got) == whole  # type: ignore[attr-defined]
 
@@ -243,6 +243,7 @@ def test_left_out_in_part_gives_the_whole_files_tree_on_real_code() -> None:
         for keep in (
             [i for i, line in enumerate(lines, 1) if "(" in line and i % 4 == 0],
             [i for i, line in enumerate(lines, 1) if "self." in line and i % 3 == 0],
+            [i for i, line in enumerate(lines, 1) if "self." in line and i % 2 == 1],
         ):
             parts += len(_left_out_in_part(source, keep))
     assert parts > 50  # (bodies were left out in part)

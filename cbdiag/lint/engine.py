@@ -239,14 +239,53 @@ def _in_code(
         return lines
     nl = newline_offsets(source) if newlines is None else newlines
     out = []
+    plain: dict[int, bool] = {}  # (by statement: no string or line that goes on over lines)
+    size = len(source)
     for n in lines:
-        a, b = lines_span(nl, len(source), n, n)
-        if _names_in_code(tree, n, pattern, source[a:b]):
+        a, b = lines_span(nl, size, n, n)
+        text = source[a:b]
+        if not _NOT_PLAIN.search(text):
+            st = statement_at(tree.body, n)
+            if st is not None and type(st) not in _NOT_SIMPLE and st.end_lineno != st.lineno:
+                key = id(st)
+                if key not in plain:
+                    s0, s1 = lines_span(nl, size, st.lineno, st.end_lineno or st.lineno)
+                    plain[key] = (
+                        source.find('"""', s0, s1) < 0
+                        and source.find("'''", s0, s1) < 0
+                        and source.find("\\", s0, s1) < 0
+                    )
+                if plain[key]:
+                    out.append(n)  # (a line inside a simple statement, as one of one line)
+                    continue
+        if _names_in_code(tree, n, pattern, text):
             out.append(n)
     return out
 
 
 _NOT_PLAIN = re.compile(r"[\"'#:]")
+#: Statements whose lines are not all code: compound ones (a body, a header), imports, and
+#: annotated assignments (the annotation is not run).
+_NOT_SIMPLE = frozenset(
+    (
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.If,
+        ast.For,
+        ast.AsyncFor,
+        ast.While,
+        ast.With,
+        ast.AsyncWith,
+        ast.Try,
+        getattr(ast, "TryStar", ast.Try),
+        ast.Match,
+        ast.Import,
+        ast.ImportFrom,
+        ast.AnnAssign,
+        *skeleton.LAZY_TYPES,
+    )
+)
 
 
 def _names_in_code(

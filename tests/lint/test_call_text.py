@@ -27,7 +27,10 @@ class _Module:
 TRICKY = [
     "def f(x): f (1)\nclass  C(f(2)): pass\n",
     "(def g(\nx.def h(\né(1) aé( é (\n",
-    "def  f(\n", " def ( (\n", "class K(object): K(1)\n", "x.class_(1)\nmy_def(2)\n",
+    "def  f(\n",
+    " def ( (\n",
+    "class K(object): K(1)\n",
+    "x.class_(1)\nmy_def(2)\n",
 ]
 
 

@@ -170,3 +170,80 @@ def test_the_word_before_an_alias_is_the_one_a_backward_search_finds() -> None:
             assert got == (m.group(1) if m else None), (text, lo, end, dots)
             seen.add(got is None)
     assert seen == {True, False}
+
+
+MULTI_LINE = '''
+import torch.nn as nn
+
+net = nn.Sequential(
+    nn.ConvTranspose2d(8, 4, 3, 2),
+    nn.Conv2d(4, 4, 3),
+)
+doc = f(
+    """
+    nn.ConvTranspose2d(8, 4, 3, 2)
+    """,
+    nn.Conv2d(4, 4, 3),
+)
+text = ("a\\
+nn.ConvTranspose2d(8, 4, 3, 2)\\
+b")
+x: Tuple[
+    nn.ConvTranspose2d
+] = nn.Conv2d(1, 1, 1)
+
+
+def ConvTranspose2d_block(
+    a=nn.Conv2d,
+):
+    return a
+
+
+@decorate(
+    nn.ConvTranspose2d
+)
+class B:
+    pass
+'''
+
+
+def test_lines_inside_statements_of_several_lines_are_filtered_as_each_alone() -> None:
+    """``_in_code`` takes a plain line (no string, comment or colon) inside a simple statement
+    of several lines as code, when the statement holds no triple quote or backslash; every
+    other line is decided by the statement's nodes on it. Both give what the nodes give, on
+    lines inside strings, annotations, headers and decorators, and on real code."""
+    import ast
+
+    from cbdiag.lint.structure import lines_span, newline_offsets
+
+    sources = [
+        MULTI_LINE,
+        *(p.read_text(encoding="utf-8") for p in sorted((ROOT / "samples").rglob("*.py"))),
+        *(p.read_text(encoding="utf-8") for p in sorted((ROOT / "cbdiag").rglob("*.py"))),
+        *(p.read_text(encoding="utf-8") for p in _stdlib_sources()),
+    ]
+    inside = 0
+    for source in sources:
+        lines, pattern = engine._text_lines(source)
+        tree = ast.parse(source)
+        nl = newline_offsets(source)
+        want = [
+            n
+            for n in lines
+            if engine._names_in_code(
+                tree, n, pattern, source[slice(*lines_span(nl, len(source), n, n))]
+            )
+        ]
+        assert engine._in_code(source, tree, lines, pattern, nl) == want
+        inside += sum(
+            1
+            for n in want
+            if (st := engine.statement_at(tree.body, n)) is not None and st.lineno < n
+        )
+    got = engine._in_code(MULTI_LINE, ast.parse(MULTI_LINE), *engine._text_lines(MULTI_LINE))
+    lines = MULTI_LINE.split("\n")
+    kept = {lines[n - 1].strip() for n in got}
+    assert "nn.ConvTranspose2d(8, 4, 3, 2)," in kept and "nn.Conv2d(4, 4, 3)," in kept
+    assert "nn.ConvTranspose2d(8, 4, 3, 2)" not in kept  # (in the strings)
+    assert "nn.ConvTranspose2d" not in kept  # (in the annotation, or a decorator's line)
+    assert inside >= 10  # (lines inside statements of several lines were compared)

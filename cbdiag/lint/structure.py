@@ -453,33 +453,36 @@ class Project:
         return m
 
     def _index(self, m: ModuleInfo) -> None:
-        def walk(body: list[ast.stmt], prefix: str, cls: str | None) -> None:
-            for st in body:
-                if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    qual = f"{prefix}{st.name}"
-                    key = f"{m.name}:{qual}"
-                    f = FuncInfo(
-                        key, qual, st, m, cls=cls if not isinstance(st, ast.ClassDef) else None
-                    )
-                    f.targets = m.spans(st)
-                    m._funcs[qual] = f
-                    self.funcs[key] = f
-                    if "_cbdiag_lazy" in st.__dict__:
-                        continue  # a body left out of the skeleton defines nothing
-                    a, b = m.text_of_lines(first_body_line(st), st.end_lineno or st.lineno)
-                    if m.source.find("def ", a, b) < 0 and m.source.find("class ", a, b) < 0:
-                        continue  # nothing is defined inside (a walk of the body for nothing)
-                    if isinstance(st, ast.ClassDef):
-                        walk(st.body, f"{qual}.", key)
-                    else:
-                        walk(st.body, f"{qual}.<locals>.", None)
-                elif isinstance(st, ast.If | ast.Try | ast.With | ast.For | ast.While):
-                    for part in ("body", "orelse", "finalbody"):
-                        walk(getattr(st, part, []) or [], prefix, cls)
-                    for h in getattr(st, "handlers", []):
-                        walk(h.body, prefix, cls)
+        self._walk(m, m.tree.body, "", None)
 
-        walk(m.tree.body, "", None)
+    def _walk(self, m: ModuleInfo, body: list[ast.stmt], prefix: str, cls: str | None) -> None:
+        """The functions and classes ``body`` defines, and those they define (a method, not a
+        closure that calls itself: that would be a cycle, and hold the module and the project
+        until the cyclic garbage collector ran)."""
+        for st in body:
+            if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                qual = f"{prefix}{st.name}"
+                key = f"{m.name}:{qual}"
+                f = FuncInfo(
+                    key, qual, st, m, cls=cls if not isinstance(st, ast.ClassDef) else None
+                )
+                f.targets = m.spans(st)
+                m._funcs[qual] = f
+                self.funcs[key] = f
+                if "_cbdiag_lazy" in st.__dict__:
+                    continue  # a body left out of the skeleton defines nothing
+                a, b = m.text_of_lines(first_body_line(st), st.end_lineno or st.lineno)
+                if m.source.find("def ", a, b) < 0 and m.source.find("class ", a, b) < 0:
+                    continue  # nothing is defined inside (a walk of the body for nothing)
+                if isinstance(st, ast.ClassDef):
+                    self._walk(m, st.body, f"{qual}.", key)
+                else:
+                    self._walk(m, st.body, f"{qual}.<locals>.", None)
+            elif isinstance(st, ast.If | ast.Try | ast.With | ast.For | ast.While):
+                for part in ("body", "orelse", "finalbody"):
+                    self._walk(m, getattr(st, part, []) or [], prefix, cls)
+                for h in getattr(st, "handlers", []):
+                    self._walk(m, h.body, prefix, cls)
 
     def release(self) -> None:
         """Drop what the analysis built: modules and functions point at each other, so

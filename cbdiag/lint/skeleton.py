@@ -402,7 +402,10 @@ class _File:
             return fn.body
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             self.failed = True  # (one error per file: the first found)
-            self.on_error(exc)
+            # (without its traceback: that holds the frames of the analysis that read the
+            # body, whose locals hold this file's item, which holds the error: a cycle that
+            # would keep every tree of the run until the cyclic garbage collector ran)
+            self.on_error(exc.with_traceback(None))
             return placeholder
 
 

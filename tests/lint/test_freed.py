@@ -57,3 +57,30 @@ def test_the_input_size_search_keeps_no_exception_once_it_succeeds() -> None:
     with _cyclic_garbage() as garbage:
         default_input_size(layers)
     assert [o for o in garbage if isinstance(o, SizeError)] == []
+
+
+def test_a_body_read_late_that_does_not_parse_leaves_no_cycle(tmp_path: Path) -> None:
+    """A syntax error in a function body read late is reported, and kept without its
+    traceback (whose frames hold the analysis of the whole group)."""
+    # (``broken`` calls ``make``, which holds a layer: its body, left out, is read to run it)
+    caller = "from bad import make\n\nup = make(3)\n"
+    bad = (
+        "import torch.nn as nn\n\n\n"
+        "def make(k):\n    return nn.ConvTranspose2d(8, 4, k, 2)\n\n\n"
+        "def broken():\n    x = (1 +\n    return make(3)\n"
+    )
+    files = [(str(tmp_path / "caller.py"), caller), (str(tmp_path / "bad.py"), bad)]
+    with _cyclic_garbage() as garbage:
+        reports = check_files(files, dict.fromkeys((p for p, _ in files), str(tmp_path)))
+    assert [v.code for v in reports[1].violations] == ["CBD901"]
+    assert sum(isinstance(o, ast.AST) for o in garbage) == 0
+    assert [o for o in garbage if isinstance(o, BaseException)] == []
+
+
+def test_a_group_of_files_leaves_nothing_to_the_garbage_collector() -> None:
+    """Once a group's trees are let go, nothing the analysis built waits for the cyclic
+    garbage collector (a project, its modules, the closures that index them)."""
+    files = [(str(p), p.read_text()) for p in sorted(SAMPLES.glob("*.py"))]
+    with _cyclic_garbage() as garbage:
+        check_files(files)
+    assert garbage == []

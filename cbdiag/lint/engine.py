@@ -242,11 +242,15 @@ def _in_code(
     plain: dict[int, bool] = {}  # (by statement: no string or line that goes on over lines)
     size = len(source)
     for n in lines:
+        st = statement_at(tree.body, n)
+        if st is None or isinstance(st, ast.Import | ast.ImportFrom):
+            continue
         a, b = lines_span(nl, size, n, n)
-        text = source[a:b]
-        if not _NOT_PLAIN.search(text):
-            st = statement_at(tree.body, n)
-            if st is not None and type(st) not in _NOT_SIMPLE and st.end_lineno != st.lineno:
+        if not _NOT_PLAIN.search(source, a, b):
+            if st.lineno == n == st.end_lineno:
+                out.append(n)  # (as in _names_in_code: a one-line statement, the name is code)
+                continue
+            if type(st) not in _NOT_SIMPLE:
                 key = id(st)
                 if key not in plain:
                     s0, s1 = lines_span(nl, size, st.lineno, st.end_lineno or st.lineno)
@@ -258,7 +262,7 @@ def _in_code(
                 if plain[key]:
                     out.append(n)  # (a line inside a simple statement, as one of one line)
                     continue
-        if _names_in_code(tree, n, pattern, text):
+        if _named_in_code(st, n, pattern):
             out.append(n)
     return out
 
@@ -296,6 +300,12 @@ def _names_in_code(
         return False
     if st.lineno == line == st.end_lineno and text is not None and not _NOT_PLAIN.search(text):
         return True  # a one-line statement with no string or comment: the name is code
+    return _named_in_code(st, line, pattern)
+
+
+def _named_in_code(st: ast.stmt, line: int, pattern: re.Pattern[str]) -> bool:
+    """Does a node of ``st`` on ``line`` that is code (not its annotations or its body) name
+    a target?"""
     for root in header_roots(st):
         for node in nodes_at(root, line):
             if isinstance(node, ast.Name):

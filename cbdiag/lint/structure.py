@@ -2888,7 +2888,10 @@ class Interpreter:
                 return None
             m, node = f.module, f.node
             s0, s1 = m.text_of_lines(node.lineno, node.end_lineno or node.lineno)
-            hit = _HOOKS.search(m.source, s0, s1)
+            # (the word looked for first, by str.find: the pattern starts with a word
+            # boundary, which the regular expression engine tries at every character)
+            i = m.source.find("register_", s0, s1)
+            hit = _HOOKS.search(m.source, i, s1) if i >= 0 else None
             if hit is not None:
                 line = m.source.count("\n", 0, hit.start()) + 1
                 what = "forward pre-hook" if "hook" in hit.group() else "parametrization"
@@ -3541,9 +3544,11 @@ class _CallText:
     def called(self, names: Iterable[str], keys: set[bytes] | None = None) -> set[str]:
         """The names of ``names`` that the text may call (``keys``: their ``b"name("``
         tokens, when the caller has them for many modules)."""
-        wanted = names if isinstance(names, set | frozenset) else set(names)
+        wanted: Iterable[str] = names
         if keys is None:
+            wanted = names if isinstance(names, set | frozenset) else set(names)
             keys = call_keys(wanted)
+        # (else ``names`` is not made a set: the names of a whole group, asked per module)
         if self._tokens is None and len(keys) <= _FEW_KEYS:
             found = [k for k in keys if self._has_token(k)]
         else:

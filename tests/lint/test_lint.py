@@ -602,6 +602,43 @@ def test_a_directory_named_dot_is_the_root_of_its_module_names(
         assert res.violations[0].message.endswith("(via train.py:2 `UpBlock(8, 3)`)"), spelt
 
 
+def test_module_names_are_those_of_the_path_relative_to_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A path that starts with its root gives its module names from the rest, without
+    ``os.path.relpath``; they must be those the relative path gives, for roots and paths spelt
+    with ``.``, trailing separators, ``..``, doubled separators, absolute or not."""
+    import os
+
+    from cbdiag.lint.structure import module_names
+
+    def reference(path: str, root: str | None) -> list[str]:
+        rel = os.path.relpath(path, root) if root else os.path.basename(path)
+        parts = [p for p in rel.replace(os.sep, "/").split("/") if p not in ("", ".")]
+        if not parts or parts[0] == "..":
+            parts = [os.path.basename(path)]
+        last = parts[-1]
+        for suf in (".py", ".pyi", ".ipynb"):
+            last = last.removesuffix(suf)
+        parts[-1] = last
+        if parts[-1] == "__init__":
+            parts = parts[:-1] or ["__init__"]
+        return [".".join(parts[i:]) for i in range(len(parts))]
+
+    monkeypatch.chdir(tmp_path)
+    roots = [".", "./", "pkg", "pkg/", "./pkg", "a/b", "a/b/..", "../x", "a//b", "x/./y"]
+    roots += [str(tmp_path), str(tmp_path) + "/", "/", None, ""]
+    tails = ["m.py", "sub/m.py", "sub/__init__.py", "../m.py", "sub/../m.py", "./m.py"]
+    tails += ["sub//m.py", "__init__.py", "n.ipynb", "s.pyi"]
+    checked = 0
+    for root in roots:
+        for tail in tails:
+            for path in {f"{root or ''}/{tail}", f"{root or ''}{tail}", tail, f"/abs/{tail}"}:
+                assert module_names(path, root) == reference(path, root), (path, root)
+                checked += 1
+    assert checked > 400
+
+
 def test_a_function_of_a_module_not_run_yet_sees_its_globals(tmp_path: Path) -> None:
     # a_net.py is analysed first and calls into z_blocks.py before that module ran: the call
     # must see z_blocks' imports (`nn`), and its outcome must not stand for later runs

@@ -29,6 +29,7 @@ from .linking import groups
 from .notebook import NotebookError, notebook_source
 from .rules import RULES
 from .structure import (
+    _BODIES,
     Outcome,
     Project,
     analyse,
@@ -270,26 +271,7 @@ def _in_code(
 _NOT_PLAIN = re.compile(r"[\"'#:]")
 #: Statements whose lines are not all code: compound ones (a body, a header), imports, and
 #: annotated assignments (the annotation is not run).
-_NOT_SIMPLE = frozenset(
-    (
-        ast.FunctionDef,
-        ast.AsyncFunctionDef,
-        ast.ClassDef,
-        ast.If,
-        ast.For,
-        ast.AsyncFor,
-        ast.While,
-        ast.With,
-        ast.AsyncWith,
-        ast.Try,
-        getattr(ast, "TryStar", ast.Try),
-        ast.Match,
-        ast.Import,
-        ast.ImportFrom,
-        ast.AnnAssign,
-        *skeleton.LAZY_TYPES,
-    )
-)
+_NOT_SIMPLE = frozenset((*_BODIES, ast.AnnAssign, ast.Import, ast.ImportFrom))
 
 
 def _names_in_code(

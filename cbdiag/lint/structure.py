@@ -805,7 +805,7 @@ def _key(v: Any) -> Any:
     if isinstance(v, Unknown | Sym):
         return _LOCAL_KEY
     if known(v):
-        return (type(v).__name__, v)
+        return _fingerprint(v)
     if isinstance(v, Seq) and known(as_tuple(v)):
         return ("list", tuple(v.items))
     return None
@@ -1495,8 +1495,7 @@ class Interpreter:
         kw = {k.arg: plain_value(k.value, fr) for k in node.keywords}
         key_parts: list[Any] = [id(t), len(pos), *kw]  # (targets live as long as the table)
         for v in (*pos, *kw.values()):
-            tv = type(v)
-            part = (tv.__name__, v) if tv is int or tv is str or tv is float else _key(v)
+            part = _key(v)
             if part is None:
                 return None
             key_parts.append(part)
